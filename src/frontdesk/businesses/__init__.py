@@ -1,0 +1,1 @@
+"""Businesses: SMBs (one location) and enterprises with many locations."""

@@ -1,0 +1,71 @@
+"""``frontdesk admin``: API keys and key rotation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from frontdesk.access.principal import Principal
+from frontdesk.access.service import create_api_key
+from frontdesk.cli.runtime import cli_settings, console, opened_context, run
+from frontdesk.security.rotation import reencrypt_all
+from frontdesk.security.secrets import SecretBox, generate_key, key_file, key_id, write_key_file
+
+app = typer.Typer(help="Administration: API keys, users, secret keys.", no_args_is_help=True)
+
+
+@app.command("create-api-key")
+def create_api_key_command(
+    name: Annotated[str, typer.Option("--name", help="what the key is for")],
+    business: Annotated[
+        int | None, typer.Option("--business", help="limit the key to this business")
+    ] = None,
+) -> None:
+    """Create an API key; the key alone is printed on the last line, once."""
+
+    async def body() -> None:
+        async with opened_context() as ctx, ctx.db.transaction() as session:
+            created = await create_api_key(
+                session,
+                principal=Principal.system(),
+                clock=ctx.clock,
+                name=name,
+                business_number=business,
+            )
+        scope = f"business {business}" if business else "staff (all businesses)"
+        console.print(f"API key {created.key.id} '{name}' for {scope}; store it now:")
+        print(created.secret)
+
+    run(body())
+
+
+@app.command("rotate-key")
+def rotate_key_command(
+    drop_old: Annotated[
+        bool, typer.Option("--drop-old", help="remove retired keys after re-encrypting")
+    ] = False,
+) -> None:
+    """Add a new secret key (key file) and re-encrypt every stored secret with it.
+
+    With FRONTDESK_SECRET_KEYS set, put the new key first in that variable yourself, then run
+    this command to re-encrypt with it.
+    """
+
+    async def body() -> None:
+        settings = cli_settings()
+        async with opened_context(settings) as ctx:
+            keys = list(ctx.secrets.keys)
+            if settings.secret_keys is None:
+                keys.insert(0, generate_key())
+                write_key_file(key_file(settings), keys)
+            box = SecretBox(keys)
+            report = await reencrypt_all(ctx.db, box)
+            if drop_old and settings.secret_keys is None:
+                write_key_file(key_file(settings), keys[:1])
+        console.print(
+            f"primary key {key_id(keys[0])}: re-encrypted {report.values} values "
+            f"in {report.columns} columns"
+        )
+
+    run(body())

@@ -1,0 +1,26 @@
+"""The root ``frontdesk`` command: an explicit registry of sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from frontdesk.cli import admin, business, db, demo
+from frontdesk.cli.audit import audit_command
+from frontdesk.cli.serve import serve_command
+
+app = typer.Typer(
+    name="frontdesk",
+    help="Integration hub for medical practices.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("serve")(serve_command)
+app.command("demo")(demo.demo_command)
+app.command("audit")(audit_command)
+app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
+app.add_typer(business.app, name="business")
+
+
+def main() -> None:
+    app()

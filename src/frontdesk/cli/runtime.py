@@ -1,0 +1,54 @@
+"""Shared plumbing of CLI commands: settings, context, console, async entry."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from frontdesk.errors import FrontdeskError
+from frontdesk.logs import configure_logging
+from frontdesk.server.context import AppContext
+from frontdesk.settings import Settings, load_settings
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def cli_settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+    return settings
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one async command body; a FrontdeskError becomes a clear message and exit code 1."""
+    try:
+        return asyncio.run(coro)
+    except FrontdeskError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        err_console.print(f"[red]error{where}:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+@asynccontextmanager
+async def opened_context(settings: Settings | None = None) -> AsyncIterator[AppContext]:
+    ctx = await AppContext.open(settings or cli_settings())
+    try:
+        yield ctx
+    finally:
+        await ctx.close()
+
+
+def read_secret(prompt: str) -> str:
+    """A secret from the terminal (no echo) or from stdin when it is not a terminal."""
+    if sys.stdin.isatty():
+        value: str = typer.prompt(prompt, hide_input=True)
+        return value
+    return sys.stdin.readline().rstrip("\r\n")

@@ -1,0 +1,21 @@
+"""``frontdesk serve``: the HTTP server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from frontdesk.cli.runtime import cli_settings
+from frontdesk.server.app import create_app
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+) -> None:
+    """Serve the integration API, the answering-service API and the dashboard."""
+    settings = cli_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)

@@ -1,0 +1,8 @@
+"""The explicit registry of every feature's models, imported by Alembic and the test suite."""
+
+from frontdesk.access import models as access_models
+from frontdesk.audit import models as audit_models
+from frontdesk.businesses import models as business_models
+from frontdesk.db.base import Base
+
+__all__ = ["Base", "access_models", "audit_models", "business_models"]

@@ -1,0 +1,1 @@
+"""Security primitives: secrets at rest, password hashing, API keys, log redaction."""

@@ -1,0 +1,57 @@
+"""The application factory: one server for the integration API, the answering API, the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from frontdesk import __version__
+from frontdesk.access.api import router as access_router
+from frontdesk.audit.api import router as audit_router
+from frontdesk.businesses.api import router as business_router
+from frontdesk.logs import configure_logging
+from frontdesk.server.context import AppContext
+from frontdesk.server.errors import install_error_handlers
+from frontdesk.server.request_log import RequestLogMiddleware
+from frontdesk.settings import Settings
+
+
+def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
+    """Build the ASGI app. With ``context`` given (tests, demo) the caller owns its lifetime."""
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if context is not None:
+            yield
+            return
+        ctx = await AppContext.open(settings)
+        app.state.context = ctx
+        try:
+            yield
+        finally:
+            await ctx.close()
+
+    app = FastAPI(
+        title="frontdesk",
+        version=__version__,
+        description="Integration hub for medical practices: EHR review requests and "
+        "answering-service intake.",
+        lifespan=lifespan,
+    )
+    if context is not None:
+        app.state.context = context
+    install_error_handlers(app)
+    if settings.access_log:
+        app.add_middleware(RequestLogMiddleware)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers without touching the database."""
+        return {"status": "ok"}
+
+    for router in (business_router, access_router, audit_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,50 @@
+"""What a running process shares: settings, database, key ring, clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from frontdesk.clock import Clock, SystemClock
+from frontdesk.db.engine import Database
+from frontdesk.db.migrate import upgrade
+from frontdesk.security.secrets import SecretBox, load_keys
+from frontdesk.settings import Settings
+
+
+@dataclass
+class AppContext:
+    """Built once per process (app factory, CLI command, worker) and passed down."""
+
+    settings: Settings
+    db: Database
+    secrets: SecretBox
+    clock: Clock = field(default_factory=SystemClock)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None
+    ) -> AppContext:
+        """Connect, load the key ring and (embedded default) bring the schema up to date."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.sqlalchemy_url)
+        if settings.auto_migrate if migrate is None else migrate:
+            await upgrade(db)
+        return cls(
+            settings=settings,
+            db=db,
+            secrets=SecretBox(load_keys(settings)),
+            clock=clock or SystemClock(),
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def get_context(request: Request) -> AppContext:
+    """FastAPI dependency: the process context stored on the app."""
+    ctx: AppContext = request.app.state.context
+    return ctx

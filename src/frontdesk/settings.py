@@ -1,0 +1,119 @@
+"""The one typed settings object.
+
+Everything is read from environment variables prefixed ``FRONTDESK_`` (``__`` nests, e.g.
+``FRONTDESK_UNITY__URL``) and, for secrets, from files in a secrets directory
+(``FRONTDESK_SECRETS_DIR``, default ``/run/secrets`` when it exists; one file per setting, named
+like the environment variable in lower case, e.g. ``frontdesk_unity__service_password``).
+Settings are built once, in the application factory or the CLI, and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UnitySettings(BaseModel):
+    """Our registered Unity application (app-wide, not per client)."""
+
+    url: str = "http://127.0.0.1:8091/UnityService.svc/json"
+    appname: str = "frontdesk"
+    service_username: str = "frontdesk-svc"
+    service_password: SecretStr = SecretStr("")
+    service_credentials_expire_on: date | None = None
+    timeout_s: float = 30.0
+    concurrency_per_group: int = 4
+    concurrency_total: int = 32
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    from_: str = Field(default="reviews@frontdesk.localhost", alias="from")
+
+    model_config = {"populate_by_name": True}
+
+
+class JobsSettings(BaseModel):
+    """Which job runner executes task bodies."""
+
+    backend: Literal["local", "procrastinate"] = "local"
+    concurrency: int = 8
+
+
+class AnsweringSettings(BaseModel):
+    """Answering Service API v2 behaviour switches."""
+
+    http_status_codes: bool = False
+
+
+class Settings(BaseSettings):
+    """All configuration of one frontdesk process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Path(".frontdesk")
+    database_url: str | None = None
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys, newest first. Default: a key file in data_dir.",
+    )
+    support_email: str | None = None
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    access_log: bool = True
+    auto_migrate: bool = True
+    public_url: str = "http://127.0.0.1:8080"
+    unity: UnitySettings = UnitySettings()
+    smtp: SmtpSettings = SmtpSettings()
+    jobs: JobsSettings = JobsSettings()
+    answering: AnsweringSettings = AnsweringSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: the embedded SQLite file unless a database URL is set."""
+        return async_database_url(
+            self.database_url or f"sqlite:///{self.data_dir / 'frontdesk.db'}"
+        )
+
+
+def async_database_url(url: str) -> str:
+    """Normalise a user-facing database URL to the async driver we use."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, the secrets directory and explicit overrides."""
+    secrets_dir = os.environ.get("FRONTDESK_SECRETS_DIR")
+    if secrets_dir is None and Path("/run/secrets").is_dir():
+        secrets_dir = "/run/secrets"
+    if secrets_dir:
+        return Settings(_secrets_dir=secrets_dir, **overrides)
+    return Settings(**overrides)

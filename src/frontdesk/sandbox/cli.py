@@ -1,0 +1,162 @@
+"""``frontdesk sandbox ...``: run simulators of external systems on their own port.
+
+The lead mounts :data:`app` as ``frontdesk sandbox``; until then
+``python -m frontdesk.sandbox unity ...`` runs the same commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from frontdesk.sandbox.unity.config import (
+    DEFAULT_APPNAME,
+    DEFAULT_PM_PASSWORD,
+    DEFAULT_PM_USER,
+    DEFAULT_SERVICE_PASSWORD,
+    DEFAULT_SERVICE_USER,
+    ClientCredential,
+    PmUser,
+    SandboxConfig,
+)
+from frontdesk.sandbox.unity.knobs import Knobs, Latency
+
+app = typer.Typer(help="Simulators of external systems, for the demo, tests and benchmarks.")
+
+
+@app.callback()
+def sandbox() -> None:
+    """Simulators of external systems (Allscripts PM Unity)."""
+
+
+def build_config(
+    *,
+    seed: int | None,
+    service_user: str,
+    service_password: str,
+    app_user: str,
+    app_password: str,
+    appname: str,
+    config_file: Path | None,
+    knobs: Knobs,
+) -> SandboxConfig:
+    """The sandbox config from CLI options.
+
+    A JSON ``--config`` file (a serialised :class:`SandboxConfig`) replaces the credential
+    options; ``--seed`` and knob options that differ from their defaults override the file.
+    """
+    if config_file is not None:
+        loaded = SandboxConfig.model_validate_json(config_file.read_text())
+        merged = loaded.knobs.model_dump() | knobs.model_dump(exclude_defaults=True)
+        return SandboxConfig(
+            seed=loaded.seed if seed is None else seed,
+            credentials=loaded.credentials,
+            knobs=Knobs.model_validate(merged),
+        )
+    default = SandboxConfig().default_credential
+    credential = ClientCredential(
+        service_user=service_user,
+        service_password=service_password,
+        appname=appname,
+        users=(PmUser(username=app_user, password=app_password),),
+        practice=default.practice,
+    )
+    return SandboxConfig(seed=1 if seed is None else seed, credentials=(credential,), knobs=knobs)
+
+
+def describe(config: SandboxConfig, base_url: str) -> Table:
+    """The start banner: endpoints and every credential's logins."""
+    table = Table(title="Unity sandbox (Allscripts PM)", show_header=False)
+    table.add_row("PM layout", f"{base_url}/UnityPM/UnityService.svc/json/")
+    table.add_row("Ubiquity layout", f"{base_url}/UnityService.svc/json/")
+    table.add_row("Admin", f"{base_url}/sandbox/admin/knobs")
+    table.add_row("Seed", str(config.seed))
+    for credential in config.credentials:
+        table.add_row("Service user", credential.service_user)
+        table.add_row("Service password", credential.service_password)
+        table.add_row("Appname", credential.appname)
+        for user in credential.users:
+            table.add_row("PM user / password", f"{user.username} / {user.password}")
+    return table
+
+
+@app.command()
+def unity(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8077,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the synthetic practices [default: 1].")
+    ] = None,
+    service_user: Annotated[
+        str, typer.Option(help="GetToken Username, Ubiquity prefix included.")
+    ] = DEFAULT_SERVICE_USER,
+    service_password: Annotated[str, typer.Option()] = DEFAULT_SERVICE_PASSWORD,
+    app_user: Annotated[str, typer.Option(help="PM user (AppUserID).")] = DEFAULT_PM_USER,
+    app_password: Annotated[str, typer.Option(help="PM password.")] = DEFAULT_PM_PASSWORD,
+    appname: Annotated[str, typer.Option()] = DEFAULT_APPNAME,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="JSON SandboxConfig (several credentials)."),
+    ] = None,
+    idle_minutes: Annotated[float, typer.Option(help="Token idle timeout.")] = 20.0,
+    latency_ms: Annotated[float, typer.Option(help="Mean added latency.")] = 0.0,
+    latency_spread_ms: Annotated[float, typer.Option()] = 0.0,
+    latency_distribution: Annotated[
+        str, typer.Option(help="fixed, uniform, normal or exponential.")
+    ] = "fixed",
+    error_rate: Annotated[float, typer.Option(help="Share of HTTP 5xx replies.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Share of hanging requests.")] = 0.0,
+    malformed_rate: Annotated[float, typer.Option(help="Share of damaged bodies.")] = 0.0,
+    token_expiry_rate: Annotated[float, typer.Option()] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests/second per credential.")
+    ] = None,
+) -> None:
+    """Run the Allscripts PM Unity simulator (both JSON layouts plus the admin API)."""
+    from frontdesk.sandbox.unity.app import create_unity_app
+
+    try:
+        knobs = Knobs.model_validate(
+            {
+                "latency": Latency.model_validate(
+                    {
+                        "distribution": latency_distribution,
+                        "ms": latency_ms,
+                        "spread_ms": latency_spread_ms,
+                    }
+                ),
+                "idle_timeout_seconds": idle_minutes * 60,
+                "error_rate": error_rate,
+                "timeout_rate": timeout_rate,
+                "malformed_rate": malformed_rate,
+                "token_expiry_rate": token_expiry_rate,
+                "rate_limit_per_second": rate_limit,
+            }
+        )
+        config = build_config(
+            seed=seed,
+            service_user=service_user,
+            service_password=service_password,
+            app_user=app_user,
+            app_password=app_password,
+            appname=appname,
+            config_file=config_file,
+            knobs=knobs,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    Console().print(describe(config, f"http://{host}:{port}"))
+    uvicorn.run(
+        create_unity_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        lifespan="off",
+        ws="none",
+    )

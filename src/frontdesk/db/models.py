@@ -4,5 +4,6 @@ from frontdesk.access import models as access_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
 from frontdesk.db.base import Base
+from frontdesk.integrations import models as integration_models
 
-__all__ = ["Base", "access_models", "audit_models", "business_models"]
+__all__ = ["Base", "access_models", "audit_models", "business_models", "integration_models"]

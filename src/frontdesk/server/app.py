@@ -11,6 +11,7 @@ from frontdesk import __version__
 from frontdesk.access.api import router as access_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
+from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.context import AppContext
 from frontdesk.server.errors import install_error_handlers
@@ -52,6 +53,6 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         """Liveness: answers without touching the database."""
         return {"status": "ok"}
 
-    for router in (business_router, access_router, audit_router):
+    for router in (business_router, access_router, audit_router, integration_router):
         app.include_router(router)
     return app

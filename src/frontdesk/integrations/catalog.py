@@ -1,0 +1,86 @@
+"""The catalog: integration sources and their triggers (data seeded by migration)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.errors import InvalidInput, NotFound
+from frontdesk.integrations.models import IntegrationSource, IntegrationTrigger
+
+
+@dataclass(frozen=True)
+class TriggerRef:
+    """A trigger as a request names it: ``{"triggerId", "triggerTypeId"}``."""
+
+    trigger_id: int
+    trigger_type_id: int | None = None
+
+
+async def list_sources(session: AsyncSession) -> Sequence[IntegrationSource]:
+    return (
+        (await session.execute(select(IntegrationSource).order_by(IntegrationSource.id)))
+        .scalars()
+        .all()
+    )
+
+
+async def get_source(
+    session: AsyncSession, *, source_id: int, field: str = "integrationSourceId"
+) -> IntegrationSource:
+    """The source, or 404 naming ``field``."""
+    source = await session.get(IntegrationSource, source_id)
+    if source is None:
+        raise NotFound(f"integration source {source_id} not found", field=field)
+    return source
+
+
+async def list_triggers(session: AsyncSession, *, source_id: int) -> Sequence[IntegrationTrigger]:
+    """Every trigger of a source (404 ``sourceId`` when the source is unknown)."""
+    await get_source(session, source_id=source_id, field="sourceId")
+    query = select(IntegrationTrigger).where(IntegrationTrigger.source_id == source_id)
+    return (await session.execute(query.order_by(IntegrationTrigger.id))).scalars().all()
+
+
+async def resolve_triggers(
+    session: AsyncSession,
+    *,
+    source: IntegrationSource,
+    refs: Sequence[TriggerRef],
+    field: str = "integrationGroupTriggers",
+) -> list[tuple[IntegrationTrigger, int]]:
+    """Check trigger references against the catalog: ``(trigger, trigger type id)`` pairs.
+
+    Unknown trigger → 404; a trigger of another source, an inactive trigger, a type the
+    trigger does not run as, or the same trigger twice → 422. Each error names the item.
+    """
+    if not refs:
+        raise InvalidInput("at least one trigger is needed", field=field)
+    resolved: list[tuple[IntegrationTrigger, int]] = []
+    seen: set[int] = set()
+    for index, ref in enumerate(refs):
+        where = f"{field}.{index}"
+        trigger = await session.get(IntegrationTrigger, ref.trigger_id)
+        if trigger is None:
+            raise NotFound(f"trigger {ref.trigger_id} not found", field=f"{where}.triggerId")
+        if trigger.source_id != source.id:
+            raise InvalidInput(
+                f"trigger {trigger.id} does not belong to source {source.id}",
+                field=f"{where}.triggerId",
+            )
+        if not trigger.active:
+            raise InvalidInput(f"trigger {trigger.id} is not active", field=f"{where}.triggerId")
+        if trigger.id in seen:
+            raise InvalidInput(f"trigger {trigger.id} is given twice", field=f"{where}.triggerId")
+        seen.add(trigger.id)
+        type_id = trigger.trigger_type_id if ref.trigger_type_id is None else ref.trigger_type_id
+        if type_id != trigger.trigger_type_id:
+            raise InvalidInput(
+                f"trigger {trigger.id} runs as trigger type {trigger.trigger_type_id}",
+                field=f"{where}.triggerTypeId",
+            )
+        resolved.append((trigger, type_id))
+    return resolved

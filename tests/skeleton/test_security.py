@@ -167,3 +167,19 @@ async def test_request_logs_carry_no_secret_and_no_patient_field(
         staff_headers["Authorization"].split()[1],
     ):
         assert leak not in logs, leak
+
+
+async def test_access_log_names_the_route_template_not_the_concrete_path(
+    client: httpx.AsyncClient,
+    staff_headers: dict[str, str],
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(settings)
+    await client.get(
+        "/api/businesses/149547879572938?token=abcdef0123456789", headers=staff_headers
+    )
+    logs = capsys.readouterr().err
+    assert '"route": "/api/businesses/{number}"' in logs
+    assert "149547879572938" not in logs
+    assert "abcdef0123456789" not in logs

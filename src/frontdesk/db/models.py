@@ -4,6 +4,16 @@ from frontdesk.access import models as access_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
 from frontdesk.db.base import Base
+from frontdesk.delivery import models as delivery_models
+from frontdesk.engagement import optout_models
 from frontdesk.integrations import models as integration_models
 
-__all__ = ["Base", "access_models", "audit_models", "business_models", "integration_models"]
+__all__ = [
+    "Base",
+    "access_models",
+    "audit_models",
+    "business_models",
+    "delivery_models",
+    "integration_models",
+    "optout_models",
+]

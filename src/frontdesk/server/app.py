@@ -11,6 +11,8 @@ from frontdesk import __version__
 from frontdesk.access.api import router as access_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
+from frontdesk.delivery.api import router as delivery_router
+from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.context import AppContext
@@ -53,6 +55,13 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         """Liveness: answers without touching the database."""
         return {"status": "ok"}
 
-    for router in (business_router, access_router, audit_router, integration_router):
+    for router in (
+        business_router,
+        access_router,
+        audit_router,
+        integration_router,
+        delivery_router,
+        unsubscribe_router,
+    ):
         app.include_router(router)
     return app

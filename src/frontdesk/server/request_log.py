@@ -1,6 +1,8 @@
-"""A pure-ASGI access log: method, path, status, time.
+"""A pure-ASGI access log: method, route, status, time.
 
-Never the query string: the answering-service API carries its token there.
+It logs the matched route's template (``/unsubscribe/{token}``), never the concrete path nor
+the query string: paths and queries can carry tokens (unsubscribe links, the answering-service
+API's token) and ids a patient could be traced by.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ class RequestLogMiddleware:
             log.info(
                 "http.request",
                 method=scope["method"],
-                path=scope["path"],
+                route=_route_template(scope),
                 status=status["code"],
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "(unmatched)"

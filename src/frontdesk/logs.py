@@ -51,6 +51,8 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("uvicorn.access").disabled = True  # our own access log replaces it
     for chatty in ("aiosqlite", "asyncio", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+    # httpx logs every full URL at INFO; our clients log their own calls, by route, redacted.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.error").propagate = True
 
 

@@ -1,0 +1,243 @@
+"""The Unity connector: :class:`UnityConnector` implements the connector contract.
+
+- ``check()`` — GetToken + GetUserAuthentication, GetServerInfo (product, version, zone),
+  then one harmless call of each action the integration guide requires
+  (:data:`~frontdesk.connectors.allscripts.wire.REQUIRED_ACTIONS`) to find licence gaps.
+- ``discover(today)`` — ``GetSchedule`` (P4 ``All``) for each of the 30 days up to
+  ``today``: location names, appointment types (``appttype`` with its ``type``
+  description) and statuses, with counts.
+- ``read(window, cursor)`` — see :mod:`frontdesk.connectors.allscripts.reading`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import date, timedelta
+
+from frontdesk.connectors.allscripts import mapping, wire
+from frontdesk.connectors.allscripts.client import Sleep, Transport, UnityClient
+from frontdesk.connectors.allscripts.config import UnityGroupConfig
+from frontdesk.connectors.allscripts.reading import UnityAppointmentStream
+from frontdesk.connectors.allscripts.statuses import status_matches
+from frontdesk.connectors.base import (
+    CheckResult,
+    CheckStatus,
+    Discovery,
+    SeenValue,
+    Window,
+)
+from frontdesk.connectors.errors import CredentialsRejected, EndpointNotFound, MissingLicense
+from frontdesk.connectors.limits import ConcurrencyLimits
+from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
+from frontdesk.settings import Settings
+
+DISCOVERY_DAYS = 30
+CREDENTIALS_WARNING_DAYS = 30
+
+
+class UnityConnector:
+    """One integration group's Unity connection (PM schedules and demographics)."""
+
+    source = "ALLSCRIPTS"
+
+    def __init__(
+        self,
+        config: UnityGroupConfig,
+        *,
+        limits: ConcurrencyLimits,
+        transport: Transport | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep | None = None,
+        service_credentials_expire_on: date | None = None,
+    ) -> None:
+        self.client = UnityClient(
+            config, limits=limits, transport=transport, retry=retry, rng=rng, sleep=sleep
+        )
+        self._credentials_expire_on = service_credentials_expire_on
+
+    @classmethod
+    def from_properties(
+        cls,
+        properties: Mapping[str, str],
+        settings: Settings,
+        *,
+        transport: Transport | None = None,
+        limits: ConcurrencyLimits | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep | None = None,
+    ) -> UnityConnector:
+        """Build from a group's effective properties (the registry's factory)."""
+        return cls(
+            UnityGroupConfig.from_properties(properties, settings),
+            limits=limits or ConcurrencyLimits.from_settings(settings),
+            transport=transport,
+            retry=retry,
+            rng=rng,
+            sleep=sleep,
+            service_credentials_expire_on=settings.unity.service_credentials_expire_on,
+        )
+
+    async def __aenter__(self) -> UnityConnector:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    # -- check --------------------------------------------------------------------------
+
+    async def check(self) -> CheckResult:
+        """Test the connection; remote failures become a typed result, never an exception."""
+        try:
+            await self.client.login()
+        except CredentialsRejected as error:
+            return CheckResult(
+                CheckStatus.UNAUTHORIZED, error.message, reason=error.reason, warnings=self._warn()
+            )
+        except MissingLicense as error:
+            return CheckResult(
+                CheckStatus.MISSING_PERMISSIONS, error.message, missing_actions=(error.action,)
+            )
+        except (FrontdeskError, TimeoutError) as error:
+            return _failed(error)
+        missing: list[str] = []
+        info: mapping.ServerInfo | None = None
+        try:
+            info = await self.client.server_info()
+        except MissingLicense:
+            missing.append(wire.GET_SERVER_INFO)
+        except (FrontdeskError, TimeoutError) as error:
+            return _failed(error)
+        today = info.server_time.date() if info and info.server_time else date.today()
+        probes: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            # Own schedule (P4 empty) of one day: proves the licence, costs nothing.
+            (wire.GET_SCHEDULE, lambda: self.client.schedule(today, today, users="")),
+            # An id no patient has: Unity answers an empty list (reference §1.8).
+            (wire.GET_PATIENT_DEMOGRAPHICS, lambda: self.client.patient_demographics("0")),
+            (wire.LAST_LOGS, lambda: self.client.last_logs(count=1)),
+        )
+        for action, probe in probes:
+            try:
+                await probe()
+            except MissingLicense:
+                missing.append(action)
+            except (FrontdeskError, TimeoutError) as error:
+                return _failed(error, info)
+        if missing:
+            ordered = tuple(a for a in wire.REQUIRED_ACTIONS if a in missing)
+            return _result(
+                CheckStatus.MISSING_PERMISSIONS,
+                "the Unity licence lacks " + ", ".join(ordered),
+                info,
+                missing_actions=ordered,
+                warnings=self._warn(),
+            )
+        version = info.product_version if info else "?"
+        return _result(
+            CheckStatus.OK,
+            f"connected to {info.system if info else 'Unity'} {version}",
+            info,
+            warnings=self._warn(),
+        )
+
+    def _warn(self) -> tuple[str, ...]:
+        expires = self._credentials_expire_on
+        if expires is not None and expires - date.today() <= timedelta(
+            days=CREDENTIALS_WARNING_DAYS
+        ):
+            return (f"the Unity service credentials expire on {expires.isoformat()}",)
+        return ()
+
+    # -- discover -----------------------------------------------------------------------
+
+    async def discover(self, today: date) -> Discovery:
+        """What the schedule used over the 30 days up to ``today`` (no patient data read)."""
+        window = Window(today - timedelta(days=DISCOVERY_DAYS - 1), today)
+        days = await asyncio.gather(*(self.client.schedule(day, day) for day in window.days()))
+        locations: Counter[str] = Counter()
+        types: Counter[str] = Counter()
+        statuses: Counter[str] = Counter()
+        descriptions: dict[str, str] = {}
+        total = 0
+        for rows in days:
+            for row in rows:
+                total += 1
+                location = row.get("LocationName", "").strip()
+                kind = (row.get("appttype") or row.get("type") or "").strip()
+                status = row.get("Status", "").strip()
+                if location:
+                    locations[location] += 1
+                if kind:
+                    types[kind] += 1
+                    descriptions.setdefault(kind, row.get("type", "").strip())
+                if status:
+                    statuses[status] += 1
+        return Discovery(
+            window=window,
+            appointments=total,
+            locations=_seen(locations),
+            appointment_types=_seen(types, descriptions),
+            statuses=_seen(statuses),
+        )
+
+    # -- read ---------------------------------------------------------------------------
+
+    def read(self, window: Window, cursor: str | None = None) -> UnityAppointmentStream:
+        """Appointments of ``window`` with their patients; ``stream.cursor`` after the end."""
+        return UnityAppointmentStream(self.client, window, cursor)
+
+    def status_matches(self, allowed: Iterable[str], status: str) -> bool:
+        """PM status matching: trimmed, case-insensitive, letter = description."""
+        return status_matches(allowed, status)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _seen(
+    counts: Counter[str], descriptions: Mapping[str, str] | None = None
+) -> tuple[SeenValue, ...]:
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(
+        SeenValue(value, count, (descriptions or {}).get(value, "")) for value, count in ordered
+    )
+
+
+def _result(
+    status: CheckStatus,
+    message: str,
+    info: mapping.ServerInfo | None,
+    *,
+    missing_actions: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
+) -> CheckResult:
+    return CheckResult(
+        status,
+        message,
+        server_version=(info.product_version or None) if info else None,
+        server_timezone=info.iana_zone if info else None,
+        server_timezone_name=(info.time_zone_name or None) if info else None,
+        server_system=(info.system or None) if info else None,
+        missing_actions=missing_actions,
+        warnings=warnings,
+    )
+
+
+def _failed(error: BaseException, info: mapping.ServerInfo | None = None) -> CheckResult:
+    if isinstance(error, EndpointNotFound | TransientError | TimeoutError):
+        message = getattr(error, "message", "Unity did not answer in time")
+        return _result(CheckStatus.UNREACHABLE, message, info)
+    if isinstance(error, FatalError):
+        return _result(
+            CheckStatus.UNREACHABLE,
+            f"the server at the Unity URL does not answer as Unity does: {error}",
+            info,
+        )
+    if isinstance(error, ConfigurationError):
+        return _result(CheckStatus.MISSING_PERMISSIONS, error.message, info)
+    return _result(CheckStatus.UNREACHABLE, str(error), info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from frontdesk.cli import admin, business, db, demo
+from frontdesk.cli import admin, answering, business, db, demo
 from frontdesk.cli.audit import audit_command
 from frontdesk.cli.serve import serve_command
 from frontdesk.sandbox.cli import app as sandbox_app
@@ -21,6 +21,7 @@ app.command("audit")(audit_command)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(business.app, name="business")
+app.add_typer(answering.app, name="answering")
 app.add_typer(sandbox_app, name="sandbox", help="Protocol simulators (the Unity sandbox).")
 
 

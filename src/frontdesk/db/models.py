@@ -1,6 +1,7 @@
 """The explicit registry of every feature's models, imported by Alembic and the test suite."""
 
 from frontdesk.access import models as access_models
+from frontdesk.answering import models as answering_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
 from frontdesk.db.base import Base
@@ -11,6 +12,7 @@ from frontdesk.integrations import models as integration_models
 __all__ = [
     "Base",
     "access_models",
+    "answering_models",
     "audit_models",
     "business_models",
     "delivery_models",

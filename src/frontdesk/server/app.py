@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from frontdesk import __version__
 from frontdesk.access.api import router as access_router
+from frontdesk.answering.api import router as answering_router
+from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
 from frontdesk.delivery.api import router as delivery_router
@@ -17,6 +19,7 @@ from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.context import AppContext
 from frontdesk.server.errors import install_error_handlers
+from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.settings import Settings
 
@@ -32,6 +35,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
             return
         ctx = await AppContext.open(settings)
         app.state.context = ctx
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -60,6 +64,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         access_router,
         audit_router,
         integration_router,
+        answering_router,
+        answering_staff_router,
         delivery_router,
         unsubscribe_router,
     ):

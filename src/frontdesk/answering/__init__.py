@@ -1,0 +1,1 @@
+"""Answering Service API v2: a server compatible with TriageLogic's answering-service API."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from frontdesk.errors import FatalError, TransientError
-from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.queue import AlreadyQueued
 from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
 
-MakeQueue = Callable[[TaskRegistry, int], LocalJobQueue]
+MakeQueue = Callable[[TaskRegistry, int], Any]  # conftest.MakeQueue (tests are no package)
 FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_s=0.02)
 
 
@@ -110,6 +110,31 @@ async def test_retries_stop_at_the_policy_limit(make_queue: MakeQueue) -> None:
     await queue.defer("always", args={})
     await queue.stop()
     assert attempts == FAST.max_attempts
+
+
+async def test_a_job_waiting_for_its_retry_does_not_hold_its_queueing_lock(
+    make_queue: MakeQueue,
+) -> None:
+    runs: list[str] = []
+    first_running = asyncio.Event()
+    fail_now = asyncio.Event()
+
+    async def body(*, key: str) -> None:
+        runs.append(key)
+        if runs == ["first"]:
+            first_running.set()
+            await fail_now.wait()
+            raise TransientError("EHR timeout")
+
+    queue = make_queue(TaskRegistry([Task("t", body, FAST)]), 2)
+    await queue.start()
+    await queue.defer("t", args={"key": "first"}, lock="group:1", queueing_lock="run:1")
+    await asyncio.wait_for(first_running.wait(), timeout=10)
+    # the first job is running, not waiting: the key takes a new job
+    await queue.defer("t", args={"key": "second"}, lock="group:1", queueing_lock="run:1")
+    fail_now.set()  # the first goes back to wait for its retry beside the second
+    await queue.stop()
+    assert sorted(runs) == ["first", "first", "second"]
 
 
 @pytest.mark.parametrize("error", [FatalError("bug"), ValueError("bug")], ids=["fatal", "other"])

@@ -8,12 +8,15 @@ from sqlalchemy import Connection
 
 from frontdesk.db.migrate import current_revisions, head_revisions, upgrade
 from frontdesk.db.models import Base
+from frontdesk.jobs.procrastinate_schema import include_name
 from frontdesk.server.context import AppContext
 
 
 async def test_migrations_match_models(ctx: AppContext) -> None:
     def diff(connection: Connection) -> list[object]:
-        mc = MigrationContext.configure(connection, opts={"compare_type": True})
+        mc = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(mc, Base.metadata))
 
     async with ctx.db.read_engine.connect() as connection:

@@ -7,6 +7,7 @@ import typer
 from frontdesk.cli import admin, answering, business, db, demo
 from frontdesk.cli.audit import audit_command
 from frontdesk.cli.serve import serve_command
+from frontdesk.cli.worker import worker_command
 from frontdesk.sandbox.cli import app as sandbox_app
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command("serve")(serve_command)
 app.command("demo")(demo.demo_command)
 app.command("audit")(audit_command)
+app.command("worker")(worker_command)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(business.app, name="business")

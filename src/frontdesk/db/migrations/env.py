@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from frontdesk.db.models import Base
+from frontdesk.jobs.procrastinate_schema import include_name
 
 config = context.config
 
@@ -22,6 +23,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # procrastinate's tables (0007) are not our models
     )
     with context.begin_transaction():
         context.run_migrations()

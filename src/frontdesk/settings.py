@@ -51,6 +51,24 @@ class JobsSettings(BaseModel):
     concurrency: int = 8
 
 
+class SyncSettings(BaseModel):
+    """The sync engine: dispatcher, runs, rule defaults (``FRONTDESK_SYNC__...``)."""
+
+    worker: bool = True
+    """``frontdesk serve`` runs the dispatcher and the embedded runner (``--no-worker``: off)."""
+    tick_s: float = 30.0
+    lease_s: float = 120.0
+    max_attempts: int = 5
+    retry_base_s: float = 5.0
+    retry_max_s: float = 300.0
+    batch_size: int = 500
+    log_decisions: bool = True
+    """One ``checkin.decided`` JSON log line per decision (ids and codes, no patient data)."""
+    min_age: int = 18
+    frequency_cap_days: int = 30
+    sensitive_types: list[str] = ["BEHAVHLT"]
+
+
 class AnsweringSettings(BaseModel):
     """Answering Service API v2 behaviour switches."""
 
@@ -83,6 +101,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     jobs: JobsSettings = JobsSettings()
     answering: AnsweringSettings = AnsweringSettings()
+    sync: SyncSettings = SyncSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -6,8 +6,9 @@ from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
-from frontdesk.engagement import optout_models
+from frontdesk.engagement import checkin_models, optout_models
 from frontdesk.integrations import models as integration_models
+from frontdesk.sync import models as sync_models
 
 __all__ = [
     "Base",
@@ -15,7 +16,9 @@ __all__ = [
     "answering_models",
     "audit_models",
     "business_models",
+    "checkin_models",
     "delivery_models",
     "integration_models",
     "optout_models",
+    "sync_models",
 ]

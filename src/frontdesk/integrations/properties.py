@@ -81,6 +81,17 @@ def days(value: str) -> str:
     return str(number)
 
 
+def age(value: str) -> str:
+    """A whole number of years, 0 to 120."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError("must be a whole number of years") from None
+    if not 0 <= number <= 120:
+        raise ValueError("must be between 0 and 120 years")
+    return str(number)
+
+
 def match_key_name(value: str) -> str:
     """The name of a location property that may be the primary match key."""
     spec = SPECS.get(value.strip())
@@ -198,6 +209,27 @@ REGISTRY: tuple[PropertySpec, ...] = (
         "both",
         mapping_field="customer_fetch_delay_days",
         description="days to wait before asking for a review (location: customerFetchDelay)",
+    ),
+    PropertySpec(
+        "engagement.min.age",
+        "years",
+        age,
+        "both",
+        description="patients under this age get no review request (default: settings, 18)",
+    ),
+    PropertySpec(
+        "engagement.frequency.cap.days",
+        "days",
+        days,
+        "both",
+        description="one request per patient per this many days (default: settings, 30)",
+    ),
+    PropertySpec(
+        "engagement.sensitive.types",
+        "allow-list",
+        allow_list,
+        "both",
+        description="appointment types that never get a review request (deny list)",
     ),
 )
 

@@ -14,6 +14,7 @@ from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
 from frontdesk.delivery.api import router as delivery_router
+from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
@@ -22,6 +23,8 @@ from frontdesk.server.errors import install_error_handlers
 from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.settings import Settings
+from frontdesk.sync.api import router as sync_router
+from frontdesk.sync.worker import SyncWorker
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
@@ -36,9 +39,17 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         ctx = await AppContext.open(settings)
         app.state.context = ctx
         freeze_startup_heap()
+        # The embedded runner; with the procrastinate backend, `frontdesk worker` runs jobs.
+        embedded = settings.sync.worker and settings.jobs.backend == "local"
+        worker = SyncWorker(ctx) if embedded else None
+        if worker is not None:
+            await worker.start()
+            app.state.sync_worker = worker
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await ctx.close()
 
     app = FastAPI(
@@ -68,6 +79,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         answering_staff_router,
         delivery_router,
         unsubscribe_router,
+        sync_router,
+        checkins_router,
     ):
         app.include_router(router)
     return app

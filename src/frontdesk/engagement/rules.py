@@ -1,0 +1,181 @@
+"""The rules: plain functions over plain data, evaluated in :data:`~.reasons.ORDER`.
+
+The sync engine prepares, per run, one :class:`MappingRules` per mapping (a JSON snapshot
+stored with the run, so a resumed run decides with the same settings and a decision can be
+explained later) and, per batch of appointments, the :class:`Facts` it needs from the
+database. :func:`evaluate` then decides one :class:`Candidate` without any I/O. Nothing
+here logs or raises with patient data; ``detail`` strings carry ids, codes and dates only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED
+from frontdesk.engagement.reasons import Reason
+
+StatusMatch = Callable[[Iterable[str], str], bool]
+
+
+@dataclass(frozen=True)
+class MappingRules:
+    """The rule settings of one mapping (location) for one run. Empty allow-list = all."""
+
+    mapping_id: int
+    business_id: int
+    location_name: str
+    timezone: str
+    dry_run: bool
+    allowed_statuses: tuple[str, ...]
+    allowed_types: tuple[str, ...]
+    min_age: int
+    frequency_cap_days: int
+    sensitive_types: tuple[str, ...]
+    review_link: bool
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("allowed_statuses", "allowed_types", "sensitive_types"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MappingRules:
+        values = dict(data)
+        for key in ("allowed_statuses", "allowed_types", "sensitive_types"):
+            values[key] = tuple(values.get(key) or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the rules look at for one appointment (no names, no addresses)."""
+
+    appointment_id: str
+    patient_id: str
+    day: date
+    status: str
+    appointment_type: str
+    type_description: str
+    birth_date: date | None
+    contact_problem: str | None  # None: a usable email
+    contact_hash: str | None
+
+
+@dataclass
+class Facts:
+    """What the database (and this run so far) knows, for the candidates of one batch."""
+
+    beta: bool
+    decided_days: dict[str, set[date]] = field(default_factory=dict)
+    opted_out: set[str] = field(default_factory=set)
+    requested: dict[str, set[date]] = field(default_factory=dict)
+    """``p:<patient id>`` / ``c:<contact hash>`` → days with an eligible check-in."""
+
+    def remember_eligible(self, candidate: Candidate) -> None:
+        for key in cap_keys(candidate):
+            self.requested.setdefault(key, set()).add(candidate.day)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision: ``eligible`` or ``restricted`` with its reason and a short detail."""
+
+    decision: str
+    reason: Reason | None = None
+    detail: str | None = None
+
+
+ELIGIBLE_VERDICT = Verdict(ELIGIBLE)
+
+
+class PreparedRules:
+    """A mapping's rules with their matchers built once (status matches memoised)."""
+
+    def __init__(self, rules: MappingRules, status_matches: StatusMatch) -> None:
+        self.rules = rules
+        self._statuses = rules.allowed_statuses
+        self._status_matches = status_matches
+        self._status_memo: dict[str, bool] = {}
+        self._types = {t.strip().casefold() for t in rules.allowed_types if t.strip()}
+        self._sensitive = {t.strip().casefold() for t in rules.sensitive_types if t.strip()}
+
+    def status_allowed(self, status: str) -> bool:
+        if not self._statuses:
+            return True
+        known = self._status_memo.get(status)
+        if known is None:
+            known = self._status_memo[status] = self._status_matches(self._statuses, status)
+        return known
+
+    def type_allowed(self, candidate: Candidate) -> bool:
+        return not self._types or _type_in(candidate, self._types)
+
+    def type_sensitive(self, candidate: Candidate) -> bool:
+        return bool(self._sensitive) and _type_in(candidate, self._sensitive)
+
+
+def _type_in(candidate: Candidate, folded: set[str]) -> bool:
+    return (
+        candidate.appointment_type.casefold() in folded
+        or candidate.type_description.strip().casefold() in folded
+    )
+
+
+def cap_keys(candidate: Candidate) -> list[str]:
+    keys = [f"p:{candidate.patient_id}"] if candidate.patient_id else []
+    if candidate.contact_hash:
+        keys.append(f"c:{candidate.contact_hash}")
+    return keys
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years from ``birth_date`` to ``day``."""
+    years = day.year - birth_date.year
+    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts) -> Verdict:
+    """Decide one check-in; ``prepared`` is None when no active mapping matched its location.
+
+    An eligible verdict is remembered in ``facts`` (the frequency cap of later candidates).
+    """
+    if facts.beta:
+        return Verdict(RESTRICTED, Reason.INTEGRATION_IS_BETA, "the source is in beta")
+    if prepared is None:
+        return Verdict(RESTRICTED, Reason.LOCATION_NOT_ALLOWED, "no active mapping has it")
+    rules = prepared.rules
+    if not prepared.status_allowed(candidate.status):
+        return Verdict(RESTRICTED, Reason.STATUS_NOT_ALLOWED)
+    if not prepared.type_allowed(candidate):
+        return Verdict(RESTRICTED, Reason.TYPE_NOT_ALLOWED)
+    other_days = facts.decided_days.get(candidate.appointment_id)
+    if other_days:
+        first = min(other_days)
+        return Verdict(RESTRICTED, Reason.DUPLICATE, f"decided for {first.isoformat()}")
+    birth = candidate.birth_date
+    if birth is not None and rules.min_age > 0 and age_on(birth, candidate.day) < rules.min_age:
+        return Verdict(RESTRICTED, Reason.MINOR, f"under {rules.min_age}")
+    if prepared.type_sensitive(candidate):
+        return Verdict(RESTRICTED, Reason.SENSITIVE_TYPE)
+    if not rules.review_link:
+        return Verdict(RESTRICTED, Reason.NO_REVIEW_LINK, "review.url is missing or unusable")
+    if candidate.contact_problem is not None:
+        return Verdict(RESTRICTED, Reason.NO_USABLE_CONTACT, f"email {candidate.contact_problem}")
+    if candidate.contact_hash is not None and candidate.contact_hash in facts.opted_out:
+        return Verdict(RESTRICTED, Reason.OPTED_OUT, "email opted out")
+    if rules.frequency_cap_days > 0:
+        for key in cap_keys(candidate):
+            for day in facts.requested.get(key, ()):
+                if abs((candidate.day - day).days) < rules.frequency_cap_days:
+                    kind = "patient" if key.startswith("p:") else "email"
+                    return Verdict(
+                        RESTRICTED, Reason.FREQUENCY_CAP, f"same {kind} eligible on {day}"
+                    )
+    if rules.dry_run:
+        return Verdict(RESTRICTED, Reason.DRY_RUN, "the mapping is in dry-run mode")
+    facts.remember_eligible(candidate)
+    return ELIGIBLE_VERDICT

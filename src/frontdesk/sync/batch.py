@@ -1,0 +1,200 @@
+"""Deciding a batch of appointments: route, look up what the database knows, apply the rules.
+
+One :class:`BatchDecider` per run attempt. For each batch it routes the rows, drops rows of
+other runs and rows already decided, runs three bulk look-ups (decisions of these
+appointment ids, opt-outs of these contacts, eligible check-ins of these patients in the
+frequency-cap window), then evaluates each candidate with plain functions and returns the
+rows to insert. Nothing is written here; nothing of the patient is logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from frontdesk.connectors.base import Appointment
+from frontdesk.db.engine import Database
+from frontdesk.delivery.addresses import check_email_address
+from frontdesk.engagement import checkins
+from frontdesk.engagement.optouts import hash_contact
+from frontdesk.engagement.rules import Candidate, Facts, PreparedRules, evaluate
+from frontdesk.security.secrets import SecretBox
+from frontdesk.sync.routing import SKIP, Router
+
+CHANNEL = "email"
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """Ids a run's check-ins carry."""
+
+    run_id: int
+    group_id: int
+    source_id: int
+    trigger_id: int | None
+    scope_business_id: int
+    beta: bool
+
+
+@dataclass
+class Tally:
+    """What one attempt saw: rows fetched, skipped (other runs' locations), already decided."""
+
+    fetched: int = 0
+    skipped: int = 0
+    already_decided: int = 0
+    decided: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "fetched": self.fetched,
+            "skipped": self.skipped,
+            "already_decided": self.already_decided,
+            "decided": self.decided,
+        }
+
+
+@dataclass
+class BatchDecider:
+    """Decides batches of one run attempt (see the module docstring)."""
+
+    scope: RunScope
+    router: Router
+    pepper: bytes
+    secrets: SecretBox
+    cap_days: int
+    tally: Tally = field(default_factory=Tally)
+    _seen: dict[str, set[date]] = field(default_factory=dict)
+
+    async def decide(
+        self, db: Database, batch: Sequence[Appointment], now: datetime
+    ) -> list[dict[str, Any]]:
+        """The check-in rows to insert for ``batch`` (in schedule order)."""
+        routed: list[tuple[Appointment, date, PreparedRules | None]] = []
+        for appointment in batch:
+            self.tally.fetched += 1
+            target = self.router.route(appointment.location_name)
+            if target is SKIP:
+                self.tally.skipped += 1
+                continue
+            day = appointment.start.date()
+            days = self._seen.setdefault(appointment.source_appointment_id, set())
+            if day in days:
+                self.tally.already_decided += 1
+                continue
+            days.add(day)
+            routed.append((appointment, day, target if isinstance(target, PreparedRules) else None))
+        if not routed:
+            return []
+        candidates = [(a, self._candidate(a, day), target) for a, day, target in routed]
+        facts = await self._facts(db, [c for _, c, _ in candidates])
+        rows: list[dict[str, Any]] = []
+        for appointment, candidate, target in candidates:
+            known = facts.decided_days.get(candidate.appointment_id, set())
+            if candidate.day in known:
+                self.tally.already_decided += 1
+                continue
+            verdict = evaluate(candidate, target, facts)
+            known.add(candidate.day)
+            facts.decided_days[candidate.appointment_id] = known
+            rows.append(self._row(appointment, candidate, target, verdict, now))
+        self.tally.decided += len(rows)
+        return rows
+
+    def _candidate(self, appointment: Appointment, day: date) -> Candidate:
+        patient = appointment.patient
+        check = check_email_address(patient.email if patient else None)
+        contact_hash = (
+            hash_contact(self.pepper, channel=CHANNEL, contact=check.address)
+            if check.address is not None
+            else None
+        )
+        return Candidate(
+            appointment_id=appointment.source_appointment_id,
+            patient_id=appointment.patient_id,
+            day=day,
+            status=appointment.status,
+            appointment_type=appointment.appointment_type,
+            type_description=appointment.appointment_type_description,
+            birth_date=patient.birth_date if patient else None,
+            contact_problem=check.problem,
+            contact_hash=contact_hash,
+        )
+
+    async def _facts(self, db: Database, candidates: Sequence[Candidate]) -> Facts:
+        ids = [c.appointment_id for c in candidates]
+        hashes = [c.contact_hash for c in candidates if c.contact_hash]
+        patients = [c.patient_id for c in candidates if c.patient_id]
+        reach = timedelta(days=max(self.cap_days - 1, 0))
+        first = min(c.day for c in candidates) - reach
+        last = max(c.day for c in candidates) + reach
+        scope = self.scope
+        async with db.reader() as session:
+            decided = await checkins.decided_days(
+                session, group_id=scope.group_id, appointment_ids=ids
+            )
+            opted = await checkins.opted_out_hashes(
+                session, scope_business_id=scope.scope_business_id, channel=CHANNEL, hashes=hashes
+            )
+            requested = (
+                await checkins.eligible_days(
+                    session,
+                    scope_business_id=scope.scope_business_id,
+                    source_id=scope.source_id,
+                    patient_ids=patients,
+                    contact_hashes=hashes,
+                    first=first,
+                    last=last,
+                )
+                if self.cap_days > 0
+                else {}
+            )
+        return Facts(beta=scope.beta, decided_days=decided, opted_out=opted, requested=requested)
+
+    def _row(
+        self,
+        appointment: Appointment,
+        candidate: Candidate,
+        target: PreparedRules | None,
+        verdict: Any,
+        now: datetime,
+    ) -> dict[str, Any]:
+        scope = self.scope
+        return {
+            "run_id": scope.run_id,
+            "group_id": scope.group_id,
+            "source_id": scope.source_id,
+            "trigger_id": scope.trigger_id,
+            "mapping_id": target.rules.mapping_id if target else None,
+            "business_id": target.rules.business_id if target else None,
+            "scope_business_id": scope.scope_business_id,
+            "appointment_id": candidate.appointment_id[:64],
+            "patient_id": candidate.patient_id[:64],
+            "appointment_start": appointment.start.astimezone(UTC),
+            "appointment_day": candidate.day,
+            "pms_appointment_status": appointment.status[:64],
+            "pms_appointment_type": appointment.appointment_type[:64],
+            "pms_appointment_practice_name": appointment.location_name[:200],
+            "decision": verdict.decision,
+            "restriction_reason": verdict.reason.value if verdict.reason else None,
+            "detail": verdict.detail,
+            "contact_hash": candidate.contact_hash,
+            "patient_sealed": self._seal(appointment),
+            "decided_at": now,
+        }
+
+    def _seal(self, appointment: Appointment) -> str | None:
+        patient = appointment.patient
+        if patient is None:
+            return None
+        document = {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "email": patient.email,
+            "phone": patient.cell_phone or patient.home_phone,
+            "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
+        }
+        return self.secrets.encrypt(json.dumps(document, separators=(",", ":")))

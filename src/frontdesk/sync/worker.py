@@ -1,0 +1,80 @@
+"""The embedded runner: a :class:`~frontdesk.jobs.local.LocalJobQueue` running
+``sync_group`` and a dispatcher loop ticking every ``tick_s`` (and at start-up).
+
+``frontdesk serve`` starts one in the app lifespan unless ``--no-worker``
+(``FRONTDESK_SYNC__WORKER=false``). ``stop()`` cancels running attempts: their runs go
+back to ``queued`` and are picked up at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from frontdesk.jobs.local import LocalJobQueue
+from frontdesk.jobs.queue import JobQueue
+from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
+from frontdesk.logs import get_logger
+from frontdesk.server.context import AppContext
+from frontdesk.sync.dispatcher import TASK, Dispatcher
+from frontdesk.sync.engine import ConnectorBuilder, DecisionHook, SyncEngine
+
+log = get_logger(__name__)
+
+
+def sync_tasks(engine: SyncEngine) -> TaskRegistry:
+    """The task registry of the sync feature (the procrastinate runner registers the same)."""
+    settings = engine.settings
+    retry = RetryPolicy(
+        max_attempts=settings.max_attempts, base_s=settings.retry_base_s, max_s=settings.retry_max_s
+    )
+    return TaskRegistry([Task(TASK, engine.sync_group, retry)])
+
+
+class SyncWorker:
+    """Dispatcher loop + job queue for one process."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        connectors: ConnectorBuilder | None = None,
+        on_decided: DecisionHook | None = None,
+        queue: JobQueue | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.engine = SyncEngine(ctx, connectors=connectors, on_decided=on_decided)
+        self.queue: JobQueue = queue or LocalJobQueue(
+            sync_tasks(self.engine), concurrency=ctx.settings.jobs.concurrency
+        )
+        self.dispatcher = Dispatcher(ctx, self.queue)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.queue.start()
+        await self.dispatcher.startup()
+        self._loop = asyncio.create_task(self._run(), name="sync-dispatcher")
+
+    def kick(self) -> None:
+        """Tick now (after a run-now or backfill request)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        await self.queue.stop(drain=False)
+
+    async def _run(self) -> None:
+        interval = self.ctx.settings.sync.tick_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            self._wake.clear()
+            try:
+                await self.dispatcher.tick()
+            except Exception as error:  # keep ticking: the next tick starts from the rows
+                log.exception("sync.dispatcher.failed", error_type=type(error).__name__)

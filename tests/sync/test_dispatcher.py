@@ -211,3 +211,25 @@ def test_backfill_ranges_split_at_the_window_limit() -> None:
     assert windows[0] == Window(date(2025, 1, 1), date(2025, 3, 3))
     assert windows[-1].last == date(2025, 12, 31)
     assert all(b.first == a.last + timedelta(days=1) for a, b in itertools.pairwise(windows))
+
+
+async def test_a_run_requested_by_hand_gets_its_job_on_the_next_tick(
+    ctx: AppContext, practice: Practice, clock: ManualClock
+) -> None:
+    # Regression: a run queued outside the dispatcher (run now, backfill) used to wait
+    # lease + max backoff (minutes) before a tick offered it a job.
+    queue = RecordingQueue()
+    dispatcher = Dispatcher(ctx, queue)
+    await dispatcher.startup()
+    created = await practice.client.post(
+        f"/integration/businessintegrationgroup/id/{practice.group_id}/run",
+        headers=practice.headers,
+    )
+    assert created.status_code == 202, created.text
+    run_id = created.json()[0]["runId"]
+    report = await dispatcher.tick()
+    assert report.deferred == [run_id]
+    assert [job["args"] for job in queue.jobs] == [{"run_id": run_id}]
+    # offered again on the next tick, the waiting job is not doubled
+    assert (await dispatcher.tick()).deferred == []
+    assert len(queue.jobs) == 1

@@ -139,14 +139,13 @@ class Dispatcher:
         self.queue = queue
         settings = ctx.settings.sync
         self._max_attempts = settings.max_attempts
-        self._stale_after = timedelta(seconds=settings.lease_s + settings.retry_max_s)
 
     async def startup(self) -> list[int]:
         """After a restart: recover expired leases, then defer every queued run."""
-        report = await self.tick(defer_all=True)
+        report = await self.tick()
         return report.deferred
 
-    async def tick(self, *, defer_all: bool = False) -> TickReport:
+    async def tick(self) -> TickReport:
         now = self.ctx.clock.now()
         report = TickReport()
         async with self.ctx.db.transaction() as session:
@@ -156,13 +155,12 @@ class Dispatcher:
             report.promoted = await runs.promote_waiting(session, now=now)
             created = await schedule_due(session, now=now)
             report.created = [run.id for run in created]
-            fresh = {run.id for run in created if run.status == QUEUED}
-        fresh.update(report.requeued, report.promoted)
+        # Every queued run is offered a job on every tick, whoever queued it (the dispatcher,
+        # run-now, a backfill, a recovered lease). The queueing lock ``run:{id}`` keeps at most
+        # one job waiting per run, and a job that finds its run no longer queued does nothing,
+        # so offering again is always safe — and a run never waits for a "stale" timeout.
         async with self.ctx.db.reader() as session:
             query = select(SyncRun.id, SyncRun.group_id).where(SyncRun.status == QUEUED)
-            if not defer_all:
-                stale = SyncRun.available_at <= now - self._stale_after
-                query = query.where(SyncRun.id.in_(fresh) | stale)
             pending = (await session.execute(query.order_by(SyncRun.id))).all()
         for run_id, group_id in pending:
             if await self.defer(run_id, group_id):

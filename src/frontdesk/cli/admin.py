@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import create_api_key
-from frontdesk.cli.runtime import cli_settings, console, opened_context, run
+from frontdesk.cli.runtime import (
+    cli_settings,
+    console,
+    err_console,
+    opened_context,
+    read_secret,
+    run,
+)
 from frontdesk.security.rotation import reencrypt_all
 from frontdesk.security.secrets import SecretBox, generate_key, key_file, key_id, write_key_file
+from frontdesk.staff.roles import ROLES
+from frontdesk.staff.service import create_user
 
 app = typer.Typer(help="Administration: API keys, users, secret keys.", no_args_is_help=True)
 
@@ -36,6 +46,37 @@ def create_api_key_command(
         scope = f"business {business}" if business else "staff (all businesses)"
         console.print(f"API key {created.key.id} '{name}' for {scope}; store it now:")
         print(created.secret)
+
+    run(body())
+
+
+@app.command("create-user")
+def create_user_command(
+    username: Annotated[str, typer.Option("--username", help="login name (case-insensitive)")],
+    role: Annotated[str, typer.Option("--role", help="one of: " + ", ".join(ROLES))],
+    business: Annotated[
+        int | None, typer.Option("--business", help="limit the user to this business")
+    ] = None,
+) -> None:
+    """Create a dashboard user; the password is read from a prompt, or from stdin when piped."""
+    password = read_secret("Password")
+    if sys.stdin.isatty() and read_secret("Repeat the password") != password:
+        err_console.print("[red]error:[/red] the passwords differ")
+        raise typer.Exit(1)
+
+    async def body() -> None:
+        async with opened_context() as ctx, ctx.db.transaction() as session:
+            user = await create_user(
+                session,
+                principal=Principal.system(),
+                clock=ctx.clock,
+                username=username,
+                password=password,
+                role=role,
+                business_number=business,
+            )
+        scope = f"business {business}" if business else "all businesses"
+        console.print(f"user {user.id} '{user.username}' ({user.role}) for {scope}")
 
     run(body())
 

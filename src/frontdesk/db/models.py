@@ -8,6 +8,7 @@ from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
 from frontdesk.engagement import checkin_models, optout_models
 from frontdesk.integrations import models as integration_models
+from frontdesk.staff import models as staff_models
 from frontdesk.sync import models as sync_models
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "delivery_models",
     "integration_models",
     "optout_models",
+    "staff_models",
     "sync_models",
 ]

@@ -25,6 +25,7 @@ from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.settings import Settings
 from frontdesk.sync.api import router as sync_router
 from frontdesk.sync.worker import SyncWorker
+from frontdesk.web.mount import mount_dashboard
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
@@ -83,4 +84,5 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         checkins_router,
     ):
         app.include_router(router)
+    mount_dashboard(app)
     return app

@@ -1,0 +1,246 @@
+"""Staff users: creation, login with lockout, and the principal a user acts as.
+
+Login (:func:`authenticate`) runs in three steps so that no transaction is held while argon2
+spends its CPU: read the user (reader), verify the password in a worker thread, then record
+the outcome in one short write transaction (failure counter, lockout, last login, audit).
+
+- ``LOCKOUT_AFTER`` consecutive failures lock the account for ``LOCKOUT_FOR``; a locked
+  account refuses even the right password until then, and its sessions are ended.
+- An unknown username costs the same argon2 verification (against a dummy hash), so response
+  time does not tell which usernames exist; the caller shows one message for every failure.
+- Audit events (``staff.login``, ``staff.login_failed``, ``staff.locked``) never carry the
+  password, and a failure for an unknown username does not record the typed name (people
+  type passwords into the username field).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+import anyio
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.access.principal import Principal
+from frontdesk.audit.service import record_event
+from frontdesk.businesses.service import visible_business
+from frontdesk.clock import Clock
+from frontdesk.db.engine import Database
+from frontdesk.errors import Conflict, InvalidInput
+from frontdesk.security.passwords import hash_password, needs_rehash, verify_password
+from frontdesk.staff.models import StaffSession, StaffUser, StaffUserPractice
+from frontdesk.staff.roles import parse_role
+
+LOCKOUT_AFTER = 5
+LOCKOUT_FOR = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+
+
+class LoginOutcome(enum.StrEnum):
+    OK = "ok"
+    BAD_PASSWORD = "bad_password"  # noqa: S105 - an outcome name
+    UNKNOWN_USER = "unknown_user"
+    LOCKED = "locked"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    user: StaffUser | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is LoginOutcome.OK
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare case-insensitively: stored and looked up in lower case."""
+    return username.strip().lower()
+
+
+def principal_of(user: StaffUser) -> Principal:
+    """The principal a staff user acts as (tenant scope = the user's business)."""
+    return Principal(
+        kind="user", id=user.id, name=user.username, role=user.role, business_scope=user.business_id
+    )
+
+
+def check_password_shape(password: str, *, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field=field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field=field)
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    clock: Clock,
+    username: str,
+    password: str,
+    role: str,
+    business_number: int | None = None,
+) -> StaffUser:
+    """A new active user; ``business_number`` limits it to one tenant (None: all tenants)."""
+    name = normalise_username(username)
+    if not 1 <= len(name) <= 80 or not set(name) <= USERNAME_CHARS:
+        raise InvalidInput(
+            "a username has 1-80 letters, digits, '.', '_', '-' or '@'", field="username"
+        )
+    try:
+        parsed = parse_role(role)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="role") from None
+    check_password_shape(password)
+    business_id = None
+    if business_number is not None:
+        business = await visible_business(session, principal=principal, number=business_number)
+        business_id = business.id
+    taken = await session.execute(select(StaffUser.id).where(StaffUser.username == name))
+    if taken.scalar_one_or_none() is not None:
+        raise Conflict(f"user {name} already exists", field="username")
+    user = StaffUser(
+        username=name,
+        password_hash=await anyio.to_thread.run_sync(hash_password, password),
+        role=parsed.value,
+        active=True,
+        business_id=business_id,
+        failed_logins=0,
+        locked_until=None,
+        created_at=clock.now(),
+        last_login_at=None,
+    )
+    session.add(user)
+    await session.flush()
+    await record_event(
+        session,
+        clock=clock,
+        actor=principal,
+        action="staff.create",
+        target_type="staff_user",
+        target_id=str(user.id),
+        business_id=business_id,
+        details={"username": name, "role": parsed.value, "businessNumber": business_number},
+    )
+    return user
+
+
+async def get_user(session: AsyncSession, *, user_id: int) -> StaffUser | None:
+    return await session.get(StaffUser, user_id)
+
+
+async def list_users(session: AsyncSession) -> Sequence[StaffUser]:
+    return (await session.execute(select(StaffUser).order_by(StaffUser.username))).scalars().all()
+
+
+async def practices_of(session: AsyncSession, *, user_id: int) -> list[str]:
+    """The answering-service practice codes linked to a user (the ticket desk's seam)."""
+    query = select(StaffUserPractice.practice_code).where(StaffUserPractice.user_id == user_id)
+    return sorted((await session.execute(query)).scalars().all())
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified for unknown usernames so that they cost what a real verification costs.
+    return hash_password("frontdesk-dummy-password-for-timing")
+
+
+async def authenticate(db: Database, *, clock: Clock, username: str, password: str) -> LoginResult:
+    """Check a login; records the outcome (counter, lockout, audit) in its own transaction."""
+    name = normalise_username(username)
+    async with db.reader() as session:
+        row = (
+            await session.execute(
+                select(StaffUser.id, StaffUser.password_hash).where(StaffUser.username == name)
+            )
+        ).one_or_none()
+    stored_hash = row.password_hash if row is not None else _dummy_hash()
+    matches = await anyio.to_thread.run_sync(verify_password, stored_hash, password[:4096])
+    async with db.transaction() as session:
+        if row is None:
+            await _audit_failure(session, clock=clock, user=None, outcome=LoginOutcome.UNKNOWN_USER)
+            return LoginResult(LoginOutcome.UNKNOWN_USER)
+        user = await session.get(StaffUser, row.id)
+        if user is None:  # deleted meanwhile
+            return LoginResult(LoginOutcome.UNKNOWN_USER)
+        now = clock.now()
+        if not user.active:
+            outcome = LoginOutcome.INACTIVE
+        elif user.locked_until is not None and user.locked_until > now:
+            outcome = LoginOutcome.LOCKED
+        elif not matches:
+            outcome = LoginOutcome.BAD_PASSWORD
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if needs_rehash(user.password_hash):
+                user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+            await record_event(
+                session,
+                clock=clock,
+                actor=principal_of(user),
+                action="staff.login",
+                target_type="staff_user",
+                target_id=str(user.id),
+                business_id=user.business_id,
+                details={"username": user.username},
+            )
+            return LoginResult(LoginOutcome.OK, user)
+        if outcome is LoginOutcome.BAD_PASSWORD:
+            await _count_failure(session, clock=clock, user=user)
+        await _audit_failure(session, clock=clock, user=user, outcome=outcome)
+        return LoginResult(outcome, user)
+
+
+async def _count_failure(session: AsyncSession, *, clock: Clock, user: StaffUser) -> None:
+    # An atomic increment: concurrent failures cannot overwrite each other's count.
+    await session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=func.coalesce(StaffUser.failed_logins, 0) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(user)
+    if user.failed_logins >= LOCKOUT_AFTER:
+        user.locked_until = clock.now() + LOCKOUT_FOR
+        user.failed_logins = 0
+        await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+        await record_event(
+            session,
+            clock=clock,
+            actor=Principal.system("login"),
+            action="staff.locked",
+            target_type="staff_user",
+            target_id=str(user.id),
+            business_id=user.business_id,
+            details={
+                "username": user.username,
+                "failures": LOCKOUT_AFTER,
+                "minutes": int(LOCKOUT_FOR.total_seconds() // 60),
+            },
+        )
+
+
+async def _audit_failure(
+    session: AsyncSession, *, clock: Clock, user: StaffUser | None, outcome: LoginOutcome
+) -> None:
+    await record_event(
+        session,
+        clock=clock,
+        actor=Principal.system("login"),
+        action="staff.login_failed",
+        target_type="staff_user",
+        target_id=str(user.id) if user is not None else "unknown",
+        business_id=user.business_id if user is not None else None,
+        details={"reason": outcome.value}
+        | ({"username": user.username} if user is not None else {}),
+    )

@@ -1,0 +1,28 @@
+"""The navigation registry: one entry per dashboard page, shown to roles that may open it.
+
+A feature that adds a page adds one :class:`NavItem` here (and its route module to
+:data:`frontdesk.web.mount.PAGES`). Only pages that exist are listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from frontdesk.staff.roles import Permission
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the top navigation; ``section`` marks it current on pages that name it."""
+
+    label: str
+    path: str
+    permission: Permission
+    section: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Integrations", "/integrations", Permission.VIEW_INTEGRATIONS, "integrations"),
+    # Check-ins (VIEW_CHECKINS), Outbox (VIEW_OUTBOX) and Tickets (VIEW_TICKETS) are added
+    # here by the features that build those pages.
+)

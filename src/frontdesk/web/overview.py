@@ -1,0 +1,134 @@
+"""What the Integrations pages show about a group: display status, next run, last run.
+
+Reads only; tenant visibility comes from the principal (a scoped user sees its tenant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.access.principal import Principal
+from frontdesk.businesses.models import Business
+from frontdesk.businesses.service import LOCATION, list_businesses
+from frontdesk.integrations.groups import can_see_group
+from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
+from frontdesk.web.runs import RunSummary, last_run_summary
+
+PASSWORD_PROPERTY = "PM_Password"  # noqa: S105 - the property key
+PASSWORD_WARN_AFTER = timedelta(days=80)
+PASSWORD_LIFETIME = timedelta(days=90)
+
+STATUS_LABELS = {
+    "active": "Active",
+    "inactive": "Inactive",
+    "unauthorized": "Unauthorized",
+    "expiring": "Password expiring",
+}
+
+
+@dataclass(frozen=True)
+class DisplayStatus:
+    key: str  # active, inactive, unauthorized, expiring
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group: IntegrationGroup
+    status: DisplayStatus
+    locations: int
+    active_locations: int
+    next_run: IntegrationMapping | None  # the active mapping that runs next
+    last_run: RunSummary | None
+
+
+@dataclass(frozen=True)
+class BusinessRow:
+    business: Business
+    location_count: int
+    groups: list[GroupRow]
+
+
+def display_status(group: IntegrationGroup, *, now: datetime) -> DisplayStatus:
+    """The group's status, with "password expiring" when PM_Password is over 80 days old."""
+    if group.status != "active":
+        return DisplayStatus(group.status, STATUS_LABELS.get(group.status, group.status))
+    password = next((p for p in group.properties if p.key == PASSWORD_PROPERTY), None)
+    if password is not None and now - password.updated_at >= PASSWORD_WARN_AFTER:
+        left = (password.updated_at + PASSWORD_LIFETIME - now).days
+        detail = (
+            f"{PASSWORD_PROPERTY} expires in {left} days"
+            if left >= 0
+            else f"{PASSWORD_PROPERTY} is over 90 days old"
+        )
+        return DisplayStatus("expiring", STATUS_LABELS["expiring"], detail)
+    return DisplayStatus("active", STATUS_LABELS["active"])
+
+
+async def group_rows(
+    session: AsyncSession, *, groups: Sequence[IntegrationGroup], now: datetime
+) -> list[GroupRow]:
+    if not groups:
+        return []
+    ids = [g.id for g in groups]
+    mappings = (
+        (
+            await session.execute(
+                select(IntegrationMapping).where(IntegrationMapping.group_id.in_(ids))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rows = []
+    for group in groups:
+        own = [m for m in mappings if m.group_id == group.id]
+        active = [m for m in own if m.active]
+        rows.append(
+            GroupRow(
+                group=group,
+                status=display_status(group, now=now),
+                locations=len(own),
+                active_locations=len(active),
+                next_run=min(active, key=lambda m: m.next_run_at, default=None),
+                last_run=await last_run_summary(session, group.id),
+            )
+        )
+    return rows
+
+
+async def overview(
+    session: AsyncSession, *, principal: Principal, now: datetime
+) -> list[BusinessRow]:
+    """Visible SMBs and enterprises with their groups (a location user: its groups' owners)."""
+    visible = await list_businesses(session, principal=principal)
+    all_groups = (
+        (await session.execute(select(IntegrationGroup).order_by(IntegrationGroup.id)))
+        .scalars()
+        .all()
+    )
+    groups = [g for g in all_groups if can_see_group(principal, g)]
+    owners: dict[int, Business] = {b.id: b for b in visible if b.kind != LOCATION}
+    for group in groups:
+        owners.setdefault(group.business.id, group.business)
+    locations: dict[int, int] = {}
+    for business in visible:
+        if business.enterprise_id is not None:
+            locations[business.enterprise_id] = locations.get(business.enterprise_id, 0) + 1
+    rows = await group_rows(session, groups=groups, now=now)
+    result = []
+    for business in sorted(owners.values(), key=lambda b: (b.name.lower(), b.number)):
+        result.append(
+            BusinessRow(
+                business=business,
+                location_count=locations.get(business.id, 0),
+                groups=[r for r in rows if r.group.business.id == business.id],
+            )
+        )
+    return result

@@ -40,8 +40,15 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+STAFF_ROLES = frozenset({"staff", "admin", "system"})
+
+
 async def staff_principal(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_staff:
+    """A staff API key (or an admin): unscoped AND in a staff role.
+
+    Being unscoped is not enough: a dashboard viewer has no business scope either.
+    """
+    if not principal.is_staff or principal.role not in STAFF_ROLES:
         raise PermissionDenied("this needs a staff key")
     return principal
 

@@ -7,6 +7,9 @@ never the skeleton's ``{"error": ...}`` shape: documented outcomes with HTTP 200
 resource with HTTP 404 (envelope code 404), a body over the limit with HTTP 413, and an
 unexpected error with HTTP 500 (envelope code 409, "Database query failure").
 
+Ticket creation honours an ``Idempotency-Key`` header or ``idempotency_key`` body field
+(:mod:`frontdesk.answering.desk.idempotency`).
+
 Resource names match case-insensitively. Bodies are read only for POST (a GET has none, so its
 parameters are missing, as in PHP's ``$_POST``). The token comes from the query string, else
 from the body.
@@ -19,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from frontdesk.answering.desk import idempotency
 from frontdesk.answering.login import create_token
 from frontdesk.answering.options import AnsweringOptions, get_options
 from frontdesk.answering.tickets import create_ticket, ticket_status
@@ -65,6 +69,12 @@ async def _create_ticket(
     ctx: AppContext, options: AnsweringOptions, query: Mapping[str, str], params: Mapping[str, str]
 ) -> dict[str, str]:
     caller = await authenticate(ctx, options, _token(query, params))
+    key = params.get(idempotency.BODY_FIELD)
+    if not is_blank(key):
+        assert key is not None
+        return await idempotency.create_ticket_once(
+            ctx, options, caller=caller, params=params, key=key
+        )
     return await create_ticket(ctx, options, caller=caller, params=params)
 
 
@@ -113,6 +123,9 @@ async def answering_api(request: Request) -> Response:
             return _error(405, "Method not allowed: use GET or POST", 405)
         body = await read_body(request, options.max_body_bytes) if request.method == "POST" else b""
         params = await parse_params(request, body)
+        header_key = request.headers.get(idempotency.HEADER)
+        if header_key is not None:  # the header wins over the body field
+            params = {**params, idempotency.BODY_FIELD: header_key}
         result = await handler(ctx, options, request.query_params, params)
         return envelope_response(result=result)
     except AnsweringFailure as failure:

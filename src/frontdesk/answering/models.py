@@ -7,8 +7,8 @@ Messaging flag). A company may name an "Answering Service" practice that receive
 ``prac`` is unknown, flagged unassigned (ambiguity 17).
 
 Tickets keep every submitted field verbatim. ``answering_ticket_status_history`` records every
-status a ticket has had (the first row is written with the ticket), so that the ticket desk can
-add transitions without a schema change.
+status a ticket has had (the first row is written with the ticket); the ticket desk
+(:mod:`frontdesk.answering.desk`) adds the transitions, the assignee and its own tables.
 """
 
 from __future__ import annotations
@@ -159,6 +159,11 @@ class AnsweringTicket(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     """SHA-256 of the submitted fields: finds duplicate submissions without reading PHI."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    assignee_user_id: Mapped[int | None] = mapped_column(Integer(), index=True)
+    """The staff user (``staff_users.id``) working the ticket; no foreign key, because the
+    staff tables live on another migration branch (the ticket desk checks it on assignment)."""
+    assignee_name: Mapped[str | None] = mapped_column(String(80))
+    """The assignee's username when assigned (kept if the user is later deleted)."""
 
 
 class AnsweringTicketStatus(Base):
@@ -172,6 +177,13 @@ class AnsweringTicketStatus(Base):
     status: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(160))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    """The status before this one (None for the first row)."""
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    """The assignee's username after this step, when it has one."""
+    note: Mapped[str | None] = mapped_column(Text())
+    """The note given with the transition (free text: may hold patient details)."""
 
 
 class AnsweringLoginFailure(Base):

@@ -100,9 +100,12 @@ def ticket_fields(params: Mapping[str, str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _NewTicket:
+class NewTicket:
     values: dict[str, Any]
     actor: str
+
+
+_NewTicket = NewTicket  # the name tests/answering/test_group_commit.py imports
 
 
 _INSERT_TICKET = insert(_tickets)
@@ -124,7 +127,7 @@ class TicketWriter:
         self.make_id = make_id
         self.attempts = attempts
 
-    def plan(self, items: Sequence[_NewTicket]) -> BatchPlan[str]:
+    def plan(self, items: Sequence[NewTicket]) -> BatchPlan[str]:
         rows = [item.values for item in items]
         history = [
             {
@@ -140,13 +143,13 @@ class TicketWriter:
             results=[row["ticket_id"] for row in rows],
         )
 
-    async def write_one(self, session: AsyncSession, item: _NewTicket) -> str:
+    async def write_one(self, session: AsyncSession, item: NewTicket) -> str:
         """Insert one ticket, drawing a new ticket id when the drawn one is taken."""
         values = dict(item.values)
         for attempt in range(self.attempts):
             try:
                 async with session.begin_nested():
-                    plan = self.plan([_NewTicket(values, item.actor)])
+                    plan = self.plan([NewTicket(values, item.actor)])
                     for statement, rows in plan.steps:
                         await session.execute(statement, rows)
                     return plan.results[0]
@@ -165,10 +168,23 @@ def get_ticket_writer(ctx: AppContext) -> TicketWriter:
     return writer
 
 
-async def create_ticket(
+@dataclass(frozen=True, slots=True)
+class PreparedTicket:
+    """A validated submission: the row to insert and the result it answers (minus its id)."""
+
+    item: NewTicket
+    result: dict[str, str]
+    request_hash: str
+    """SHA-256 of the submitted fields (``content_hash``): what idempotency keys compare."""
+
+    def answer(self, ticket_id: str) -> dict[str, str]:
+        return {**self.result, "ticket_id": ticket_id}
+
+
+async def prepare_ticket(
     ctx: AppContext, options: AnsweringOptions, *, caller: Caller, params: Mapping[str, str]
-) -> dict[str, str]:
-    """Validate and store one ticket; the 19-key result, or :class:`AnsweringFailure`."""
+) -> PreparedTicket:
+    """Validate one submission (407, 410, 405, 406/414/411) and build its row; writes nothing."""
     fields = ticket_fields(params)
     required = [f for f in REQUIRED if not (f == "client_code" and options.allow_empty_client_code)]
     missing = [f for f in required if is_blank(fields[f])]
@@ -181,14 +197,14 @@ async def create_ticket(
     if not valid_dob(fields["dob"], strict=options.strict_dob, today=local.date()):
         raise AnsweringFailure(Failure.INVALID_DOB)
     practice_id, doctor_id, unassigned = await _resolve(ctx, caller=caller, fields=fields)
-    ticket_id = new_ticket_id()
     notes = (
         f"{local:%Y-%m-%d %H:%M:%S} : Created by Answering Service API v2.0 "
         f"from {caller.company_name} by {caller.username}"
     )
+    content_hash = _content_hash(fields)
     values: dict[str, Any] = {
         **fields,
-        "ticket_id": ticket_id,
+        "ticket_id": new_ticket_id(),
         "company_id": caller.company_id,
         "user_id": caller.user_id,
         "practice_id": practice_id,
@@ -196,24 +212,46 @@ async def create_ticket(
         "unassigned": unassigned,
         "status": STATUS_IN_PROGRESS,
         "notes": notes,
-        "content_hash": _content_hash(fields),
+        "content_hash": content_hash,
         "created_at": now,
     }
-    item = _NewTicket(values, actor=f"answering_user:{caller.username}")
-    ticket_id = await get_runtime(ctx).committer.submit(get_ticket_writer(ctx), item)
+    result = {k: fields.get(k, "") for k in RESULT_KEYS}
+    result["notes"] = notes
+    item = NewTicket(values, actor=f"answering_user:{caller.username}")
+    return PreparedTicket(item=item, result=result, request_hash=content_hash)
+
+
+def log_created(caller: Caller, prepared: PreparedTicket, ticket_id: str) -> None:
+    values = prepared.item.values
     log.info(
         "answering.ticket_created",
         ticket_id=ticket_id,
         user=caller.username,
         company_id=caller.company_id,
-        practice_id=practice_id,
-        unassigned=unassigned,
-        content_hash=values["content_hash"][:16],
+        practice_id=values["practice_id"],
+        unassigned=values["unassigned"],
+        content_hash=prepared.request_hash[:16],
     )
-    result = {k: fields.get(k, "") for k in RESULT_KEYS}
-    result["ticket_id"] = ticket_id
-    result["notes"] = notes
-    return result
+
+
+async def create_ticket(
+    ctx: AppContext, options: AnsweringOptions, *, caller: Caller, params: Mapping[str, str]
+) -> dict[str, str]:
+    """Validate and store one ticket; the 19-key result, or :class:`AnsweringFailure`."""
+    prepared = await prepare_ticket(ctx, options, caller=caller, params=params)
+    ticket_id = await get_runtime(ctx).committer.submit(get_ticket_writer(ctx), prepared.item)
+    log_created(caller, prepared, ticket_id)
+    return prepared.answer(ticket_id)
+
+
+def request_hash(params: Mapping[str, str]) -> str:
+    """The hash of a submission's ticket fields (token and idempotency key are not fields)."""
+    return _content_hash(ticket_fields(params))
+
+
+def stored_result(ticket: Mapping[Any, Any]) -> dict[str, str]:
+    """The 19-key result of a stored ticket (its columns carry the result's names)."""
+    return {k: str(ticket[k]) for k in RESULT_KEYS}
 
 
 async def _resolve(

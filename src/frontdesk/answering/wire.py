@@ -46,6 +46,10 @@ class Failure(enum.Enum):
     TOKEN_NOT_CREATED = (413, "Missing required information or unable to create token")
     MISSING_TICKET_ID = (413, "Missing required information on Ticket request: ticket_id")
     DOCTOR_NOT_IN_PRACTICE = (414, "Doctor submitted does not exist in submitted practice")
+    IDEMPOTENCY_CONFLICT = (409, "Idempotency-Key already used with a different request")
+    """Ours (the ticket desk): the vendor's 409 family, "the ticket was not stored"."""
+    INVALID_IDEMPOTENCY_KEY = (407, "Invalid Idempotency-Key: use 1 to 255 characters")
+    """Ours: a key the server cannot keep is refused rather than ignored."""
 
     @property
     def code(self) -> int:

@@ -2,6 +2,7 @@
 
 from frontdesk.access import models as access_models
 from frontdesk.answering import models as answering_models
+from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
 from frontdesk.db.base import Base
@@ -14,6 +15,7 @@ from frontdesk.sync import models as sync_models
 __all__ = [
     "Base",
     "access_models",
+    "answering_desk_models",
     "answering_models",
     "audit_models",
     "business_models",

@@ -13,10 +13,11 @@ procrastinate workers; its body also receives ``timestamp``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from frontdesk.jobs.periodic import Periodic
-from frontdesk.jobs.tasks import TaskRegistry
+from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
 
 if TYPE_CHECKING:
     from frontdesk.server.context import AppContext
@@ -26,6 +27,10 @@ def build_task_registry(ctx: AppContext) -> TaskRegistry:
     """Every task this process may run or defer (explicit: no import-time registration)."""
     registry = TaskRegistry()
     # Features register their tasks here (the sync engine: ``sync_group``).
+    from frontdesk.answering.desk.delivery import TASK_NAME, deliver_webhook
+
+    # one attempt per job: the delivery row keeps its own backoff and parking
+    registry.add(Task(TASK_NAME, partial(deliver_webhook, ctx), RetryPolicy(max_attempts=1)))
     return registry
 
 

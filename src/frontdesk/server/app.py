@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from frontdesk import __version__
 from frontdesk.access.api import router as access_router
 from frontdesk.answering.api import router as answering_router
+from frontdesk.answering.desk.api import router as answering_desk_router
+from frontdesk.answering.desk.delivery import WebhookPump
 from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
@@ -40,6 +42,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         ctx = await AppContext.open(settings)
         app.state.context = ctx
         freeze_startup_heap()
+        webhook_pump = WebhookPump(ctx)  # pushes ticket status changes to answering services
+        await webhook_pump.start()
         # The embedded runner; with the procrastinate backend, `frontdesk worker` runs jobs.
         embedded = settings.sync.worker and settings.jobs.backend == "local"
         worker = SyncWorker(ctx) if embedded else None
@@ -51,6 +55,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         finally:
             if worker is not None:
                 await worker.stop()
+            await webhook_pump.stop()
             await ctx.close()
 
     app = FastAPI(
@@ -78,6 +83,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         integration_router,
         answering_router,
         answering_staff_router,
+        answering_desk_router,
         delivery_router,
         unsubscribe_router,
         sync_router,

@@ -18,6 +18,7 @@ from frontdesk.db.base import Base
 from frontdesk.db.types import EncryptedText, UTCDateTime
 
 ELIGIBLE, RESTRICTED = "eligible", "restricted"
+_DAY_START = ("appointment_day", "appointment_start", "id")
 
 
 class CheckIn(Base):
@@ -26,10 +27,13 @@ class CheckIn(Base):
     __tablename__ = "checkins"
     __table_args__ = (
         UniqueConstraint("group_id", "appointment_id", "appointment_day"),
-        Index("ix_checkins_scope_day", "scope_business_id", "appointment_day"),
+        # (…, appointment_day, appointment_start, id): the Check-ins page's keyset (0011).
+        Index("ix_checkins_scope_day_start", "scope_business_id", *_DAY_START),
         Index("ix_checkins_scope_patient", "scope_business_id", "patient_id"),
         Index("ix_checkins_scope_contact", "scope_business_id", "contact_hash"),
-        Index("ix_checkins_business_day", "business_id", "appointment_day"),
+        Index("ix_checkins_business_day_start", "business_id", *_DAY_START),
+        Index("ix_checkins_day_start", *_DAY_START),
+        Index("ix_checkins_appointment", "appointment_id"),
         {"sqlite_autoincrement": True},
     )
 

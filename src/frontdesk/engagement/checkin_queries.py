@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -20,9 +20,10 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, visible_business
 from frontdesk.clock import Clock
-from frontdesk.engagement.checkin_models import CheckIn
+from frontdesk.db.types import UTCDateTime
+from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED, CheckIn
 from frontdesk.engagement.explain import Step, explain
-from frontdesk.engagement.reasons import Reason, words
+from frontdesk.engagement.reasons import ORDER, Reason, words
 from frontdesk.engagement.rules import MappingRules
 from frontdesk.errors import InvalidInput, NotFound, PermissionDenied
 from frontdesk.security.secrets import SecretBox
@@ -243,3 +244,159 @@ async def explanation(session: AsyncSession, checkin: CheckIn) -> list[Step]:
         if row is not None and row.rules is not None:
             rules = MappingRules.from_json(row.rules)
     return explain(checkin, rules)
+
+
+# The dashboard's Check-ins page: one day (or, for an id search, every day) in appointment
+# order, paged by keyset on (appointment_start, id) — the indexes of migration 0011.
+
+OUTCOMES = (ELIGIBLE, RESTRICTED)
+
+
+@dataclass(frozen=True)
+class Browse:
+    """What the Check-ins page narrows on; ``outcome`` is eligible, restricted or a reason."""
+
+    business_number: int | None = None
+    location_name: str | None = None
+    day: date | None = None
+    appointment_id: str | None = None
+    patient_id: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A keyset position: the (appointment_start, id) of a row at a page's edge."""
+
+    start: datetime
+    id: int
+
+    def token(self) -> str:
+        return f"{self.start.astimezone(UTC):%Y%m%d%H%M%S%f}.{self.id}"
+
+    @classmethod
+    def parse(cls, token: str, *, field: str) -> Cursor:
+        try:
+            stamp, _, number = token.partition(".")
+            start = datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+            return cls(start, int(number))
+        except ValueError:
+            raise InvalidInput("not a page position", field=field) from None
+
+
+@dataclass(frozen=True)
+class BrowsePage:
+    """One page of rows with the positions of the pages around it (None: no such page)."""
+
+    rows: Sequence[CheckIn]
+    previous: Cursor | None
+    next: Cursor | None
+
+
+async def _browse_filters(
+    session: AsyncSession, principal: Principal, browse: Browse, *, with_day: bool
+) -> list[Any]:
+    conditions: list[Any] = []
+    visible = await _visibility(session, principal, browse.business_number)
+    if visible is not None:
+        conditions.append(visible)
+    if with_day and browse.day is not None:
+        conditions.append(CheckIn.appointment_day == browse.day)
+    if browse.location_name:
+        conditions.append(CheckIn.pms_appointment_practice_name == browse.location_name)
+    return conditions
+
+
+async def latest_day(
+    session: AsyncSession, *, principal: Principal, business_number: int | None
+) -> date | None:
+    """The latest appointment day with decisions that ``principal`` may see."""
+    conditions = await _browse_filters(
+        session, principal, Browse(business_number=business_number), with_day=False
+    )
+    found: date | None = await session.scalar(
+        select(func.max(CheckIn.appointment_day)).where(*conditions)
+    )
+    return found
+
+
+async def browse_page(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    browse: Browse,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = 50,
+) -> BrowsePage:
+    """A page of check-ins in appointment order; an appointment or patient id spans all days."""
+    by_id = bool(browse.appointment_id or browse.patient_id)
+    conditions = await _browse_filters(session, principal, browse, with_day=not by_id)
+    if browse.appointment_id:
+        conditions.append(CheckIn.appointment_id == browse.appointment_id)
+    if browse.patient_id:
+        conditions.append(CheckIn.patient_id == browse.patient_id)
+    if browse.outcome in OUTCOMES:
+        conditions.append(CheckIn.decision == browse.outcome)
+    elif browse.outcome:
+        if browse.outcome not in {r.value for r in Reason}:
+            raise InvalidInput("unknown restriction reason", field="reason")
+        conditions.append(CheckIn.restriction_reason == browse.outcome)
+    key = tuple_(CheckIn.appointment_start, CheckIn.id)
+    order: tuple[Any, ...] = (CheckIn.appointment_start, CheckIn.id)
+    if before is not None:
+        conditions.append(key < tuple_(literal(before.start, UTCDateTime()), literal(before.id)))
+        order = (CheckIn.appointment_start.desc(), CheckIn.id.desc())
+    elif after is not None:
+        conditions.append(key > tuple_(literal(after.start, UTCDateTime()), literal(after.id)))
+    query = select(CheckIn).where(*conditions).order_by(*order).limit(size + 1)
+    rows = list((await session.execute(query)).scalars().all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if before is not None:
+        rows.reverse()
+    edge = [Cursor(r.appointment_start, r.id) for r in (rows[0], rows[-1])] if rows else []
+    has_previous = more if before is not None else after is not None
+    has_next = more if before is None else True
+    return BrowsePage(
+        rows=rows,
+        previous=edge[0] if edge and has_previous else None,
+        next=edge[1] if edge and has_next else None,
+    )
+
+
+async def day_counts(
+    session: AsyncSession, *, principal: Principal, browse: Browse
+) -> tuple[int, list[tuple[str, int]]]:
+    """Check-ins of ``browse.day`` (business and location only): eligible, and restricted
+    per reason in the rules' order. Returns (eligible, [(reason, count), …])."""
+    if browse.day is None:
+        return 0, []
+    scope = Browse(
+        business_number=browse.business_number, location_name=browse.location_name, day=browse.day
+    )
+    conditions = await _browse_filters(session, principal, scope, with_day=True)
+    rows = await session.execute(
+        select(CheckIn.restriction_reason, func.count())
+        .where(*conditions)
+        .group_by(CheckIn.restriction_reason)
+    )
+    eligible, counts = 0, {}
+    for reason, count in rows:
+        if reason is None:
+            eligible = count
+        else:
+            counts[str(reason)] = int(count)
+    rank = {r.value: i for i, r in enumerate(ORDER)}
+    return eligible, sorted(counts.items(), key=lambda item: rank.get(item[0], len(rank)))
+
+
+async def location_names(
+    session: AsyncSession, *, principal: Principal, business_number: int | None, day: date
+) -> list[str]:
+    """The EHR location names of one day's check-ins (the Location filter's choices)."""
+    conditions = await _browse_filters(
+        session, principal, Browse(business_number=business_number, day=day), with_day=True
+    )
+    query = select(CheckIn.pms_appointment_practice_name).where(*conditions).distinct()
+    return sorted((await session.execute(query)).scalars().all())

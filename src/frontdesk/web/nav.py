@@ -23,6 +23,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("Integrations", "/integrations", Permission.VIEW_INTEGRATIONS, "integrations"),
-    # Check-ins (VIEW_CHECKINS), Outbox (VIEW_OUTBOX) and Tickets (VIEW_TICKETS) are added
+    NavItem("Check-ins", "/checkins", Permission.VIEW_CHECKINS, "checkins"),
+    # Outbox (VIEW_OUTBOX) and Tickets (VIEW_TICKETS) are added
     # here by the features that build those pages.
 )

@@ -67,6 +67,18 @@ class SyncSettings(BaseModel):
     min_age: int = 18
     frequency_cap_days: int = 30
     sensitive_types: list[str] = ["BEHAVHLT"]
+    backfill_request_max_age_days: int = 7
+    """Backfill runs restrict appointments older than this many days (``too_old``)."""
+
+
+class CredentialSettings(BaseModel):
+    """Credential health (``FRONTDESK_CREDENTIALS__...``): expiry warnings, their check."""
+
+    pm_password_max_age_days: int = 90
+    pm_password_warn_from_day: int = 80
+    service_credentials_warn_days: int = 14
+    check_interval_s: float = 3600.0
+    """How often ``frontdesk serve`` looks for expiry warnings (0: never)."""
 
 
 class AnsweringSettings(BaseModel):
@@ -102,6 +114,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     answering: AnsweringSettings = AnsweringSettings()
     sync: SyncSettings = SyncSettings()
+    credentials: CredentialSettings = CredentialSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -5,6 +5,7 @@ from frontdesk.answering import models as answering_models
 from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
+from frontdesk.credentials import models as credential_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
 from frontdesk.engagement import checkin_models, optout_models
@@ -20,6 +21,7 @@ __all__ = [
     "audit_models",
     "business_models",
     "checkin_models",
+    "credential_models",
     "delivery_models",
     "integration_models",
     "optout_models",

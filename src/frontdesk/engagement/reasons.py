@@ -24,6 +24,7 @@ class Reason(enum.StrEnum):
     NO_USABLE_CONTACT = "no_usable_contact"
     OPTED_OUT = "opted_out"
     FREQUENCY_CAP = "frequency_cap"
+    TOO_OLD = "too_old"
     DRY_RUN = "dry_run"
 
     @property
@@ -47,6 +48,7 @@ WORDS: dict[Reason, str] = {
     Reason.NO_USABLE_CONTACT: "The patient has no usable contact",
     Reason.OPTED_OUT: "The patient opted out of review requests",
     Reason.FREQUENCY_CAP: "The patient was asked recently (frequency cap)",
+    Reason.TOO_OLD: "Appointment too old to ask about",
     Reason.DRY_RUN: "Dry run: decided, never sent",
 }
 

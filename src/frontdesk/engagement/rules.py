@@ -35,11 +35,15 @@ class MappingRules:
     frequency_cap_days: int
     sensitive_types: tuple[str, ...]
     review_link: bool
+    oldest_request_day: date | None = None
+    """Backfill runs only: appointments before this day are ``too_old`` to ask about."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("allowed_statuses", "allowed_types", "sensitive_types"):
             data[key] = list(data[key])
+        if self.oldest_request_day is not None:
+            data["oldest_request_day"] = self.oldest_request_day.isoformat()
         return data
 
     @classmethod
@@ -47,6 +51,8 @@ class MappingRules:
         values = dict(data)
         for key in ("allowed_statuses", "allowed_types", "sensitive_types"):
             values[key] = tuple(values.get(key) or ())
+        if values.get("oldest_request_day"):
+            values["oldest_request_day"] = date.fromisoformat(values["oldest_request_day"])
         return cls(**values)
 
 
@@ -175,6 +181,9 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
                     return Verdict(
                         RESTRICTED, Reason.FREQUENCY_CAP, f"same {kind} eligible on {day}"
                     )
+    if rules.oldest_request_day is not None and candidate.day < rules.oldest_request_day:
+        oldest = rules.oldest_request_day.isoformat()
+        return Verdict(RESTRICTED, Reason.TOO_OLD, f"backfill: before {oldest}")
     if rules.dry_run:
         return Verdict(RESTRICTED, Reason.DRY_RUN, "the mapping is in dry-run mode")
     facts.remember_eligible(candidate)

@@ -15,6 +15,8 @@ from frontdesk.answering.desk.delivery import WebhookPump
 from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
+from frontdesk.credentials.api import router as credentials_router
+from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.api import router as delivery_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
@@ -50,9 +52,12 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         if worker is not None:
             await worker.start()
             app.state.sync_worker = worker
+        warnings = WarningLoop(ctx)  # credential expiry warnings: audit + support e-mail
+        await warnings.start()
         try:
             yield
         finally:
+            await warnings.stop()
             if worker is not None:
                 await worker.stop()
             await webhook_pump.stop()
@@ -88,6 +93,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         unsubscribe_router,
         sync_router,
         checkins_router,
+        credentials_router,
     ):
         app.include_router(router)
     mount_dashboard(app)

@@ -33,6 +33,7 @@ from frontdesk.connectors.base import Appointment, Connector
 from frontdesk.connectors.errors import CredentialsRejected, MissingLicense
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.registry import create_connector
+from frontdesk.credentials import incidents
 from frontdesk.engagement.checkins import WrittenCheckIn, insert_checkins, run_counts
 from frontdesk.errors import FrontdeskError, TransientError, Unauthorized
 from frontdesk.logs import get_logger
@@ -129,9 +130,29 @@ class SyncEngine:
         except (CredentialsRejected, Unauthorized) as error:
             async with ctx.db.transaction() as session:
                 await record_unauthorized(session, clock=ctx.clock, claim=claim, error=error)
-            return await self._fail(claim, "unauthorized", error.message)
+                await incidents.record_stop(
+                    session,
+                    clock=ctx.clock,
+                    group_id=claim.group_id,
+                    run_id=claim.run_id,
+                    reason=error.reason if isinstance(error, CredentialsRejected) else error.code,
+                    message=error.message,
+                )
+            outcome = await self._fail(claim, "unauthorized", error.message)
+            await incidents.notify_incidents(ctx)
+            return outcome
         except MissingLicense as error:
-            return await self._fail(claim, error.code, f"{error.message}: add it to the licence")
+            async with ctx.db.transaction() as session:
+                await incidents.block_for_license(
+                    session,
+                    clock=ctx.clock,
+                    group_id=claim.group_id,
+                    run_id=claim.run_id,
+                    action=error.action,
+                )
+            outcome = await self._fail(claim, error.code, f"{error.message}: add it to the licence")
+            await incidents.notify_incidents(ctx)
+            return outcome
         except FrontdeskError as error:
             return await self._fail(claim, error.code, error.message)
         except Exception as error:  # a bug: fail the run, keep patient data out of the text

@@ -8,8 +8,8 @@ since the run was created drop out of its scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from frontdesk.sync.batch import RunScope
 from frontdesk.sync.models import SUCCEEDED, SyncRun, SyncRunMapping
 from frontdesk.sync.routing import mapping_rules
 from frontdesk.sync.runs import run_mappings
+from frontdesk.sync.windows import local_day
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ async def prepare_run(
                 match_key=key,
                 settings=settings,
             )
+            if run.kind == "backfill":  # the ``too_old`` rule: ask only about recent visits
+                today = local_day(clock.now(), mapping.timezone)
+                oldest = today - timedelta(days=settings.backfill_request_max_age_days)
+                rules = replace(rules, oldest_request_day=oldest)
             row.rules = rules.to_json()
         in_scope.append(MappingRules.from_json(row.rules))
     if not in_scope:

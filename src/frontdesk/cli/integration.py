@@ -1,0 +1,225 @@
+"""``frontdesk integration health|diagnose|reauthorize``: credential health for support staff.
+
+Secrets are read from a hidden prompt, or one line each from stdin when it is not a
+terminal — never from the command line (argv ends up in shell history and ``ps``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from frontdesk.access.principal import Principal
+from frontdesk.cli.runtime import console, opened_context, read_secret, run
+from frontdesk.credentials.diagnose import LOG_LIMIT, Diagnosis, diagnose
+from frontdesk.credentials.health import GroupHealth, check_warnings, group_health
+from frontdesk.credentials.reauthorize import Reauthorization, reauthorize
+from frontdesk.integrations.groups import PropertyInput
+from frontdesk.sync.engine import SyncEngine
+from frontdesk.sync.foreground import run_all
+from frontdesk.sync.models import SyncRun
+
+app = typer.Typer(
+    help="Integration credentials: health, diagnose, re-authorise.", no_args_is_help=True
+)
+CLI = Principal.system("cli")
+SECURE_KEYS = ("PM_Password", "User_Name")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _health_json(rows: list[GroupHealth]) -> list[dict[str, Any]]:
+    return [
+        {
+            "group_id": h.group_id,
+            "business_number": h.business_number,
+            "business": h.business_name,
+            "status": h.status,
+            "status_reason": h.status_reason,
+            "last_run": h.last_run_status,
+            "last_run_at": h.last_run_at.isoformat() if h.last_run_at else None,
+            "next_run_at": h.next_run_at.isoformat() if h.next_run_at else None,
+            "password_age_days": h.password_age_days,
+            "warnings": [w.message for w in h.warnings],
+            "open_incident": h.incident_reason,
+        }
+        for h in rows
+    ]
+
+
+@app.command("health")
+def health_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="also audit today's warnings and e-mail new ones"),
+    ] = False,
+) -> None:
+    """Every group: status, last run, next run, PM password age, warnings."""
+
+    async def go() -> list[GroupHealth]:
+        async with opened_context() as ctx:
+            if record:
+                await check_warnings(ctx)
+            async with ctx.db.reader() as session:
+                return await group_health(
+                    session, principal=None, settings=ctx.settings, now=ctx.clock.now()
+                )
+
+    rows = run(go())
+    if as_json:
+        console.print_json(json.dumps(_health_json(rows)))
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in (
+        "group",
+        "business",
+        "status",
+        "last run",
+        "next run",
+        "password age",
+        "warnings",
+    ):
+        table.add_column(column)
+    for h in rows:
+        status = h.status + (f" ({h.status_reason})" if h.status_reason else "")
+        last = f"{h.last_run_status} {_when(h.last_run_at)}" if h.last_run_status else "-"
+        age = f"{h.password_age_days} days" if h.password_age_days is not None else "-"
+        table.add_row(
+            str(h.group_id),
+            f"{h.business_name} ({h.business_number})",
+            status,
+            last,
+            _when(h.next_run_at),
+            age,
+            "\n".join(w.message for w in h.warnings) or "-",
+        )
+    console.print(table)
+
+
+def _print_diagnosis(found: Diagnosis) -> None:
+    check = found.check
+    console.print(
+        f"[bold]group {found.group_id}[/bold]: {found.status}"
+        + (f" ({found.status_reason})" if found.status_reason else "")
+    )
+    line = f"check: {check.status.value} — {check.message}"
+    if check.reason:
+        line += f" [{check.reason}]"
+    console.print(line, markup=False)
+    for action in check.missing_actions:
+        console.print(f"  missing licence for the action: {action}")
+    for warning in check.warnings:
+        console.print(f"  warning: {warning}")
+    if found.logs_error:
+        console.print(f"server log (LastLogs): unavailable — {found.logs_error}")
+    else:
+        console.print(f"server log (LastLogs, errors, newest first): {len(found.logs)} entries")
+        for entry in found.logs:
+            console.print(f"  {entry.logged_at}  {entry.action}  {entry.message}", markup=False)
+    run_ = found.last_run
+    if run_ is None:
+        console.print("last run: none")
+        return
+    window = f"{run_.window_first.isoformat()}..{run_.window_last.isoformat()}"
+    console.print(f"last run {run_.id} ({run_.kind}, window {window}): {run_.status}")
+    if run_.error_code:
+        console.print(f"  error: {run_.error_code}: {run_.error_message}", markup=False)
+    counts = run_.counts or {}
+    for key in ("fetched", "decided", "already_decided", "eligible"):
+        if key in counts:
+            console.print(f"  {key}: {counts[key]}")
+    for reason, count in (counts.get("restricted") or {}).items():
+        console.print(f"  restricted: {reason}: {count}")
+
+
+@app.command("diagnose")
+def diagnose_command(
+    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    logs: Annotated[int, typer.Option("--logs", help="LastLogs errors to show")] = LOG_LIMIT,
+) -> None:
+    """Test the connection, read the remote's error log, show the last run."""
+
+    async def go() -> Diagnosis:
+        async with opened_context() as ctx:
+            return await diagnose(ctx, principal=CLI, group_id=group, log_limit=logs)
+
+    found = run(go())
+    _print_diagnosis(found)
+    if not found.check.ok:
+        raise typer.Exit(1)
+
+
+@app.command("reauthorize")
+def reauthorize_command(
+    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="property to set (repeat; default PM_Password)"),
+    ] = None,
+    recheck: Annotated[
+        bool, typer.Option("--recheck", help="store nothing: re-check the stored credentials")
+    ] = False,
+    backfill: Annotated[
+        bool, typer.Option("--backfill/--no-backfill", help="backfill the missed days")
+    ] = True,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="run the backfill here, in the foreground")
+    ] = True,
+) -> None:
+    """New credentials from a hidden prompt (or stdin, one line per key); check; reactivate."""
+    wanted = [] if recheck else list(keys or ["PM_Password"])
+    values = [
+        PropertyInput(key, read_secret(f"New {key}"), is_secure=key in SECURE_KEYS)
+        for key in wanted
+    ]
+    if any(not p.value for p in values):
+        console.print("[red]error:[/red] an empty value was given")
+        raise typer.Exit(2)
+
+    async def go() -> tuple[Reauthorization, list[SyncRun]]:
+        async with opened_context() as ctx:
+            done = await reauthorize(
+                ctx, principal=CLI, group_id=group, properties=values, backfill=backfill
+            )
+            finished: list[SyncRun] = []
+            if done.runs and wait:
+                finished = await run_all(ctx, SyncEngine(ctx), [r.id for r in done.runs])
+            return done, finished
+
+    done, finished = run(go())
+    check = done.check
+    console.print(
+        f"check: {check.status.value} — {check.message}"
+        + (f" [{check.reason}]" if check.reason else ""),
+        markup=False,
+    )
+    for action in check.missing_actions:
+        console.print(f"  missing licence for the action: {action}")
+    if not check.ok:
+        console.print(f"group {done.group_id} stays {done.status}; nothing was stored")
+        raise typer.Exit(1)
+    console.print(
+        f"group {done.group_id}: {done.status}"
+        + (" (reactivated)" if done.reactivated else "")
+        + ("; new credentials stored" if done.stored else "")
+    )
+    for item in finished or done.runs:
+        window = f"{item.window_first.isoformat()}..{item.window_last.isoformat()}"
+        counts = item.counts or {}
+        console.print(
+            f"backfill run {item.id} (window {window}): {item.status}"
+            + (
+                f", fetched {counts.get('fetched', 0)}, eligible {counts.get('eligible', 0)}"
+                if counts
+                else ""
+            )
+        )
+    if any(item.status != "succeeded" for item in finished):
+        raise typer.Exit(1)

@@ -71,6 +71,25 @@ class SyncSettings(BaseModel):
     """Backfill runs restrict appointments older than this many days (``too_old``)."""
 
 
+class ReviewSettings(BaseModel):
+    """The review-request ledger (``FRONTDESK_REVIEW__...``): retries, lease, sweeper."""
+
+    max_attempts: int = 5
+    """Sends tried (transient failures) before a request is parked for an operator."""
+    retry_base_s: float = 60.0
+    retry_max_s: float = 3600.0
+    lease_s: float = 300.0
+    """A request ``sending`` for longer than this is resolved by the sweeper (after a crash)."""
+    sweep_s: float = 30.0
+    sweep_batch: int = 1000
+    sweep_grace_s: float = 10.0
+    """Pending rows untouched for this long are re-deferred (fresh ones already have a job)."""
+    claim_batch: int = 16
+    """Requests claimed (and recorded) per transaction by one send job."""
+    send_concurrency: int = 16
+    """Messages in flight at once in this process."""
+
+
 class CredentialSettings(BaseModel):
     """Credential health (``FRONTDESK_CREDENTIALS__...``): expiry warnings, their check."""
 
@@ -114,6 +133,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     answering: AnsweringSettings = AnsweringSettings()
     sync: SyncSettings = SyncSettings()
+    review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
 
     @field_validator("data_dir")

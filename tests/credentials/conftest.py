@@ -29,6 +29,7 @@ from tests.sync.conftest import (  # noqa: F401  (fixtures)
 
 from frontdesk.credentials.models import CredentialIncident
 from frontdesk.delivery.capture import LoopbackController
+from frontdesk.engagement.sending import ReviewSender
 from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings, SyncSettings
 from frontdesk.sync.engine import SyncEngine
@@ -88,7 +89,9 @@ async def sandbox_admin(unity: Loopback, path: str, body: dict[str, Any] | None 
 
 
 async def run_all_to_end(ctx: AppContext, runs: list[dict[str, Any]]) -> list[SyncRun]:
-    engine = SyncEngine(ctx, connectors=fast_connectors())
+    # The review-request ledger's decision hook (no queue: rows only), so tests can check that
+    # backfills never ask a patient twice.
+    engine = SyncEngine(ctx, connectors=fast_connectors(), on_decided=ReviewSender(ctx).on_decided)
     return [await run_to_end(ctx, engine, run["runId"], poll_s=0.01) for run in runs]
 
 

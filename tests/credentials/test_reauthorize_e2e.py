@@ -16,6 +16,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import ManualClock
 from frontdesk.engagement.checkin_models import CheckIn
+from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.integrations.groups import set_group_status
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.server.context import AppContext
@@ -44,6 +45,27 @@ async def days_decided(ctx: AppContext, group_id: int) -> Counter[date]:
             .group_by(CheckIn.appointment_day)
         )
         return Counter({day: n for day, n in rows})
+
+
+async def review_requests(ctx: AppContext) -> list[tuple[str, str]]:
+    """(appointment id, its eligible check-in's decision) for every review request."""
+    async with ctx.db.reader() as session:
+        rows = await session.execute(
+            select(ReviewRequest.appointment_id, CheckIn.decision).join(
+                CheckIn, CheckIn.id == ReviewRequest.checkin_id
+            )
+        )
+        return [(appointment, decision) for appointment, decision in rows]
+
+
+async def eligible_appointments(ctx: AppContext, group_id: int) -> list[str]:
+    async with ctx.db.reader() as session:
+        rows = await session.execute(
+            select(CheckIn.appointment_id).where(
+                CheckIn.group_id == group_id, CheckIn.decision == "eligible"
+            )
+        )
+        return [appointment for (appointment,) in rows]
 
 
 async def group_row(ctx: AppContext, group_id: int) -> IntegrationGroup:
@@ -192,6 +214,14 @@ async def test_expired_password_incident_reauthorize_and_backfill(
     assert repeat.status == "succeeded"
     assert await days_decided(ctx, practice.group_id) == after
     assert len(box.parsed()) == 1
+    # Exactly one review request per eligible appointment, none for a restricted one, and
+    # none duplicated by the backfill or its repeat.
+    requests = await review_requests(ctx)
+    assert requests
+    assert all(decision == "eligible" for _appointment, decision in requests)
+    asked = [appointment for appointment, _decision in requests]
+    assert len(asked) == len(set(asked))
+    assert sorted(asked) == sorted(await eligible_appointments(ctx, practice.group_id))
 
     # No secret anywhere: audit details, e-mails, logs.
     async with ctx.db.reader() as session:

@@ -1,4 +1,10 @@
-"""``frontdesk demo``: everything embedded on one machine, seeded with demo data."""
+"""``frontdesk demo``: everything embedded on one machine, seeded with demo data.
+
+Starts the Unity sandbox (its own loopback port) and the demo mail capture (a real SMTP
+server on loopback), points the settings at them, seeds (idempotently) the demo businesses,
+an Allscripts integration over the sandbox's practice and a staff API key, runs one first
+sync so that decisions and captured review requests exist, then serves until Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ import uvicorn
 from rich.table import Table
 
 from frontdesk.cli.runtime import cli_settings, console, run
-from frontdesk.demo.seed import DemoSeed, seed_demo
+from frontdesk.demo.runtime import start_services
+from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
 from frontdesk.server.context import AppContext
 
@@ -22,19 +29,39 @@ def demo_command(
     ] = False,
 ) -> None:
     """Seed the embedded demo (idempotent) and serve it until Ctrl-C."""
-    settings = cli_settings().model_copy(update={"public_url": f"http://{host}:{port}"})
+    base = cli_settings().model_copy(update={"public_url": f"http://{host}:{port}"})
+    services = start_services(base)
+    settings = services.settings
+    try:
 
-    async def prepare() -> tuple[AppContext, DemoSeed]:
-        ctx = await AppContext.open(settings)
-        return ctx, await seed_demo(ctx)
+        async def prepare() -> tuple[DemoSeed, dict[str, int]]:
+            ctx = await AppContext.open(settings)
+            try:
+                seed = await seed_demo(ctx)
+                integration = await seed_integration(ctx, api_key=seed.api_key)
+                seed.businesses.extend(integration.businesses)
+                return seed, await first_sync(ctx, group_id=integration.group_id)
+            finally:
+                await ctx.close()
 
-    ctx, seed = run(prepare())
-    _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
-    app = create_app(settings)  # the server opens its own context in its own event loop
-    run(ctx.close())
-    if not no_browser:
-        console.print("(no browser is opened on a headless machine; open the URL yourself)")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+        seed, synced = run(prepare())
+        _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
+        if synced:
+            console.print(
+                f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
+                f"eligible, {synced['sent']} review requests sent to the capture"
+            )
+        console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
+        console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
+        console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
+        app = create_app(settings)  # the server opens its own context in its own event loop
+        if not no_browser:
+            console.print("(no browser is opened on a headless machine; open the URL yourself)")
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, server_header=False
+        )
+    finally:
+        services.stop()
 
 
 def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:
@@ -43,6 +70,7 @@ def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:
         table.add_row(str(number), name, kind)
     console.print(table)
     console.print(f"data directory: {data_dir}")
+    console.print(f"dashboard:      http://{host}:{port}/")
     console.print(f"API:            http://{host}:{port}/api/businesses")
     console.print(f"OpenAPI:        http://{host}:{port}/openapi.json")
     console.print(f"health:         http://{host}:{port}/healthz")

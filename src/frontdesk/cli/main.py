@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from frontdesk.cli import admin, answering, business, checkins, db, demo, integration, sync
+from frontdesk.cli import admin, answering, business, checkins, db, demo, integration, outbox, sync
 from frontdesk.cli.audit import audit_command
 from frontdesk.cli.serve import serve_command
 from frontdesk.cli.worker import worker_command
@@ -28,6 +28,7 @@ app.add_typer(sandbox_app, name="sandbox", help="Protocol simulators (the Unity 
 app.add_typer(sync.app, name="sync")
 app.add_typer(checkins.app, name="checkins")
 app.add_typer(integration.app, name="integration")
+app.add_typer(outbox.app, name="outbox")
 
 
 def main() -> None:

@@ -65,3 +65,146 @@ async def seed_demo(ctx: AppContext) -> DemoSeed:
         )
         seed.api_key = created.secret
     return seed
+
+
+# -- the demo integration: the Unity sandbox's practice, mapped, with review links ---------
+
+SANDBOX_ENTERPRISE = (149547879572940, "Loudoun Valley Medical Group")
+SANDBOX_LOCATIONS = (  # the sandbox's default practice (``default_config``): name, number
+    ("Loudoun Office", 149547899859301),
+    ("Ashburn Office", 149547899859302),
+    ("Leesburg Family Medicine", 149547899859303),
+    ("Sterling Pediatrics", 149547899859304),
+    ("Reston Office", 149547899859305),
+    ("Purcellville Clinic", 149547899859306),  # no review link: shows "no review link"
+)
+DEMO_STATUSES = "Acknowledge,Confirmed"
+
+
+@dataclass
+class DemoIntegration:
+    group_id: int
+    created: bool
+    businesses: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+async def seed_integration(ctx: AppContext, *, api_key: str) -> DemoIntegration:
+    """The sandbox's enterprise and locations, an Allscripts group with the sandbox's default
+    credentials and a mapping per location — through the integration API, once."""
+    import httpx
+
+    from frontdesk.demo.runtime import SANDBOX_SERVICE_USER
+    from frontdesk.integrations.models import IntegrationGroup
+    from frontdesk.sandbox.unity import DEFAULT_PM_PASSWORD, DEFAULT_PM_USER
+    from frontdesk.server.app import create_app
+
+    system = Principal.system("demo")
+    async with ctx.db.transaction() as session:
+        enterprise = await get_by_number(session, number=SANDBOX_ENTERPRISE[0])
+        if enterprise is None:
+            enterprise = await add_business(
+                session,
+                principal=system,
+                clock=ctx.clock,
+                number=SANDBOX_ENTERPRISE[0],
+                name=SANDBOX_ENTERPRISE[1],
+                timezone="America/New_York",
+            )
+        for name, number in SANDBOX_LOCATIONS:
+            if await get_by_number(session, number=number) is None:
+                await add_business(
+                    session,
+                    principal=system,
+                    clock=ctx.clock,
+                    number=number,
+                    name=name,
+                    enterprise_number=SANDBOX_ENTERPRISE[0],
+                    timezone="America/New_York",
+                )
+        listed = []
+        for number in (SANDBOX_ENTERPRISE[0], *(n for _, n in SANDBOX_LOCATIONS)):
+            business = await get_by_number(session, number=number)
+            assert business is not None
+            listed.append((business.number, business.name, business.kind))
+        existing = await session.execute(
+            select(IntegrationGroup.id).where(IntegrationGroup.business_id == enterprise.id)
+        )
+        group_id = existing.scalar()
+    if group_id is not None:
+        return DemoIntegration(group_id=group_id, created=False, businesses=listed)
+
+    def prop(key: str, value: str, secure: bool = False) -> dict[str, object]:
+        return {"propertyKey": key, "propertyValue": value, "isSecure": secure}
+
+    headers = {"Authorization": f"Bearer {api_key}"}
+    transport = httpx.ASGITransport(app=create_app(ctx.settings, context=ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+        r = await client.put(
+            "/integration/add/businessintegrationgroup",
+            json={
+                "parentBusinessNumber": SANDBOX_ENTERPRISE[0],
+                "integrationSourceId": 32,
+                "integrationGroupTriggers": [{"triggerId": 56, "triggerTypeId": 1}],
+                "integrationGroupProperties": [
+                    prop("User_Name", SANDBOX_SERVICE_USER, True),
+                    prop("PM_Password", DEFAULT_PM_PASSWORD, True),
+                    prop("pms_user_name", DEFAULT_PM_USER),
+                    prop("allscripts.appointment.status", DEMO_STATUSES),
+                ],
+            },
+            headers=headers,
+        )
+        r.raise_for_status()
+        group_id = int(r.json()["groupId"])
+        for name, number in SANDBOX_LOCATIONS:
+            properties = [prop("allscripts.location.name", name)]
+            if name != "Purcellville Clinic":
+                properties.append(prop("review.url", f"https://reviews.example.org/{number}"))
+            r = await client.put(
+                "/integration/add/businessintegrationmapping",
+                json={
+                    "businessNumber": number,
+                    "integrationGroupId": group_id,
+                    "integrationProperties": properties,
+                },
+                headers=headers,
+            )
+            r.raise_for_status()
+    return DemoIntegration(group_id=group_id, created=True, businesses=listed)
+
+
+async def first_sync(ctx: AppContext, *, group_id: int) -> dict[str, int]:
+    """Run the group once in the foreground and send its review requests (to the capture),
+    so decisions and captured mail exist when the demo opens; skipped once the group ran."""
+    from frontdesk.engagement.ledger_models import PENDING, ReviewRequest
+    from frontdesk.engagement.sending import ReviewSender
+    from frontdesk.sync.engine import SyncEngine
+    from frontdesk.sync.foreground import run_all
+    from frontdesk.sync.models import SyncRun
+    from frontdesk.sync.service import request_run
+
+    async with ctx.db.reader() as session:
+        ran = await session.execute(select(SyncRun.id).where(SyncRun.group_id == group_id))
+        if ran.first() is not None:
+            return {}
+    system = Principal.system("demo")
+    async with ctx.db.transaction() as session:
+        runs = await request_run(session, principal=system, clock=ctx.clock, group_id=group_id)
+        run_ids = [run.id for run in runs]
+    sender = ReviewSender(ctx)
+    engine = SyncEngine(ctx, on_decided=sender.on_decided)
+    finished = await run_all(ctx, engine, run_ids)
+    async with ctx.db.reader() as session:
+        pending = list(
+            (
+                await session.execute(
+                    select(ReviewRequest.id).where(ReviewRequest.state == PENDING)
+                )
+            ).scalars()
+        )
+    outcomes = await sender.send_requests(pending)
+    return {
+        "fetched": sum(int((run.counts or {}).get("fetched", 0)) for run in finished),
+        "eligible": sum(int((run.counts or {}).get("eligible", 0)) for run in finished),
+        "sent": sum(1 for state in outcomes.values() if state == "sent"),
+    }

@@ -92,6 +92,24 @@ def age(value: str) -> str:
     return str(number)
 
 
+def channel_name(value: str) -> str:
+    """A review channel name: ``email``, ``sms`` or ``webhook``."""
+    name = value.strip().lower()
+    if name not in ("email", "sms", "webhook"):
+        raise ValueError("must be email, sms or webhook")
+    return name
+
+
+def reply_to_address(value: str) -> str:
+    """A plain email address."""
+    from frontdesk.delivery.addresses import check_email_address
+
+    checked = check_email_address(value)
+    if checked.address is None:
+        raise ValueError("must be a plain email address")
+    return checked.address
+
+
 def match_key_name(value: str) -> str:
     """The name of a location property that may be the primary match key."""
     spec = SPECS.get(value.strip())
@@ -201,6 +219,20 @@ REGISTRY: tuple[PropertySpec, ...] = (
         http_url,
         "both",
         description="the review link (group default, location override)",
+    ),
+    PropertySpec(
+        "review.channel",
+        "channel",
+        channel_name,
+        "both",
+        description="how review requests are sent: email (default); sms, webhook later",
+    ),
+    PropertySpec(
+        "review.reply_to",
+        "email",
+        reply_to_address,
+        "both",
+        description="Reply-To address of review request emails (default: none)",
     ),
     PropertySpec(
         CUSTOMER_FETCH_DELAY,

@@ -31,6 +31,11 @@ def build_task_registry(ctx: AppContext) -> TaskRegistry:
 
     # one attempt per job: the delivery row keeps its own backoff and parking
     registry.add(Task(TASK_NAME, partial(deliver_webhook, ctx), RetryPolicy(max_attempts=1)))
+    from frontdesk.engagement.sending import ReviewSender
+
+    # review requests: ``send_review_requests`` (retries are ledger state, one attempt a job)
+    for task in ReviewSender(ctx).tasks():
+        registry.add(task)
     return registry
 
 

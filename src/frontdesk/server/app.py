@@ -19,6 +19,8 @@ from frontdesk.credentials.api import router as credentials_router
 from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.api import router as delivery_router
 from frontdesk.engagement.checkins_api import router as checkins_router
+from frontdesk.engagement.outbox_api import router as outbox_router
+from frontdesk.engagement.sending import ReviewSender
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
@@ -48,7 +50,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         await webhook_pump.start()
         # The embedded runner; with the procrastinate backend, `frontdesk worker` runs jobs.
         embedded = settings.sync.worker and settings.jobs.backend == "local"
-        worker = SyncWorker(ctx) if embedded else None
+        worker = SyncWorker(ctx, sender=ReviewSender(ctx)) if embedded else None
         if worker is not None:
             await worker.start()
             app.state.sync_worker = worker
@@ -93,6 +95,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         unsubscribe_router,
         sync_router,
         checkins_router,
+        outbox_router,
         credentials_router,
     ):
         app.include_router(router)

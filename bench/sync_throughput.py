@@ -1,0 +1,437 @@
+"""End-to-end benchmark: EHR → decisions → review requests → SMTP, at 50 and 200 locations.
+
+Run: ``.venv/bin/python bench/sync_throughput.py [--locations 50,200] [--latency-ms 50]
+[--appointments 100] [--per-group 4] [--total 32] [--database-url URL]``.
+
+Each case (``L`` locations = ``L / 10`` groups × 10 locations × ``--appointments`` per
+location and day) runs in a subprocess of its own, so peak RSS figures do not mix:
+
+1. the Unity sandbox in its own process (``python -m frontdesk.sandbox unity --latency-ms
+   50``) serving ``multi_group_config``; an SMTP sink (aiosmtpd) in its own process writing
+   one line per message received (its ``Message-ID``);
+2. frontdesk in this process: SQLite in a temp dir (or ``--database-url``), one enterprise,
+   group and ten mappings per group configured through the integration API (not timed),
+   one manual run per group requested through the API;
+3. timed: the embedded runner of ``frontdesk serve`` (``SyncWorker`` with the review sender)
+   starts, runs every group's run and sends every review request; the clock stops when every
+   run has ended and no request is pending or sending.
+
+**Lower bound** (as ``bench/unity_read.py``): each group needs 4 dependent round trips
+(GetToken → GetUserAuthentication → GetServerInfo → GetSchedule), ``ceil(D / per_group)``
+rounds for its ``D`` demographics calls, and RetireToken; all ``C`` calls share at most
+``min(total, groups × per_group)`` slots::
+
+    rounds = max(max over groups of (4 + ceil(D_g / per_group) + 1), ceil(C / slots))
+    lower_bound = rounds × latency
+
+``ratio = wall / lower_bound`` (sending is inside ``wall``). CPU is ``time.process_time()``
+of this process over the timed part (sandbox and sink are other processes), per appointment.
+The last line is one JSON object.
+
+To see where the CPU goes, one case can run without sending (``--case 200 --no-send``:
+decisions only) or with the ledger but a ``NullChannel`` (``--case 200 --null-channel``);
+``BENCH_PROFILE=file`` writes a cProfile of the timed part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve()
+sys.path.insert(0, str(BENCH.parent))
+
+from unity_read import SERVICE_USERNAME, free_port, get_json, start_sandbox  # noqa: E402
+
+DAY = date(2025, 3, 3)  # a Monday; runs act as the 4th and read the 3rd (fetch delay 1)
+
+
+# -- the SMTP sink (its own process) ------------------------------------------------------
+
+
+def sink_main(path: str, port: int) -> None:
+    """``--sink FILE PORT``: accept every message, append its Message-ID to FILE."""
+    from email.parser import BytesHeaderParser
+
+    from frontdesk.delivery.capture import LoopbackController
+
+    out = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    parser = BytesHeaderParser()
+
+    class Handler:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            headers = parser.parsebytes(envelope.content)
+            out.write(f"{headers.get('Message-ID', '')}\n")
+            return "250 OK"
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    controller = LoopbackController(Handler(), port=port)
+    controller.start()
+    print("ready", flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+    out.close()
+
+
+def start_sink(path: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH), "--sink", str(path), str(port)],
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != b"ready":
+        raise SystemExit("SMTP sink did not start")
+    return process
+
+
+# -- one case (its own process) -----------------------------------------------------------
+
+
+async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> list[int]:
+    """Enterprises, locations, groups and mappings through the integration API; group ids."""
+    import httpx
+
+    from frontdesk.access.principal import Principal
+    from frontdesk.access.service import create_api_key
+    from frontdesk.server.app import create_app
+
+    async with ctx.db.transaction() as session:
+        key = await create_api_key(
+            session, principal=Principal.system("bench"), clock=ctx.clock, name="bench"
+        )
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    app = create_app(settings, context=ctx)
+    groups: list[int] = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def call(method: str, url: str, body: Mapping[str, Any]) -> Any:
+            r = await client.request(method, url, json=body, headers=headers)
+            if r.status_code >= 300:
+                raise SystemExit(f"{method} {url}: {r.status_code} {r.text}")
+            return r.json()
+
+        for g, credential in enumerate(listing, start=1):
+            enterprise = 300_000_000_000_000 + g * 1000
+            await call("POST", "/api/businesses", {"businessNumber": enterprise, "name": f"E{g}"})
+            user = credential["service_user"].split("^1^")[0] + "^1^"
+            group = await call(
+                "PUT",
+                "/integration/add/businessintegrationgroup",
+                {
+                    "parentBusinessNumber": enterprise,
+                    "integrationSourceId": 32,
+                    "integrationGroupTriggers": [{"triggerId": 56, "triggerTypeId": 1}],
+                    "integrationGroupProperties": [
+                        {"propertyKey": "User_Name", "propertyValue": user, "isSecure": True},
+                        {
+                            "propertyKey": "PM_Password",
+                            "propertyValue": f"PmPass-{g:04d}",
+                            "isSecure": True,
+                        },
+                        {"propertyKey": "pms_user_name", "propertyValue": f"pmuser{g:04d}"},
+                        {"propertyKey": "review.url", "propertyValue": "https://r.example/x"},
+                    ],
+                },
+            )
+            groups.append(group["groupId"])
+            for n, name in enumerate(credential["locations"], start=1):
+                number = enterprise + n
+                await call(
+                    "POST",
+                    "/api/businesses",
+                    {"businessNumber": number, "name": name, "enterpriseNumber": enterprise},
+                )
+                await call(
+                    "PUT",
+                    "/integration/add/businessintegrationmapping",
+                    {
+                        "businessNumber": number,
+                        "integrationGroupId": group["groupId"],
+                        "integrationProperties": [
+                            {"propertyKey": "allscripts.location.name", "propertyValue": name}
+                        ],
+                    },
+                )
+        for group_id in groups:
+            await call(
+                "POST",
+                f"/integration/businessintegrationgroup/id/{group_id}/run",
+                {"on": (DAY + timedelta(days=1)).isoformat()},
+            )
+    return groups
+
+
+async def run_case(args: argparse.Namespace) -> dict[str, Any]:
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+    from sqlalchemy import func, select, update
+
+    from frontdesk.connectors.limits import ConcurrencyLimits
+    from frontdesk.connectors.registry import create_connector
+    from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
+    from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
+    from frontdesk.engagement.sending import ReviewSender
+    from frontdesk.integrations.models import IntegrationMapping
+    from frontdesk.sandbox.unity import DEFAULT_APPNAME, DEFAULT_SERVICE_PASSWORD
+    from frontdesk.server.context import AppContext
+    from frontdesk.settings import (
+        JobsSettings,
+        ReviewSettings,
+        Settings,
+        SmtpSettings,
+        SyncSettings,
+        UnitySettings,
+    )
+    from frontdesk.sync.models import SyncRun
+    from frontdesk.sync.worker import SyncWorker
+
+    locations = args.case
+    group_count = locations // 10
+    work = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    from frontdesk.sandbox.unity import Knobs, Latency, multi_group_config
+
+    config = multi_group_config(
+        groups=group_count,
+        locations=10,
+        appointments_per_location=args.appointments,
+        service_username=SERVICE_USERNAME,
+        knobs=Knobs(latency=Latency(ms=args.latency_ms)),
+    )
+    unity_port, smtp_port = free_port(), free_port()
+    sandbox = start_sandbox(config.model_dump_json(), unity_port, args.latency_ms)
+    received_file = work / "received.txt"
+    sink = start_sink(received_file, smtp_port)
+    base = f"http://127.0.0.1:{unity_port}"
+    try:
+        listing = get_json(f"{base}/sandbox/admin/credentials")
+        served = 0
+        for credential in listing:
+            query = urllib.parse.urlencode(
+                {"date": DAY.isoformat(), "service_user": credential["service_user"]}
+            )
+            served += get_json(f"{base}/sandbox/admin/appointments?{query}")["count"]
+        settings = Settings(
+            data_dir=work / "data",
+            database_url=args.database_url or f"sqlite+aiosqlite:///{work / 'bench.db'}",
+            secret_keys=SecretStr(Fernet.generate_key().decode()),
+            log_level=args.log_level,
+            access_log=False,
+            unity=UnitySettings(
+                url=f"{base}/UnityService.svc/json",
+                appname=DEFAULT_APPNAME,
+                service_username=SERVICE_USERNAME,
+                service_password=SecretStr(DEFAULT_SERVICE_PASSWORD),
+                concurrency_per_group=args.per_group,
+                concurrency_total=args.total,
+            ),
+            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, **{"from": "reviews@bench.test"}),
+            jobs=JobsSettings(concurrency=group_count + args.send_concurrency),
+            sync=SyncSettings(tick_s=3600),
+            review=ReviewSettings(sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0"))),
+        )
+        ctx = await AppContext.open(settings)
+        try:
+            await configure(ctx, settings, listing)
+            async with ctx.db.transaction() as session:  # only the runs requested above
+                await session.execute(
+                    update(IntegrationMapping).values(next_run_at=datetime(2100, 1, 1, tzinfo=UTC))
+                )
+            limits = ConcurrencyLimits.from_settings(settings)
+            connectors: list[Any] = []
+
+            def build(source: str, properties: Mapping[str, str], s: Settings) -> Any:
+                connector = create_connector(source, properties, s, limits=limits)
+                connectors.append(connector)
+                return connector
+
+            channels = None
+            if args.null_channel:  # the ledger without SMTP: what the channel costs
+                from frontdesk.delivery.channel import ChannelRegistry, NullChannel
+
+                channels = ChannelRegistry({"email": lambda: NullChannel("email")})
+            sender = None if args.no_send else ReviewSender(ctx, channels=channels)
+            worker = SyncWorker(ctx, connectors=build, sender=sender)
+            profile = None
+            if os.environ.get("BENCH_PROFILE"):  # a cProfile of the timed part, to this file
+                import cProfile
+
+                profile = cProfile.Profile()
+                profile.enable()
+            cpu_started = time.process_time()
+            started = time.perf_counter()
+            await worker.start()
+            while True:
+                await asyncio.sleep(0.2)
+                async with ctx.db.reader() as session:
+                    open_runs = (
+                        await session.execute(
+                            select(func.count())
+                            .select_from(SyncRun)
+                            .where(SyncRun.status.in_(("queued", "running", "waiting")))
+                        )
+                    ).scalar_one()
+                    open_requests = (
+                        await session.execute(
+                            select(func.count())
+                            .select_from(ReviewRequest)
+                            .where(ReviewRequest.state.in_((PENDING, SENDING)))
+                        )
+                    ).scalar_one()
+                if open_runs == 0 and open_requests == 0:
+                    break
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            if profile is not None:
+                profile.disable()
+                profile.dump_stats(os.environ["BENCH_PROFILE"])
+            await worker.stop()
+            async with ctx.db.reader() as session:
+                decided = (
+                    await session.execute(select(func.count()).select_from(CheckIn))
+                ).scalar_one()
+                eligible = (
+                    await session.execute(
+                        select(func.count())
+                        .select_from(CheckIn)
+                        .where(CheckIn.decision == ELIGIBLE)
+                    )
+                ).scalar_one()
+                sent_ids = list(
+                    (
+                        await session.execute(
+                            select(ReviewRequest.message_id).where(ReviewRequest.state == SENT)
+                        )
+                    ).scalars()
+                )
+                failed_runs = (
+                    await session.execute(
+                        select(func.count())
+                        .select_from(SyncRun)
+                        .where(SyncRun.status != "succeeded")
+                    )
+                ).scalar_one()
+        finally:
+            await ctx.close()
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+        sink.terminate()
+        sink.wait(timeout=10)
+    received = Counter(line for line in received_file.read_text().splitlines() if line)
+    stats = [c.client.stats for c in connectors]
+    calls = sum(s.requests for s in stats)
+    chains = [
+        4 + math.ceil(s.actions.get("GetPatientDemographics", 0) / args.per_group) + 1
+        for s in stats
+    ]
+    slots = min(args.total, group_count * args.per_group)
+    rounds = max(max(chains), math.ceil(calls / slots))
+    lower = rounds * args.latency_ms / 1000
+    return {
+        "locations": locations,
+        "groups": group_count,
+        "appointments": served,
+        "decided": decided,
+        "eligible": eligible,
+        "sent": len(sent_ids),
+        "received": sum(received.values()),
+        "duplicates": sum(n - 1 for n in received.values() if n > 1),
+        "lost": eligible - len(set(sent_ids) & set(received)),
+        "failed_runs": failed_runs,
+        "calls": calls,
+        "rounds": rounds,
+        "latency_ms": args.latency_ms,
+        "wall_s": round(wall, 3),
+        "lower_bound_s": round(lower, 3),
+        "ratio": round(wall / lower, 3),
+        "appointments_per_s": round(served / wall, 1),
+        "cpu_s": round(cpu, 3),
+        "cpu_ms_per_appointment": round(cpu * 1000 / served, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+# -- the driver ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--sink":
+        sink_main(sys.argv[2], int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--locations", default="50,200")
+    parser.add_argument("--case", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--appointments", type=int, default=100, help="per location and day")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--per-group", type=int, default=4)
+    parser.add_argument("--total", type=int, default=32)
+    parser.add_argument("--send-concurrency", type=int, default=16)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args()
+    if args.case is not None:
+        print(json.dumps(asyncio.run(run_case(args))))
+        return
+    results: dict[int, dict[str, Any]] = {}
+    for locations in [int(x) for x in args.locations.split(",")]:
+        command = [sys.executable, str(BENCH), "--case", str(locations)]
+        for flag in ("appointments", "latency_ms", "per_group", "total", "send_concurrency"):
+            command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        command += ["--log-level", args.log_level]
+        if args.database_url:
+            command += ["--database-url", args.database_url]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"case {locations} failed:\n{done.stderr[-4000:]}")
+        results[locations] = json.loads(done.stdout.strip().splitlines()[-1])
+        r = results[locations]
+        print(f"== {locations} locations ({r['groups']} groups × 10 × {args.appointments})")
+        print(f"appointments             {r['appointments']} (decided {r['decided']})")
+        print(f"eligible / sent / recv   {r['eligible']} / {r['sent']} / {r['received']}")
+        print(f"duplicates / lost        {r['duplicates']} / {r['lost']}")
+        print(f"wall                     {r['wall_s']:.3f} s ({r['appointments_per_s']} appt/s)")
+        print(f"lower bound              {r['lower_bound_s']:.3f} s ({r['rounds']} rounds)")
+        print(f"ratio                    {r['ratio']:.3f} (target ≤ 1.3)")
+        print(f"CPU per appointment      {r['cpu_ms_per_appointment']:.3f} ms (target ≤ 1)")
+        print(f"peak RSS                 {r['peak_rss_mb']} MB")
+    print(f"host                     {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    big = results[max(results)]
+    summary: dict[str, Any] = {
+        "appointments": sum(r["appointments"] for r in results.values()),
+        "eligible": sum(r["eligible"] for r in results.values()),
+        "sent": sum(r["sent"] for r in results.values()),
+        "received": sum(r["received"] for r in results.values()),
+        "duplicates": sum(r["duplicates"] for r in results.values()),
+        "lost": sum(r["lost"] for r in results.values()),
+        "ratio": max(r["ratio"] for r in results.values()),
+        "cpu_ms_per_appointment": max(r["cpu_ms_per_appointment"] for r in results.values()),
+        "appointments_per_s": big["appointments_per_s"],
+    }
+    for locations, r in sorted(results.items()):
+        summary[f"peak_rss_mb_{locations}"] = r["peak_rss_mb"]
+    if 50 in results and 200 in results:
+        summary["rss_growth"] = round(results[200]["peak_rss_mb"] / results[50]["peak_rss_mb"], 3)
+    summary["cases"] = results
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

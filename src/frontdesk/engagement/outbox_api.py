@@ -1,0 +1,109 @@
+"""HTTP: the outbox (``/api/outbox``): review requests with their state; operator requeue.
+
+Recipients are masked unless ``reveal=true`` by a staff key (then audited). Another tenant's
+request answers 404. In the demo, one request shows the captured message.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from frontdesk.access.dependencies import CurrentPrincipal
+from frontdesk.engagement import outbox
+from frontdesk.server.context import AppContext, get_context
+
+router = APIRouter(prefix="/api/outbox", tags=["outbox"])
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    id: int
+    checkin_id: int
+    business_number: int | None
+    appointment_id: str
+    appointment_day: str | None
+    channel: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    claimed_at: str | None
+    sent_at: str | None
+    message_id: str | None
+    last_error_code: str | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+    recipient: str | None
+    revealed: bool
+
+
+class RequestDetailOut(RequestOut):
+    captured: dict[str, Any] | None = None
+
+
+@router.get("", response_model=list[RequestOut], response_model_by_alias=True)
+async def outbox_list(
+    ctx: Context,
+    principal: CurrentPrincipal,
+    businessNumber: int | None = None,
+    state: str | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    beforeId: int | None = None,
+    reveal: bool = False,
+) -> list[Any]:
+    """Review requests, newest first (``beforeId`` pages); ``from``/``to``: days created."""
+    filters = outbox.OutboxFilters(
+        business_number=businessNumber,
+        state=state,
+        first=from_,
+        last=to,
+        limit=limit,
+        before_id=beforeId,
+    )
+    async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
+        found = await outbox.search(session, principal=principal, filters=filters)
+        if reveal:
+            await outbox.audit_reveal(
+                session, principal=principal, clock=ctx.clock, request_ids=[r.id for r in found]
+            )
+        shown = await outbox.views(session, found, secrets=ctx.secrets, reveal=reveal)
+    return [RequestOut(**v.as_dict()) for v in shown]
+
+
+@router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)
+async def outbox_get(
+    requestId: int, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+) -> RequestDetailOut:
+    """One request; in the demo, with the captured message."""
+    async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
+        found = await outbox.get_request(session, principal=principal, request_id=requestId)
+        if reveal:
+            await outbox.audit_reveal(
+                session, principal=principal, clock=ctx.clock, request_ids=[found.id]
+            )
+        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=reveal)
+        captured = await outbox.captured_message(session, found)
+    return RequestDetailOut(**view.as_dict(), captured=captured)
+
+
+@router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
+async def outbox_requeue(requestId: int, ctx: Context, principal: CurrentPrincipal) -> RequestOut:
+    """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
+    async with ctx.db.transaction() as session:
+        found = await outbox.requeue(
+            session, principal=principal, clock=ctx.clock, request_id=requestId
+        )
+        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=False)
+    sender = ctx.extras.get("review_sender")  # the embedded runner's: send now, not at a sweep
+    if sender is not None:
+        await sender.defer([requestId])
+    return RequestOut(**view.as_dict())

@@ -1,0 +1,27 @@
+"""A worker process for the crash test: the embedded runner of ``frontdesk serve`` (sync
+dispatcher + job queue + review sender + sweeper) without the HTTP server, configured from
+``FRONTDESK_*`` like any process. It runs until it is killed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from frontdesk.engagement.sending import ReviewSender
+from frontdesk.logs import configure_logging
+from frontdesk.server.context import AppContext
+from frontdesk.settings import load_settings
+from frontdesk.sync.worker import SyncWorker
+
+
+async def main() -> None:
+    settings = load_settings()
+    configure_logging(settings)
+    ctx = await AppContext.open(settings, migrate=False)
+    worker = SyncWorker(ctx, sender=ReviewSender(ctx))
+    await worker.start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

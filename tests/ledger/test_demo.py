@@ -1,0 +1,52 @@
+"""``frontdesk demo``'s pieces: the sandbox and the mail capture started beside the server,
+the integration seeded through the API, one first sync whose review requests land in the
+capture; a second start changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from frontdesk.delivery.models import CapturedMail
+from frontdesk.demo.runtime import start_services
+from frontdesk.demo.seed import first_sync, seed_demo, seed_integration
+from frontdesk.engagement.ledger_models import SENT, ReviewRequest
+from frontdesk.server.context import AppContext
+from frontdesk.settings import Settings
+
+
+async def test_demo_seeds_syncs_and_captures_idempotently(
+    settings: Settings, tmp_path: Path
+) -> None:
+    services = start_services(settings.model_copy(update={"data_dir": tmp_path / "demo"}))
+    try:
+        for attempt in (1, 2):
+            ctx = await AppContext.open(services.settings, migrate=False)
+            try:
+                seed = await seed_demo(ctx)
+                integration = await seed_integration(ctx, api_key=seed.api_key)
+                assert integration.created == (attempt == 1)
+                assert len(integration.businesses) == 7
+                synced = await first_sync(ctx, group_id=integration.group_id)
+                async with ctx.db.reader() as session:
+                    sent = (
+                        await session.execute(
+                            select(func.count())
+                            .select_from(ReviewRequest)
+                            .where(ReviewRequest.state == SENT)
+                        )
+                    ).scalar_one()
+                    captured = (
+                        await session.execute(select(func.count()).select_from(CapturedMail))
+                    ).scalar_one()
+            finally:
+                await ctx.close()
+            if attempt == 1:
+                assert synced["fetched"] > 0
+                assert synced["sent"] == synced["eligible"] == sent > 0
+            else:
+                assert synced == {}  # the group ran already: nothing again
+            assert captured == sent
+    finally:
+        services.stop()

@@ -40,6 +40,10 @@ class SmtpSettings(BaseModel):
     password: SecretStr | None = None
     starttls: bool = False
     from_: str = Field(default="reviews@frontdesk.localhost", alias="from")
+    pool_size: int = Field(default=4, ge=1)
+    """Connections the email channel keeps open and reuses (at most this many sends at once)."""
+    timeout_s: float = Field(default=30.0, gt=0)
+    """Connect and per-command timeout."""
 
     model_config = {"populate_by_name": True}
 

@@ -64,3 +64,19 @@ def test_an_outgoing_message_repr_hides_patient_data(make_message: Any, patient:
     assert patient.email not in text
     assert patient.first_name not in text
     assert "ledger_key" in text
+
+
+async def test_closing_the_registry_closes_the_channels_it_made() -> None:
+    closed: list[str] = []
+
+    class Closing(NullChannel):
+        async def aclose(self) -> None:
+            closed.append(self.name)
+
+    registry = ChannelRegistry(
+        {"email": lambda: Closing("email"), "sms": lambda: Closing("sms"), "null": NullChannel}
+    )
+    registry.get("email")
+    registry.get("null")
+    await registry.aclose()
+    assert closed == ["email"]  # "sms" was never made; NullChannel holds nothing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -32,9 +32,33 @@ MakeMessage = Callable[..., OutgoingMessage]
 FROM = "reviews@mail.frontdesk.example"
 
 
+_OPEN: list[EmailChannel] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_channels() -> AsyncIterator[None]:
+    """Channels pool their connections: close every channel a test made."""
+    yield
+    while _OPEN:
+        await _OPEN.pop().aclose()
+
+
 def channel(port: int, **kwargs: Any) -> EmailChannel:
-    smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=False, from_=FROM)
-    return EmailChannel(smtp, clock=ManualClock(), timeout_s=kwargs.pop("timeout_s", 5.0))
+    smtp = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        starttls=False,
+        from_=FROM,
+        pool_size=kwargs.pop("pool_size", 4),
+    )
+    made = EmailChannel(
+        smtp,
+        clock=ManualClock(),
+        timeout_s=kwargs.pop("timeout_s", 5.0),
+        idle_close_s=kwargs.pop("idle_close_s", 30.0),
+    )
+    _OPEN.append(made)
+    return made
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -319,6 +343,108 @@ async def test_failures_log_no_patient_data(
     _assert_no_patient_data(output.out + output.err, patient)
     for record in caplog.records:
         _assert_no_patient_data(record.getMessage() + repr(getattr(record, "msg", "")), patient)
+
+
+class PeerSink:
+    """An aiosmtpd handler recording the client port of every accepted message (one port: one
+    connection); scripted RCPT replies are consumed one per message, ``drop`` hangs up at DATA
+    once."""
+
+    def __init__(self, rcpt_replies: list[str] | None = None) -> None:
+        self.received: list[bytes] = []
+        self.peers: list[int] = []
+        self.rcpt_replies = list(rcpt_replies or [])
+        self.drop = False
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: list[str]
+    ) -> str:
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop:
+            self.drop = False
+            server.transport.close()
+            return "421 4.3.2 closing"
+        self.peers.append(session.peer[1])
+        self.received.append(envelope.content)
+        return "250 2.0.0 queued"
+
+
+async def test_messages_reuse_one_pooled_connection(
+    smtp_server: Any, make_message: MakeMessage
+) -> None:
+    sink = PeerSink()
+    port = smtp_server(sink)
+    email = channel(port)
+    await email.send(make_message(ledger_key="k-1"))
+    await email.send(make_message(ledger_key="k-2"))
+    assert len(sink.received) == 2
+    assert email.connections_opened == 1
+    assert len(set(sink.peers)) == 1
+
+
+async def test_a_refused_recipient_keeps_the_connection(
+    smtp_server: Any, make_message: MakeMessage
+) -> None:
+    sink = PeerSink(rcpt_replies=["550 5.1.1 unknown user", "451 4.7.1 greylisted"])
+    port = smtp_server(sink)
+    email = channel(port)
+    with pytest.raises(PermanentDeliveryError):
+        await email.send(make_message(ledger_key="k-1"))
+    with pytest.raises(TransientDeliveryError):
+        await email.send(make_message(ledger_key="k-2"))
+    await email.send(make_message(ledger_key="k-3"))
+    assert len(sink.received) == 1
+    assert email.connections_opened == 1
+
+
+async def test_a_lost_connection_is_discarded_and_the_next_send_reconnects(
+    smtp_server: Any, make_message: MakeMessage
+) -> None:
+    sink = PeerSink()
+    port = smtp_server(sink)
+    email = channel(port)
+    await email.send(make_message(ledger_key="k-1"))
+    sink.drop = True
+    with pytest.raises(TransientDeliveryError) as caught:
+        await email.send(make_message(ledger_key="k-2"))
+    assert caught.value.__cause__ is None
+    await email.send(make_message(ledger_key="k-3"))
+    assert email.connections_opened == 2
+    assert len(sink.peers) == 2
+    assert sink.peers[0] != sink.peers[1]
+
+
+async def test_concurrent_sends_share_at_most_pool_size_connections(
+    smtp_server: Any, make_message: MakeMessage
+) -> None:
+    sink = PeerSink()
+    port = smtp_server(sink)
+    email = channel(port, pool_size=2)
+    await asyncio.gather(*(email.send(make_message(ledger_key=f"k-{i}")) for i in range(8)))
+    assert len(sink.received) == 8
+    assert email.connections_opened <= 2
+    assert len(set(sink.peers)) == email.connections_opened
+
+
+async def test_idle_connections_are_closed_and_aclose_closes_the_pool(
+    smtp_server: Any, make_message: MakeMessage
+) -> None:
+    sink = PeerSink()
+    port = smtp_server(sink)
+    email = channel(port, idle_close_s=0.2)
+    await email.send(make_message(ledger_key="k-1"))
+    await asyncio.sleep(0.4)
+    await email.send(make_message(ledger_key="k-2"))
+    assert email.connections_opened == 2
+    await email.aclose()
+    await email.send(make_message(ledger_key="k-3"))
+    assert email.connections_opened == 3
+    assert len(set(sink.peers)) == 3
 
 
 def _assert_no_patient_data(text: str, patient: Any) -> None:

@@ -191,3 +191,10 @@ class ChannelRegistry:
                 raise ConfigurationError(f"no delivery channel named {name!r}", field="channel")
             self._channels[name] = factory()
         return self._channels[name]
+
+    async def aclose(self) -> None:
+        """Close what the channels made so far hold open (the email channel's connections)."""
+        for channel in list(self._channels.values()):
+            close = getattr(channel, "aclose", None)
+            if close is not None:
+                await close()

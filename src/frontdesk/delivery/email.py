@@ -12,6 +12,9 @@ The only module that imports ``aiosmtplib``. Failures are classified here, once:
 Error text carries the SMTP code and the ledger key; never the server's free text, which
 often quotes the recipient address.
 
+Connections are pooled and reused (:class:`EmailChannel`); a failure that drops a connection
+is classified exactly as on a fresh one.
+
 SMTP cannot tell afterwards whether a message was accepted, so a request found ``sending``
 after a crash cannot be resolved here (``supports_idempotency_check = False``): the ledger
 parks it for an operator. The ``Message-ID`` derived from the ledger key lets the operator
@@ -20,7 +23,10 @@ parks it for an operator. The ``Message-ID`` derived from the ledger key lets th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
+import time
 
 import aiosmtplib
 
@@ -34,7 +40,7 @@ from frontdesk.delivery.channel import (
     SendResult,
     TransientDeliveryError,
 )
-from frontdesk.delivery.email_format import build_email
+from frontdesk.delivery.email_format import BuiltEmail, build_email
 from frontdesk.errors import FatalError, FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.security.redaction import scrub_text
@@ -44,14 +50,32 @@ log = get_logger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
 IMPLICIT_TLS_PORT = 465
+IDLE_CLOSE_S = 30.0
+"""An idle pooled connection is closed after this long (relays drop idle sessions anyway)."""
+CHECK_AFTER_IDLE_S = 5.0
+"""A pooled connection idle for longer is probed with ``NOOP`` before it carries a message."""
+
+# Refusals about the message (after which aiosmtplib has sent RSET): the session stays usable.
+_MESSAGE_REFUSALS = (
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPRecipientRefused,
+    aiosmtplib.SMTPDataError,
+)
+_SERVICE_CLOSING = 421
 
 
 class EmailChannel:
     """Sends review requests through the configured SMTP relay (``FRONTDESK_SMTP__*``).
 
     Port 465 means implicit TLS; otherwise ``starttls`` true requires STARTTLS and false sends
-    in the clear (a relay on loopback or in a private network). One connection per message:
-    review requests are few per minute, and a fresh connection has no state to go stale.
+    in the clear (a relay on loopback or in a private network).
+
+    Connections are pooled: at most ``smtp.pool_size`` are open, each carries one message at a
+    time, opened on demand and reused. A connection goes back to the pool after an accepted
+    message or a refusal of the message (4xx/5xx on RCPT or DATA: aiosmtplib has sent ``RSET``);
+    it is dropped after anything else (lost connection, timeout, a refused session). Idle
+    connections are closed after ``idle_close_s``; one idle for more than
+    :data:`CHECK_AFTER_IDLE_S` is probed with ``NOOP`` first. :meth:`aclose` closes them all.
     """
 
     name = "email"
@@ -62,33 +86,30 @@ class EmailChannel:
         smtp: SmtpSettings,
         *,
         clock: Clock | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = None,
         tls_context: ssl.SSLContext | None = None,
+        idle_close_s: float = IDLE_CLOSE_S,
     ) -> None:
         self._smtp = smtp
         self._clock = clock or SystemClock()
-        self._timeout_s = timeout_s
+        self._timeout_s = smtp.timeout_s if timeout_s is None else timeout_s
         self._tls_context = tls_context
+        self._idle_close_s = idle_close_s
+        self._slots = asyncio.Semaphore(max(1, smtp.pool_size))
+        # Idle connections with the monotonic time they were last used; the newest is last.
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._reaper: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connections_opened = 0
+        """Connections opened so far (tests, diagnostics)."""
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver one review request; raises a classified delivery error on failure."""
         built = build_email(message, sender_address=self._smtp.from_, when=self._clock.now())
-        smtp = self._smtp
-        implicit_tls = smtp.port == IMPLICIT_TLS_PORT
+        self._bind_loop()
         try:
-            _refused, response = await aiosmtplib.send(
-                built.data,
-                sender=built.envelope_from,
-                recipients=[built.envelope_to],
-                hostname=smtp.host,
-                port=smtp.port,
-                username=smtp.username,
-                password=smtp.password.get_secret_value() if smtp.password else None,
-                timeout=self._timeout_s,
-                use_tls=implicit_tls,
-                start_tls=False if implicit_tls else smtp.starttls,
-                tls_context=self._tls_context,
-            )
+            async with self._slots:
+                response = await self._deliver(built)
         except Exception as exc:
             error = classify_smtp_error(exc, ledger_key=message.ledger_key)
             log.warning(
@@ -109,6 +130,128 @@ class EmailChannel:
     async def was_delivered(self, ledger_key: str) -> bool | None:
         """SMTP has no way to ask: always None (unknowable)."""
         return None
+
+    async def aclose(self) -> None:
+        """Close the pooled connections (``QUIT``, then the socket); the channel stays usable."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
+            await _quit(client)
+
+    # -- the pool -----------------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        """Connections belong to one event loop: used from another, start a new pool."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            if self._reaper is not None:
+                self._reaper.cancel()
+                self._reaper = None
+            self._idle = []  # their loop is gone or elsewhere: nothing to say to their servers
+            self._slots = asyncio.Semaphore(max(1, self._smtp.pool_size))
+        self._loop = loop
+
+    async def _deliver(self, built: BuiltEmail) -> str:
+        """Send over a pooled connection (the caller holds a slot: the connection is ours)."""
+        client = await self._acquire()
+        try:
+            _refused, response = await client.sendmail(
+                built.envelope_from, [built.envelope_to], built.data
+            )
+        except _MESSAGE_REFUSALS as exc:
+            if _code(exc) != _SERVICE_CLOSING and client.is_connected:
+                self._release(client)
+            else:
+                client.close()
+            raise
+        except BaseException:
+            client.close()
+            raise
+        self._release(client)
+        return response
+
+    async def _acquire(self) -> aiosmtplib.SMTP:
+        now = time.monotonic()
+        while self._idle:
+            client, since = self._idle.pop()
+            if not client.is_connected or now - since >= self._idle_close_s:
+                client.close()
+                continue
+            if now - since >= CHECK_AFTER_IDLE_S and not await _answers(client):
+                client.close()
+                continue
+            return client
+        return await self._connect()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        smtp = self._smtp
+        implicit_tls = smtp.port == IMPLICIT_TLS_PORT
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=smtp.password.get_secret_value() if smtp.password else None,
+            timeout=self._timeout_s,
+            use_tls=implicit_tls,
+            start_tls=False if implicit_tls else smtp.starttls,
+            tls_context=self._tls_context,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self.connections_opened += 1
+        return client
+
+    def _release(self, client: aiosmtplib.SMTP) -> None:
+        self._idle.append((client, time.monotonic()))
+        if self._reaper is None:
+            loop = asyncio.get_running_loop()
+            self._reaper = loop.call_later(self._idle_close_s, self._reap)
+
+    def _reap(self) -> None:
+        """Close connections idle for ``idle_close_s``; come back for the others."""
+        self._reaper = None
+        now = time.monotonic()
+        keep: list[tuple[aiosmtplib.SMTP, float]] = []
+        for client, since in self._idle:
+            if now - since >= self._idle_close_s or not client.is_connected:
+                client.close()
+            else:
+                keep.append((client, since))
+        self._idle = keep
+        if keep:
+            delay = max(0.0, keep[0][1] + self._idle_close_s - now)
+            self._reaper = asyncio.get_running_loop().call_later(delay, self._reap)
+
+
+async def _answers(client: aiosmtplib.SMTP) -> bool:
+    """Whether an idle connection still answers (``NOOP``)."""
+    try:
+        await client.noop()
+    except Exception:
+        return False
+    return True
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        if client.is_connected:
+            with contextlib.suppress(Exception):  # closing anyway: the answer does not matter
+                await client.quit()
+    finally:
+        client.close()
+
+
+def _code(exc: BaseException) -> int:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return min((r.code for r in exc.recipients), default=550)
+    return int(getattr(exc, "code", 0))
 
 
 def classify_smtp_error(exc: BaseException, *, ledger_key: str) -> FrontdeskError:

@@ -202,7 +202,10 @@ async def first_sync(ctx: AppContext, *, group_id: int) -> dict[str, int]:
                 )
             ).scalars()
         )
-    outcomes = await sender.send_requests(pending)
+    try:
+        outcomes = await sender.send_requests(pending)
+    finally:
+        await sender.aclose()  # its pooled SMTP connections
     return {
         "fetched": sum(int((run.counts or {}).get("fetched", 0)) for run in finished),
         "eligible": sum(int((run.counts or {}).get("eligible", 0)) for run in finished),

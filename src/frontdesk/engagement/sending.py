@@ -83,6 +83,10 @@ class ReviewSender:
     def attach(self, queue: JobQueue) -> None:
         self.queue = queue
 
+    async def aclose(self) -> None:
+        """Close the channels' pooled connections: the owner calls this when it stops."""
+        await self.channels.aclose()
+
     async def on_decided(self, session: AsyncSession, written: Sequence[WrittenCheckIn]) -> None:
         """The sync engine's decision hook: ledger rows for eligible check-ins, same transaction.
 

@@ -86,6 +86,8 @@ class SyncWorker:
                 await self._loop
             self._loop = None
         await self.queue.stop(drain=False)
+        if self.sender is not None:
+            await self.sender.aclose()  # its pooled SMTP connections
 
     async def _run(self) -> None:
         interval = self.ctx.settings.sync.tick_s

@@ -14,12 +14,24 @@ from frontdesk.demo.seed import first_sync, seed_demo, seed_integration
 from frontdesk.engagement.ledger_models import SENT, ReviewRequest
 from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
+from frontdesk.staff.service import authenticate
+
+
+async def _logs_in(settings: Settings, *, user: str, password: str) -> bool:
+    """The printed demo login opens the dashboard (a fresh password on every start)."""
+    ctx = await AppContext.open(settings, migrate=False)
+    try:
+        result = await authenticate(ctx.db, clock=ctx.clock, username=user, password=password)
+    finally:
+        await ctx.close()
+    return result.ok
 
 
 async def test_demo_seeds_syncs_and_captures_idempotently(
     settings: Settings, tmp_path: Path
 ) -> None:
     services = start_services(settings.model_copy(update={"data_dir": tmp_path / "demo"}))
+    passwords: list[str] = []
     try:
         for attempt in (1, 2):
             ctx = await AppContext.open(services.settings, migrate=False)
@@ -42,6 +54,11 @@ async def test_demo_seeds_syncs_and_captures_idempotently(
                     ).scalar_one()
             finally:
                 await ctx.close()
+            username, password = seed.login
+            assert await _logs_in(services.settings, user=username, password=password)
+            if passwords:  # the first start's password no longer works
+                assert not await _logs_in(services.settings, user=username, password=passwords[0])
+            passwords.append(password)
             if attempt == 1:
                 assert synced["fetched"] > 0
                 assert synced["sent"] == synced["eligible"] == sent > 0

@@ -75,3 +75,5 @@ def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:
     console.print(f"OpenAPI:        http://{host}:{port}/openapi.json")
     console.print(f"health:         http://{host}:{port}/healthz")
     console.print(f"demo API key (staff, replaced on every start): {seed.api_key}")
+    username, password = seed.login
+    console.print(f"dashboard login (admin, new password every start): {username} / {password}")

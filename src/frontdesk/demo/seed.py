@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.models import ApiKey
 from frontdesk.access.principal import Principal
@@ -20,12 +22,14 @@ DEMO_LOCATIONS = (
 )
 DEMO_SMB = (149547800000001, "Lakeside Pediatrics")
 DEMO_KEY_NAME = "demo"
+DEMO_USER = "demo"
 
 
 @dataclass
 class DemoSeed:
     businesses: list[tuple[int, str, str]] = field(default_factory=list)
     api_key: str = ""
+    login: tuple[str, str] = ("", "")
 
 
 async def seed_demo(ctx: AppContext) -> DemoSeed:
@@ -64,7 +68,28 @@ async def seed_demo(ctx: AppContext) -> DemoSeed:
             session, principal=system, clock=ctx.clock, name=DEMO_KEY_NAME
         )
         seed.api_key = created.secret
+        seed.login = await _demo_login(session, ctx, system)
     return seed
+
+
+async def _demo_login(session: AsyncSession, ctx: AppContext, system: Principal) -> tuple[str, str]:
+    """The dashboard's demo admin, with a fresh password on every start (only its hash is kept)."""
+    from frontdesk.staff.service import create_user, get_user_by_name, set_password
+
+    password = secrets.token_urlsafe(12)
+    user = await get_user_by_name(session, username=DEMO_USER)
+    if user is None:
+        await create_user(
+            session,
+            principal=system,
+            clock=ctx.clock,
+            username=DEMO_USER,
+            password=password,
+            role="admin",
+        )
+    else:
+        await set_password(session, principal=system, clock=ctx.clock, user=user, password=password)
+    return DEMO_USER, password
 
 
 # -- the demo integration: the Unity sandbox's practice, mapped, with review links ---------

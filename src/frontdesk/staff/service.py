@@ -133,6 +133,36 @@ async def create_user(
     return user
 
 
+async def set_password(
+    session: AsyncSession, *, principal: Principal, clock: Clock, user: StaffUser, password: str
+) -> None:
+    """Replace a user's password: clears failures and any lock, ends every open session."""
+    from frontdesk.staff.sessions import end_sessions_of
+
+    check_password_shape(password)
+    user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    user.failed_logins = 0
+    user.locked_until = None
+    await end_sessions_of(session, user_id=user.id)
+    await record_event(
+        session,
+        clock=clock,
+        actor=principal,
+        action="staff.password_set",
+        target_type="staff_user",
+        target_id=str(user.id),
+        business_id=user.business_id,
+        details={"username": user.username},
+    )
+
+
+async def get_user_by_name(session: AsyncSession, *, username: str) -> StaffUser | None:
+    found = await session.execute(
+        select(StaffUser).where(StaffUser.username == normalise_username(username))
+    )
+    return found.scalar_one_or_none()
+
+
 async def get_user(session: AsyncSession, *, user_id: int) -> StaffUser | None:
     return await session.get(StaffUser, user_id)
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from frontdesk.access.principal import Principal
-from frontdesk.cli.runtime import console, opened_context, run
+from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
 from frontdesk.engagement import checkin_queries as queries
 
 app = typer.Typer(help="The decision log: find and explain check-ins.", no_args_is_help=True)
@@ -19,6 +19,19 @@ CLI = Principal.system("cli")
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+SEARCH_COLUMNS: list[Column] = [
+    ("id", lambda row: str(row["id"])),
+    ("day", lambda row: row["appointment_day"]),
+    ("location", lambda row: row["pms_appointment_practice_name"]),
+    ("appointment", lambda row: row["appointment_id"]),
+    ("patient", lambda row: row["patient_id"]),
+    ("status", lambda row: row["pms_appointment_status"]),
+    ("type", lambda row: row["pms_appointment_type"]),
+    ("decision", lambda row: row["decision"]),
+    ("reason", lambda row: row["restriction_reason"] or ""),
+]
 
 
 @app.command("search")
@@ -54,28 +67,7 @@ def search_command(
             shown = await queries.views(session, found, secrets=ctx.secrets, reveal=reveal)
             return [v.as_dict() for v in shown]
 
-    rows = run(go())
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(show_header=True, header_style="bold")
-    for column in ("id", "day", "location", "appointment", "patient", "status", "type"):
-        table.add_column(column)
-    table.add_column("decision")
-    table.add_column("reason")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["appointment_day"],
-            row["pms_appointment_practice_name"],
-            row["appointment_id"],
-            row["patient_id"],
-            row["pms_appointment_status"],
-            row["pms_appointment_type"],
-            row["decision"],
-            row["restriction_reason"] or "",
-        )
-    console.print(table)
+    print_rows(run(go()), SEARCH_COLUMNS, as_json=as_json)
 
 
 @app.command("explain")

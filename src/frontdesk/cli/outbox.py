@@ -7,10 +7,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from frontdesk.access.principal import Principal
-from frontdesk.cli.runtime import console, opened_context, run
+from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
 from frontdesk.engagement import outbox
 
 app = typer.Typer(help="Review requests: list them with their state, show one, requeue.")
@@ -19,6 +18,20 @@ CLI = Principal.system("cli")
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+LIST_COLUMNS: list[Column] = [
+    ("id", lambda row: str(row["id"])),
+    ("location", lambda row: str(row["business_number"])),
+    ("appointment", lambda row: row["appointment_id"]),
+    ("day", lambda row: row["appointment_day"] or ""),
+    ("channel", lambda row: row["channel"]),
+    ("recipient", lambda row: row["recipient"] or ""),
+    ("state", lambda row: row["state"]),
+    ("attempts", lambda row: str(row["attempts"])),
+    ("next attempt", lambda row: row["next_attempt_at"] if row["state"] == "pending" else ""),
+    ("error", lambda row: row["last_error_code"] or ""),
+]
 
 
 @app.callback(invoke_without_command=True)
@@ -51,29 +64,7 @@ def list_command(
             shown = await outbox.views(session, found, secrets=ctx.secrets, reveal=reveal)
             return [v.as_dict() for v in shown]
 
-    rows = run(go())
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(show_header=True, header_style="bold")
-    for column in ("id", "location", "appointment", "day", "channel", "recipient", "state"):
-        table.add_column(column)
-    for column in ("attempts", "next attempt", "error"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            str(row["business_number"]),
-            row["appointment_id"],
-            row["appointment_day"] or "",
-            row["channel"],
-            row["recipient"] or "",
-            row["state"],
-            str(row["attempts"]),
-            row["next_attempt_at"] if row["state"] == "pending" else "",
-            row["last_error_code"] or "",
-        )
-    console.print(table)
+    print_rows(run(go()), LIST_COLUMNS, as_json=as_json)
 
 
 @app.command("show")

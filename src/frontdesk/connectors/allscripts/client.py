@@ -1,7 +1,9 @@
 """The one thin async Unity client: tokens, sessions, retries and limits in one place.
 
 The only module of frontdesk that imports httpx for Unity (CONVENTIONS rule 5); the
-transport is injected (tests pass ``httpx.ASGITransport(app=create_unity_app(...))``).
+transport is injected (tests pass ``httpx.ASGITransport(app=create_unity_app(...))``), by
+default :class:`~frontdesk.connectors.http_transport.PooledTransport` (httpx's transport on a
+plain-asyncio network layer: see that module for why).
 
 - **Session.** ``GetToken`` (service credentials, the group's ServiceUser glued in front of
   the service username) then ``GetUserAuthentication`` (PM user and password, client id in
@@ -60,6 +62,7 @@ from frontdesk.connectors.errors import (
     SessionLost,
     Unreachable,
 )
+from frontdesk.connectors.http_transport import PooledTransport
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.retry import RetryBudget, RetryPolicy
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
@@ -120,11 +123,8 @@ class UnityClient:
         self._rng = rng or random.Random()
         self._sleep: Sleep = sleep or asyncio.sleep
         self._owns_transport = transport is None
-        self._transport: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
-            verify=_tls_context(),
-            limits=httpx.Limits(
-                max_connections=limits.per_group, max_keepalive_connections=limits.per_group
-            ),
+        self._transport: httpx.AsyncBaseTransport = transport or PooledTransport(
+            ssl_context=_tls_context(), max_connections=limits.per_group
         )
         timeout = config.timeout_s
         self._timeouts = {

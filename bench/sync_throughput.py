@@ -276,6 +276,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
             cpu_started = time.process_time()
             started = time.perf_counter()
             await worker.start()
+            runs_done = None  # when the last run ended (sending may still be going on)
             while True:
                 await asyncio.sleep(0.2)
                 async with ctx.db.reader() as session:
@@ -293,6 +294,8 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                             .where(ReviewRequest.state.in_((PENDING, SENDING)))
                         )
                     ).scalar_one()
+                if open_runs == 0 and runs_done is None:
+                    runs_done = time.perf_counter() - started
                 if open_runs == 0 and open_requests == 0:
                     break
             wall = time.perf_counter() - started
@@ -358,6 +361,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": rounds,
         "latency_ms": args.latency_ms,
         "wall_s": round(wall, 3),
+        "runs_done_s": round(runs_done or wall, 3),
         "lower_bound_s": round(lower, 3),
         "ratio": round(wall / lower, 3),
         "appointments_per_s": round(served / wall, 1),

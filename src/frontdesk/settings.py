@@ -49,10 +49,17 @@ class SmtpSettings(BaseModel):
 
 
 class JobsSettings(BaseModel):
-    """Which job runner executes task bodies."""
+    """Which job runner executes task bodies (``FRONTDESK_JOBS__...``)."""
 
     backend: Literal["local", "procrastinate"] = "local"
     concurrency: int = 8
+    """Jobs one process runs at once (``frontdesk worker --concurrency`` overrides)."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    """procrastinate: how often a worker tells the database it is alive."""
+    stalled_after_s: float = Field(default=30.0, gt=0)
+    """procrastinate: a worker silent this long is dead; the sweeper requeues its jobs."""
+    keep_finished_hours: int = Field(default=72, ge=1)
+    """procrastinate: finished jobs older than this are pruned (daily)."""
 
 
 class SyncSettings(BaseModel):

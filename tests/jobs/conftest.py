@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from typing import Any, Protocol
 
 import psycopg
@@ -38,6 +38,8 @@ class HarnessQueue(Protocol):
         queueing_lock: str | None = None,
         connection: Any = None,
     ) -> None: ...
+
+    async def waiting_keys(self, queueing_locks: Collection[str]) -> set[str]: ...
 
     async def start(self) -> None: ...
 

@@ -230,6 +230,52 @@ async def test_jobs_of_a_dead_worker_are_requeued_even_beside_a_waiting_twin(
 
 
 @needs_pg
+async def test_two_sweepers_requeue_a_stalled_job_once(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = ProcrastinateJobQueue(recording_registry([]), url=pg_url, stalled_after_s=5)
+    await queue.defer("record", args={"run_id": 1})
+    await pg_exec(
+        pg_url,
+        "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 hour')",
+    )
+    await pg_exec(
+        pg_url,
+        "UPDATE procrastinate_jobs SET status = 'doing',"
+        " worker_id = (SELECT max(id) FROM procrastinate_workers)",
+    )
+    await queue.open()
+    seen_by_both = await queue.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=5)
+    assert len(seen_by_both) == 1
+    assert len(await queue.requeue_stalled()) == 1  # the first sweeper
+    # the second read the same stalled job before the first requeued it
+    manager = queue.app.job_manager
+
+    async def stale_read(**_: Any) -> list[Job]:
+        return seen_by_both
+
+    monkeypatch.setattr(manager, "get_stalled_jobs", stale_read)
+    assert await queue.requeue_stalled() == []
+    await queue.stop(drain=False)
+    assert [status for _, status, _ in await job_rows(pg_url)] == ["todo"]
+
+
+def test_periodic_schedules_keep_their_priority_and_locks() -> None:
+    async def body(*, timestamp: int) -> None:
+        pass
+
+    queue = ProcrastinateJobQueue(
+        TaskRegistry([Task("tick", body)]),
+        url="postgresql+psycopg://x@h/db",
+        periodic=[Periodic("tick", "* * * * * */5", queueing_lock="tick", priority=10)],
+    )
+    (periodic,) = queue.app.periodic_registry.periodic_tasks.values()
+    assert periodic.cron == "* * * * * */5"
+    assert periodic.configure_kwargs["priority"] == 10
+    assert periodic.configure_kwargs["queueing_lock"] == "tick"
+
+
+@needs_pg
 async def test_finished_jobs_are_pruned_after_their_age(pg_url: str) -> None:
     queue = ProcrastinateJobQueue(recording_registry([]), url=pg_url, fetch_polling_interval_s=0.02)
     await queue.defer("record", args={"run_id": 1})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -157,11 +158,18 @@ async def test_non_transient_errors_are_not_retried(
 
 async def test_concurrency_is_bounded(make_queue: MakeQueue) -> None:
     running = peak = 0
+    full = asyncio.Event()
 
     async def body() -> None:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
+        if running >= 3:
+            full.set()
+        # The first jobs hold their slots until three run at once (a loaded machine could
+        # otherwise finish each 10 ms job before the runner fetched the next one).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(full.wait(), timeout=10)
         await asyncio.sleep(0.01)
         running -= 1
 
@@ -181,3 +189,26 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.5 <= policy.delay(1, rng) <= 1
     assert 4 <= policy.delay(4, rng) <= 8
     assert 5 <= policy.delay(20, rng) <= 10
+
+
+async def test_waiting_keys_are_the_queueing_locks_of_waiting_jobs(make_queue: MakeQueue) -> None:
+    running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def body(*, key: str) -> None:
+        if key == "first":
+            running.set()
+            await release.wait()
+
+    queue = make_queue(TaskRegistry([Task("t", body)]), 1)
+    assert await queue.waiting_keys([]) == set()
+    await queue.defer("t", args={"key": "first"}, queueing_lock="run:1")
+    await queue.defer("t", args={"key": "second"}, queueing_lock="run:2")
+    assert await queue.waiting_keys(["run:1", "run:2", "run:3"]) == {"run:1", "run:2"}
+    await queue.start()
+    await asyncio.wait_for(running.wait(), timeout=10)
+    # a running job no longer waits: its key takes a new job (see the queueing-lock test)
+    assert await queue.waiting_keys(["run:1", "run:2"]) == {"run:2"}
+    release.set()
+    await queue.stop()
+    assert await queue.waiting_keys(["run:1", "run:2"]) == set()

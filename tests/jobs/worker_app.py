@@ -1,7 +1,7 @@
 """``frontdesk worker`` with one test task, for test_worker_cli.py to run as a subprocess.
 
-The application's registry seam is swapped for one holding ``slow``, which marks files when
-it starts and when it finishes; everything else is the real command.
+The application's tasks are swapped for one, ``slow``, which marks files when it starts and
+when it finishes, and no schedule; everything else is the real command.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ async def slow(*, marker: str, seconds: float) -> None:
     await asyncio.to_thread(Path(marker + ".finished").touch)
 
 
-def test_registry(ctx: Any) -> TaskRegistry:
+def test_registry(jobs: Any) -> TaskRegistry:
     return TaskRegistry([Task("slow", slow)])
 
 
+def no_schedule(jobs: Any) -> list[Any]:
+    return []
+
+
 if __name__ == "__main__":
-    registry.build_task_registry = test_registry
+    registry.AppJobs.registry = test_registry
+    registry.AppJobs.schedule = no_schedule
     app(["worker", *sys.argv[1:]], prog_name="frontdesk")

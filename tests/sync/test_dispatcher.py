@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,6 +35,7 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
         self.waiting: set[str] = set()
+        self.refused = 0
 
     async def defer(
         self,
@@ -44,10 +47,14 @@ class RecordingQueue:
         connection: Any = None,
     ) -> None:
         if queueing_lock in self.waiting:
+            self.refused += 1
             raise AlreadyQueued(queueing_lock)
         if queueing_lock:
             self.waiting.add(queueing_lock)
         self.jobs.append({"task": task, "args": args, "lock": lock})
+
+    async def waiting_keys(self, queueing_locks: Collection[str]) -> set[str]:
+        return self.waiting.intersection(queueing_locks)
 
     async def start(self) -> None:
         pass
@@ -230,6 +237,47 @@ async def test_a_run_requested_by_hand_gets_its_job_on_the_next_tick(
     report = await dispatcher.tick()
     assert report.deferred == [run_id]
     assert [job["args"] for job in queue.jobs] == [{"run_id": run_id}]
-    # offered again on the next tick, the waiting job is not doubled
+    # offered again on the next tick, the waiting job is not doubled (nor even tried)
     assert (await dispatcher.tick()).deferred == []
     assert len(queue.jobs) == 1
+    assert queue.refused == 0
+
+
+@asynccontextmanager
+async def locked(ctx: AppContext, table: Any, ids: list[int]) -> AsyncIterator[None]:
+    """Hold row locks on ``ids`` in another transaction (another dispatcher mid-tick)."""
+    async with ctx.db.transaction() as session:
+        await session.execute(select(table.id).where(table.id.in_(ids)).with_for_update())
+        yield
+
+
+async def test_a_tick_skips_due_mappings_another_tick_holds(
+    ctx: AppContext, practice: Practice, clock: ManualClock
+) -> None:
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's single writer serialises the ticks; there are no row locks")
+    clock.set(DUE)
+    dispatcher = Dispatcher(ctx, RecordingQueue())
+    async with locked(ctx, IntegrationMapping, list(practice.mappings.values())):
+        # not waiting for the other transaction, not claiming what it holds
+        report = await asyncio.wait_for(dispatcher.tick(), timeout=10)
+        assert report.created == []
+    assert len((await dispatcher.tick()).created) == 1
+
+
+async def test_a_tick_skips_expired_runs_another_tick_holds(
+    ctx: AppContext, practice: Practice, clock: ManualClock
+) -> None:
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's single writer serialises the ticks; there are no row locks")
+    clock.set(DUE)
+    dispatcher = Dispatcher(ctx, RecordingQueue())
+    await dispatcher.tick()
+    (run,) = await all_runs(ctx)
+    async with ctx.db.transaction() as session:
+        assert await runs.claim(session, run_id=run.id, now=clock.now(), lease_s=30)
+    clock.advance(timedelta(seconds=31))
+    async with locked(ctx, SyncRun, [run.id]):
+        report = await asyncio.wait_for(dispatcher.tick(), timeout=10)
+        assert report.requeued == []
+    assert (await dispatcher.tick()).requeued == [run.id]

@@ -15,7 +15,12 @@ def serve_command(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
     no_worker: Annotated[
-        bool, typer.Option("--no-worker", help="Do not run the sync dispatcher and runner.")
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run the embedded sync dispatcher and runner (an API node). With "
+            "FRONTDESK_JOBS__BACKEND=procrastinate serve never runs them: workers do.",
+        ),
     ] = False,
 ) -> None:
     """Serve the integration API, the answering-service API and the dashboard."""

@@ -24,8 +24,9 @@ def build_job_queue(
 ) -> JobQueue:
     """The embedded runner (``local``) or the PostgreSQL one (``procrastinate``).
 
-    ``periodic`` schedules are run by the procrastinate workers; the embedded runner leaves
-    them to the in-process dispatcher of ``frontdesk serve``.
+    ``periodic`` schedules are run by the procrastinate workers (the queue of an API node
+    only defers, it is never started); the embedded runner leaves them to the in-process
+    dispatcher loop of ``frontdesk serve``.
     """
     if settings.jobs.backend == "local":
         return LocalJobQueue(registry, concurrency=settings.jobs.concurrency)
@@ -54,4 +55,6 @@ def build_procrastinate_queue(
         concurrency=concurrency or settings.jobs.concurrency,
         periodic=periodic,
         shutdown_graceful_timeout_s=shutdown_graceful_timeout_s,
+        heartbeat_s=settings.jobs.heartbeat_s,
+        stalled_after_s=settings.jobs.stalled_after_s,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,9 @@ class LocalJobQueue:
                 raise AlreadyQueued(queueing_lock)
             self._waiting_keys.add(queueing_lock)
         self._enqueue(_Job(task, dict(args), lock, queueing_lock))
+
+    async def waiting_keys(self, queueing_locks: Collection[str]) -> set[str]:
+        return self._waiting_keys.intersection(queueing_locks)
 
     def _enqueue(self, job: _Job) -> None:
         self._pending += 1

@@ -16,7 +16,11 @@ share them. Semantics are the embedded runner's (the contract tests run against 
 - ``defer(..., connection=...)`` inserts the job inside the caller's transaction (an
   ``AsyncSession``/``AsyncConnection`` of ours, or a psycopg ``AsyncConnection``) under a
   savepoint: the job exists if and only if the caller commits, and a refused queueing lock
-  leaves the caller's transaction usable.
+  leaves the caller's transaction usable;
+- every worker sends a heartbeat every ``heartbeat_s``; the jobs of a worker silent for
+  ``stalled_after_s`` (``kill -9``, a lost machine) still hold their locks, so a periodic
+  sweeper puts them back to waiting with :meth:`ProcrastinateJobQueue.requeue_stalled`
+  (task bodies are fenced by our rows, so a job run again after a false alarm is harmless).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -50,6 +54,10 @@ TASK_PREFIX = "frontdesk."
 FETCH_POLLING_INTERVAL_S = 1.0  # also the delay before a job freed by its lock is picked up
 
 _RELEASE_QUEUEING_LOCK = "UPDATE procrastinate_jobs SET queueing_lock = NULL WHERE id = %(job_id)s"
+_WAITING_KEYS = (
+    "SELECT queueing_lock FROM procrastinate_jobs"
+    " WHERE status = 'todo' AND queueing_lock = ANY(%(keys)s)"
+)
 _UNFINISHED_JOBS = (
     "SELECT count(*) AS n FROM procrastinate_jobs"
     " WHERE status IN ('todo', 'doing') AND task_name = ANY(%(names)s)"
@@ -148,6 +156,8 @@ class ProcrastinateJobQueue:
         periodic: Iterable[Periodic] = (),
         fetch_polling_interval_s: float = FETCH_POLLING_INTERVAL_S,
         shutdown_graceful_timeout_s: float | None = None,
+        heartbeat_s: float = 10.0,
+        stalled_after_s: float = 30.0,
         pool_max_size: int = 4,
         worker_name: str = "frontdesk",
         rng: random.Random | None = None,
@@ -156,6 +166,8 @@ class ProcrastinateJobQueue:
         self.concurrency = concurrency
         self.fetch_polling_interval_s = fetch_polling_interval_s
         self.shutdown_graceful_timeout_s = shutdown_graceful_timeout_s
+        self.heartbeat_s = heartbeat_s
+        self.stalled_after_s = stalled_after_s
         self.worker_name = worker_name
         connector = PsycopgConnector(conninfo=libpq_url(url), min_size=1, max_size=pool_max_size)
         self.app = App(connector=connector)
@@ -182,6 +194,7 @@ class ProcrastinateJobQueue:
             task_kwargs=dict(schedule.args),
             lock=schedule.lock,
             queueing_lock=schedule.queueing_lock,
+            priority=schedule.priority,
         )(self.app.tasks[procrastinate_task_name(task.name)])
 
     @property
@@ -233,12 +246,23 @@ class ProcrastinateJobQueue:
                 "name": self.worker_name,
                 "fetch_job_polling_interval": self.fetch_polling_interval_s,
                 "install_signal_handlers": False,
+                "update_heartbeat_interval": self.heartbeat_s,
+                "stalled_worker_timeout": self.stalled_after_s,
             }
             if self.shutdown_graceful_timeout_s is not None:
                 options["shutdown_graceful_timeout"] = self.shutdown_graceful_timeout_s
             self._worker = asyncio.create_task(
                 self.app.run_worker_async(**options), name="procrastinate-worker"
             )
+
+    async def waiting_keys(self, queueing_locks: Collection[str]) -> set[str]:
+        if not queueing_locks:
+            return set()
+        await self.open()
+        rows = await self.app.connector.execute_query_all_async(
+            query=_WAITING_KEYS, keys=list(queueing_locks)
+        )
+        return {row["queueing_lock"] for row in rows}
 
     async def join(self, *, poll_s: float = 0.05) -> None:
         """Wait until no frontdesk job is waiting, running or due for a retry (any worker)."""
@@ -255,20 +279,27 @@ class ProcrastinateJobQueue:
         )
         return int(row["n"])
 
-    async def requeue_stalled(self, *, seconds_since_heartbeat: float = 30.0) -> list[int]:
+    async def requeue_stalled(self, *, seconds_since_heartbeat: float | None = None) -> list[int]:
         """Put back to waiting the jobs of workers that stopped sending heartbeats (kill -9,
-        lost machine); returns their ids. For a periodic sweeper."""
+        lost machine) for ``seconds_since_heartbeat`` (default ``stalled_after_s``); returns
+        their ids. For a periodic sweeper; two sweepers at once requeue each job once."""
         await self.open()
         stalled = await self.app.job_manager.get_stalled_jobs(
-            seconds_since_heartbeat=seconds_since_heartbeat
+            seconds_since_heartbeat=seconds_since_heartbeat or self.stalled_after_s
         )
         names = set(self.task_names)
-        ours = [job for job in stalled if job.task_name in names]
-        for job in ours:
-            await self.app.job_manager.retry_job(job)  # frees its queueing lock, see above
-        if ours:
-            log.warning("job.requeued_stalled", job_ids=[job.id for job in ours])
-        return [job.id for job in ours if job.id is not None]
+        requeued: list[int] = []
+        for job in stalled:
+            if job.task_name not in names or job.id is None:
+                continue
+            try:
+                await self.app.job_manager.retry_job(job)  # frees its queueing lock, see above
+            except pq_exceptions.ConnectorException:
+                continue  # no longer ``doing``: another sweeper (or its worker) got there first
+            requeued.append(job.id)
+        if requeued:
+            log.warning("job.requeued_stalled", job_ids=requeued)
+        return requeued
 
     async def prune_finished(self, *, older_than_hours: int) -> None:
         """Delete jobs that ended (succeeded, failed, aborted) more than that long ago."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Collection
+from typing import Any, Protocol, runtime_checkable
 
 
 class AlreadyQueued(Exception):
@@ -31,10 +32,31 @@ class JobQueue(Protocol):
         """
         ...
 
+    async def waiting_keys(self, queueing_locks: Collection[str]) -> set[str]:
+        """Those of ``queueing_locks`` that a waiting job holds (a defer would be refused).
+
+        Lets a caller that offers many jobs skip the ones already waiting with one look-up
+        instead of one refused insert each.
+        """
+        ...
+
     async def start(self) -> None:
         """Start executing jobs."""
         ...
 
     async def stop(self, *, drain: bool = True) -> None:
         """Stop; with ``drain`` wait for running and waiting jobs first."""
+        ...
+
+
+@runtime_checkable
+class DurableJobQueue(Protocol):
+    """A runner whose jobs are rows shared by many processes, and so need upkeep."""
+
+    async def requeue_stalled(self, *, seconds_since_heartbeat: float) -> list[int]:
+        """Put the jobs of workers that stopped sending heartbeats back to waiting."""
+        ...
+
+    async def prune_finished(self, *, older_than_hours: int) -> None:
+        """Delete jobs that ended more than ``older_than_hours`` ago."""
         ...

@@ -17,11 +17,12 @@ from sqlalchemy.engine import make_url
 
 from frontdesk.db.migrate import current_revisions, head_revisions
 from frontdesk.errors import ConfigurationError
-from frontdesk.jobs import registry as app_tasks
 from frontdesk.jobs.factory import build_procrastinate_queue
+from frontdesk.jobs.registry import AppJobs
 from frontdesk.logs import get_logger
 from frontdesk.security.secrets import key_file
 from frontdesk.server.context import AppContext
+from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.settings import Settings
 
 log = get_logger(__name__)
@@ -62,26 +63,34 @@ async def run_worker(
     """Work on the application's tasks until a stop signal (or ``stop_requested``)."""
     check_worker_settings(settings)
     ctx = await AppContext.open(settings)
+    jobs: AppJobs | None = None
     try:
         await _require_current_schema(ctx)
-        registry = app_tasks.build_task_registry(ctx)
+        jobs = AppJobs(ctx)
+        registry = jobs.registry()
+        schedule = jobs.schedule()
         queue = build_procrastinate_queue(
             settings,
             registry,
             db_url=settings.sqlalchemy_url,
-            periodic=app_tasks.build_schedule(ctx),
+            periodic=schedule,
             concurrency=concurrency,
             shutdown_graceful_timeout_s=graceful_timeout_s,
         )
+        jobs.attach(queue)
+        freeze_startup_heap()  # a long-lived process like serve: keep full collections short
         stop = stop_requested or asyncio.Event()
         log.info(
             "worker.started",
             concurrency=queue.concurrency,
             tasks=sorted(task.name for task in registry),
+            periodic={p.task: p.cron for p in schedule},
         )
         with _stop_on_signals(stop):
             await queue.run_until(stop)
     finally:
+        if jobs is not None:
+            await jobs.aclose()
         await ctx.close()
 
 

@@ -48,9 +48,11 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         freeze_startup_heap()
         webhook_pump = WebhookPump(ctx)  # pushes ticket status changes to answering services
         await webhook_pump.start()
-        # The embedded runner; with the procrastinate backend, `frontdesk worker` runs jobs.
-        embedded = settings.sync.worker and settings.jobs.backend == "local"
-        worker = SyncWorker(ctx, sender=ReviewSender(ctx)) if embedded else None
+        # The embedded runner (unless --no-worker). With procrastinate, `frontdesk worker`
+        # processes run the jobs and the periodic dispatcher; this node only defers into them
+        # (run now, operator requeue) and never ticks a dispatcher of its own.
+        deferring = settings.sync.worker or settings.jobs.backend == "procrastinate"
+        worker = SyncWorker(ctx, sender=ReviewSender(ctx)) if deferring else None
         if worker is not None:
             await worker.start()
             app.state.sync_worker = worker

@@ -9,11 +9,18 @@ Nothing in memory is authoritative. Each tick, in one transaction:
    run become runs, one per window (the first queued, the others waiting), and their
    ``next_run_at`` moves on by the frequency, in the location's zone.
 
-Then every run that needs a job gets one (``sync_group(run_id)`` under the lock
-``group:<id>``). At start-up every queued run is deferred again (the embedded queue lives in
-memory). Two dispatchers racing for a group cannot both queue a run: the partial unique
-index refuses the second, and ``next_run_at`` is advanced only if it still has the value
-that was read.
+Then every queued run without a waiting job gets one (``sync_group(run_id)`` under the
+lock ``group:<id>`` and the queueing lock ``run:<id>``). At start-up every queued run is
+deferred again (the embedded queue lives in memory).
+
+Where the ticks run: in ``frontdesk serve``'s embedded runner, a loop every ``sync.tick_s``;
+with procrastinate, a periodic job (``sync_dispatch``, see :mod:`frontdesk.sync.jobs`) that
+whichever worker is free runs, so two ticks may overlap. Two dispatchers never claim the same
+due mapping: step 3 locks the due mappings it reads with ``FOR UPDATE SKIP LOCKED`` (the
+other dispatcher skips them instead of waiting), steps 1 and 2 do the same for the runs they
+change (:mod:`frontdesk.sync.runs`); on SQLite the single writer serialises the ticks. Behind
+that, a group still cannot get two active runs (the partial unique index refuses the second)
+and ``next_run_at`` is advanced only if it still has the value that was read.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,6 +78,7 @@ async def schedule_due(session: AsyncSession, *, now: datetime) -> list[SyncRun]
                     IntegrationMapping.next_run_at <= now,
                 )
                 .order_by(IntegrationMapping.group_id, IntegrationMapping.id)
+                .with_for_update(skip_locked=True, of=IntegrationMapping)
             )
         )
         .scalars()
@@ -155,16 +164,7 @@ class Dispatcher:
             report.promoted = await runs.promote_waiting(session, now=now)
             created = await schedule_due(session, now=now)
             report.created = [run.id for run in created]
-        # Every queued run is offered a job on every tick, whoever queued it (the dispatcher,
-        # run-now, a backfill, a recovered lease). The queueing lock ``run:{id}`` keeps at most
-        # one job waiting per run, and a job that finds its run no longer queued does nothing,
-        # so offering again is always safe — and a run never waits for a "stale" timeout.
-        async with self.ctx.db.reader() as session:
-            query = select(SyncRun.id, SyncRun.group_id).where(SyncRun.status == QUEUED)
-            pending = (await session.execute(query.order_by(SyncRun.id))).all()
-        for run_id, group_id in pending:
-            if await self.defer(run_id, group_id):
-                report.deferred.append(run_id)
+        report.deferred = await self.offer_queued()
         if report.created or report.requeued or report.failed or report.deferred:
             log.info(
                 "sync.dispatcher.tick",
@@ -176,15 +176,44 @@ class Dispatcher:
             )
         return report
 
-    async def defer(self, run_id: int, group_id: int) -> bool:
-        """Give a queued run a job; False when one is already waiting for it."""
+    async def offer_queued(self) -> list[int]:
+        """Give every queued run that has no waiting job one; returns their run ids.
+
+        Every queued run is offered a job on every tick, whoever queued it (the dispatcher,
+        run-now, a backfill, a recovered lease): the queueing lock ``run:{id}`` keeps at most
+        one job waiting per run, and a job that finds its run no longer queued does nothing,
+        so offering again is always safe — and a run never waits for a "stale" timeout. Runs
+        whose job is already waiting are skipped with one look-up (a backlog of queued runs
+        costs one query per tick, not one refused insert per run).
+        """
+        async with self.ctx.db.reader() as session:
+            query = select(SyncRun.id, SyncRun.group_id).where(SyncRun.status == QUEUED)
+            pending = (await session.execute(query.order_by(SyncRun.id))).all()
+        if not pending:
+            return []
+        waiting = await self.queue.waiting_keys([run_key(run_id) for run_id, _ in pending])
+        deferred: list[int] = []
+        for run_id, group_id in pending:
+            if run_key(run_id) not in waiting and await self.defer(run_id, group_id):
+                deferred.append(run_id)
+        return deferred
+
+    async def defer(self, run_id: int, group_id: int, *, connection: Any = None) -> bool:
+        """Give a queued run a job (in ``connection``'s transaction, when the queue stores
+        jobs in our database); False when one is already waiting for it."""
         try:
             await self.queue.defer(
                 TASK,
                 args={"run_id": run_id},
                 lock=f"group:{group_id}",
-                queueing_lock=f"run:{run_id}",
+                queueing_lock=run_key(run_id),
+                connection=connection,
             )
         except AlreadyQueued:
             return False
         return True
+
+
+def run_key(run_id: int) -> str:
+    """The queueing lock of a run's job: at most one job waits per run."""
+    return f"run:{run_id}"

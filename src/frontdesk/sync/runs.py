@@ -5,6 +5,12 @@ A run moves ``waiting → queued → running → succeeded | failed | cancelled`
 a worker is *fenced* by the attempt number it claimed: a worker whose lease expired and was
 taken over cannot finish, requeue or renew the run any more. Functions take the session and
 never commit.
+
+Recovery and promotion may run in several dispatchers at once (one periodic tick per worker
+that picked one up): each first locks the rows it acts on with ``FOR UPDATE SKIP LOCKED``, so
+concurrent dispatchers split the rows instead of queueing behind each other's locks (and a
+worker renewing its lease is never waited for). SQLite ignores the clause; its single writer
+serialises the dispatchers anyway.
 """
 
 from __future__ import annotations
@@ -216,6 +222,13 @@ async def recover_expired(
     """Running runs whose lease expired: back to ``queued``, or ``failed`` once their
     attempts are spent. Returns ``(requeued ids, failed ids)``."""
     expired = (SyncRun.status == RUNNING) & (SyncRun.lease_expires_at < now)
+    claimed = await session.execute(
+        select(SyncRun.id).where(expired).with_for_update(skip_locked=True)
+    )
+    ids = list(claimed.scalars())
+    if not ids:
+        return [], []
+    expired = expired & SyncRun.id.in_(ids)
     failed = await session.execute(
         update(SyncRun)
         .where(expired & (SyncRun.attempts >= max_attempts))
@@ -245,8 +258,14 @@ async def promote_waiting(session: AsyncSession, *, now: datetime) -> list[int]:
         .where(SyncRun.status == WAITING, SyncRun.group_id.not_in(busy))
         .group_by(SyncRun.group_id)
     )
+    candidates = (
+        select(SyncRun.id)
+        .where(SyncRun.id.in_(oldest))
+        .order_by(SyncRun.id)
+        .with_for_update(skip_locked=True)
+    )
     promoted: list[int] = []
-    for run_id in (await session.execute(oldest)).scalars().all():
+    for run_id in (await session.execute(candidates)).scalars().all():
         try:
             async with session.begin_nested():
                 await session.execute(

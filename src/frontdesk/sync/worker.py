@@ -1,9 +1,18 @@
-"""The embedded runner: a :class:`~frontdesk.jobs.local.LocalJobQueue` running
-``sync_group`` and a dispatcher loop ticking every ``tick_s`` (and at start-up).
+"""The sync feature inside ``frontdesk serve``, for either job backend.
 
-``frontdesk serve`` starts one in the app lifespan unless ``--no-worker``
-(``FRONTDESK_SYNC__WORKER=false``). ``stop()`` cancels running attempts: their runs go
-back to ``queued`` and are picked up at the next start.
+Embedded runner (``FRONTDESK_JOBS__BACKEND=local``): a
+:class:`~frontdesk.jobs.local.LocalJobQueue` running ``sync_group`` and the review sender's
+task, a dispatcher loop ticking every ``sync.tick_s`` (at start-up, and at once when kicked)
+and the review sweeper every ``review.sweep_s``. ``--no-worker``
+(``FRONTDESK_SYNC__WORKER=false``) leaves all of it out. ``stop()`` cancels running
+attempts: their runs go back to ``queued`` and are picked up at the next start.
+
+API node (``procrastinate``): nothing runs here and nothing ticks — ``frontdesk worker``
+processes run the jobs, the periodic dispatcher and the sweeper, and a dispatcher in this
+process would only compete with them. The queue (from the same factory) only defers:
+:meth:`SyncWorker.kick` gives the runs just queued by run-now or a backfill their jobs at
+once instead of at the next periodic tick, and the review sender (an operator's requeue)
+defers its send jobs into procrastinate.
 """
 
 from __future__ import annotations
@@ -12,28 +21,19 @@ import asyncio
 import contextlib
 
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.jobs.local import LocalJobQueue
+from frontdesk.jobs.factory import build_job_queue
 from frontdesk.jobs.queue import JobQueue
-from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
+from frontdesk.jobs.tasks import TaskRegistry
 from frontdesk.logs import get_logger
 from frontdesk.server.context import AppContext
-from frontdesk.sync.dispatcher import TASK, Dispatcher
-from frontdesk.sync.engine import ConnectorBuilder, DecisionHook, SyncEngine
+from frontdesk.sync.engine import ConnectorBuilder, DecisionHook
+from frontdesk.sync.jobs import SyncJobs
 
 log = get_logger(__name__)
 
 
-def sync_tasks(engine: SyncEngine) -> TaskRegistry:
-    """The task registry of the sync feature (the procrastinate runner registers the same)."""
-    settings = engine.settings
-    retry = RetryPolicy(
-        max_attempts=settings.max_attempts, base_s=settings.retry_base_s, max_s=settings.retry_max_s
-    )
-    return TaskRegistry([Task(TASK, engine.sync_group, retry)])
-
-
 class SyncWorker:
-    """Dispatcher loop + job queue for one process."""
+    """Dispatcher loop + job queue for one process (or, on procrastinate, deferring only)."""
 
     def __init__(
         self,
@@ -48,22 +48,28 @@ class SyncWorker:
         self.sender = sender
         if sender is not None and on_decided is None:
             on_decided = sender.on_decided
-        self.engine = SyncEngine(ctx, connectors=connectors, on_decided=on_decided)
-        tasks = sync_tasks(self.engine)
+        self.jobs = SyncJobs(ctx, connectors=connectors, on_decided=on_decided)
+        self.engine = self.jobs.engine
+        tasks = TaskRegistry(self.jobs.tasks())
         for task in sender.tasks() if sender is not None else []:
             tasks.add(task)
-        self.queue: JobQueue = queue or LocalJobQueue(
-            tasks, concurrency=ctx.settings.jobs.concurrency
+        self.queue: JobQueue = queue or build_job_queue(
+            ctx.settings, tasks, db_url=ctx.settings.sqlalchemy_url
         )
+        self.runs_jobs = ctx.settings.jobs.backend == "local"
         if sender is not None:
             sender.attach(self.queue)
             ctx.extras["review_sender"] = sender
-        self.dispatcher = Dispatcher(ctx, self.queue)
+        self.dispatcher = self.jobs.attach(self.queue)
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._offers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        if not self.runs_jobs:
+            log.info("sync.worker.deferring_only", backend=self.ctx.settings.jobs.backend)
+            return
         await self.queue.start()
         await self.dispatcher.startup()
         self._loop = asyncio.create_task(self._run(), name="sync-dispatcher")
@@ -71,23 +77,32 @@ class SyncWorker:
             self._sweeper = asyncio.create_task(self._sweep(self.sender), name="review-sweeper")
 
     def kick(self) -> None:
-        """Tick now (after a run-now or backfill request)."""
-        self._wake.set()
+        """Runs were just queued (run now, backfill): tick now, or on procrastinate offer
+        them their jobs now."""
+        if self.runs_jobs:
+            self._wake.set()
+            return
+        offer = asyncio.create_task(self._offer(), name="sync-offer")
+        self._offers.add(offer)
+        offer.add_done_callback(self._offers.discard)
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-            self._loop = None
+        for task in (self._sweeper, self._loop):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._loop = None
+        await asyncio.gather(*self._offers, return_exceptions=True)
         await self.queue.stop(drain=False)
         if self.sender is not None:
             await self.sender.aclose()  # its pooled SMTP connections
+
+    async def _offer(self) -> None:
+        try:
+            await self.dispatcher.offer_queued()
+        except Exception as error:  # the next periodic tick offers them again
+            log.exception("sync.offer.failed", error_type=type(error).__name__)
 
     async def _run(self) -> None:
         interval = self.ctx.settings.sync.tick_s

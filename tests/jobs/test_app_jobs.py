@@ -1,0 +1,118 @@
+"""What a ``frontdesk worker`` runs: the application's tasks, its schedule, the upkeep tasks."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import croniter
+import pytest
+
+from frontdesk.errors import ConfigurationError
+from frontdesk.jobs.local import LocalJobQueue
+from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, cron_every
+from frontdesk.jobs.registry import AppJobs
+from frontdesk.server.context import AppContext
+from frontdesk.settings import JobsSettings, ReviewSettings, SyncSettings
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron", "gaps"),
+    [
+        (1, "* * * * * */1", {1}),
+        (0.4, "* * * * * */1", {1}),  # at least a second
+        (30, "* * * * * */30", {30}),
+        (7, "* * * * * */7", {7, 4}),  # 56 → 0: a shorter last interval
+        (60, "*/1 * * * *", {60}),
+        (300, "*/5 * * * *", {300}),
+        (3600, "0 */1 * * *", {3600}),
+        (6 * 3600, "0 */6 * * *", {6 * 3600}),
+        (2 * 86400, "0 0 * * *", {86400}),
+    ],
+    ids=["1s", "sub-second", "30s", "7s", "1min", "5min", "1h", "6h", "2d"],
+)
+def test_cron_every(seconds: float, cron: str, gaps: set[int]) -> None:
+    assert cron_every(seconds) == cron
+    ticks = croniter.croniter(cron, 0)
+    times = [int(ticks.get_next(float)) for _ in range(30)]
+    assert {b - a for a, b in itertools.pairwise(times)} <= gaps
+
+
+def test_cron_every_refuses_no_period() -> None:
+    with pytest.raises(ConfigurationError):
+        cron_every(0)
+
+
+class DurableQueue(LocalJobQueue):
+    """The embedded queue plus the upkeep calls of a durable one, recorded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[str, float]] = []
+
+    async def requeue_stalled(self, *, seconds_since_heartbeat: float) -> list[int]:
+        self.calls.append(("requeue_stalled", seconds_since_heartbeat))
+        return []
+
+    async def prune_finished(self, *, older_than_hours: int) -> None:
+        self.calls.append(("prune_finished", older_than_hours))
+
+
+@pytest.fixture
+def jobs(ctx: AppContext) -> AppJobs:
+    ctx.settings = ctx.settings.model_copy(
+        update={
+            "sync": SyncSettings(tick_s=15),
+            "review": ReviewSettings(sweep_s=5),
+            "jobs": JobsSettings(stalled_after_s=42, keep_finished_hours=24),
+        }
+    )
+    return AppJobs(ctx)
+
+
+def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
+    names = {task.name for task in jobs.registry()}
+    assert names == {
+        "sync_group",
+        "sync_dispatch",
+        "send_review_requests",
+        "jobs_sweep",
+        "jobs_prune",
+        "answering_deliver_webhook",
+    }
+    schedule = {p.task: p for p in jobs.schedule()}
+    assert {name: p.cron for name, p in schedule.items()} == {
+        "sync_dispatch": "* * * * * */15",
+        "jobs_sweep": "* * * * * */5",
+        "jobs_prune": "17 3 * * *",
+    }
+    # at most one tick of each waits; the dispatcher and sweeper jump a backlog of syncs
+    assert all(p.queueing_lock == p.task for p in schedule.values())
+    assert schedule["sync_dispatch"].priority == MAINTENANCE_PRIORITY
+    assert schedule["jobs_sweep"].priority == MAINTENANCE_PRIORITY
+
+
+async def test_upkeep_uses_the_durable_queue_and_the_review_sweeper(jobs: AppJobs) -> None:
+    queue = DurableQueue(jobs.registry())
+    jobs.attach(queue)
+    swept: list[bool] = []
+
+    async def sweep(**_: Any) -> dict[str, int]:
+        swept.append(True)
+        return {"deferred": 0}
+
+    jobs.sender.sweep = sweep  # type: ignore[method-assign]
+    await jobs.sweep(timestamp=1)
+    await jobs.prune(timestamp=2)
+    assert queue.calls == [("requeue_stalled", 42), ("prune_finished", 24)]
+    assert swept == [True]
+    assert jobs.sender.queue is queue  # send jobs go to the process's queue
+    await jobs.sync.dispatch(timestamp=3)  # a tick with nothing to do is harmless
+    await jobs.aclose()
+
+
+async def test_upkeep_of_the_embedded_queue_is_nothing(jobs: AppJobs) -> None:
+    jobs.attach(LocalJobQueue(jobs.registry()))
+    await jobs.sweep(timestamp=1)
+    await jobs.prune(timestamp=1)
+    await jobs.aclose()

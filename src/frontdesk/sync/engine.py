@@ -16,7 +16,7 @@ Failures, classified once by the connector:
 - a crash: the lease expires and the dispatcher queues the run again.
 
 Decisions already written stay; the next attempt skips them. Task bodies never import a
-job engine: ``SyncEngine.sync_group`` is registered by :mod:`frontdesk.sync.worker`.
+job engine: ``SyncEngine.sync_group`` is registered by :mod:`frontdesk.sync.jobs` (both runners).
 """
 
 from __future__ import annotations

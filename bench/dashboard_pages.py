@@ -1,6 +1,7 @@
 """Benchmark of the dashboard's pages on a filled database: every page's p95 should be ≤ 200 ms.
 
-Run: ``.venv/bin/python bench/dashboard_pages.py [--checkins 100000] [--tickets 10000] [-n 30]``.
+Run: ``.venv/bin/python bench/dashboard_pages.py [--checkins 100000] [--tickets 10000]
+[--requests 50000] [-n 30]``.
 
 1. A fresh temporary data directory; the SQLite database is migrated by ``frontdesk db
    upgrade`` and a support user made with ``frontdesk admin create-user``.
@@ -9,7 +10,9 @@ Run: ``.venv/bin/python bench/dashboard_pages.py [--checkins 100000] [--tickets 
    per group and day (with the rule settings of each mapping, as the engine freezes them),
    ``--checkins`` check-ins spread over 30 days (08:00-18:00 every 15 minutes, five EHR
    locations of which one is unmapped, every decision and restriction reason, sealed patient
-   documents) and ``--tickets`` answering-service tickets.
+   documents) and ``--tickets`` answering-service tickets; then ``--requests`` review
+   requests (the ledger: one per eligible check-in, then, to reach the count, per other
+   mapped check-in; mostly sent, some pending, failed and parked with their errors).
 3. ``frontdesk serve --no-worker`` in its own process (the shipped defaults otherwise).
 4. One HTTP client logs in through the form like a browser, then each page of :data:`PAGES`
    is fetched ``-n`` times after three warm-up requests (sequentially: latency, not load).
@@ -42,12 +45,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Boolean, DateTime, Integer, String, Table, func, insert, select
+from sqlalchemy import Boolean, DateTime, Integer, String, Table, case, func, insert, select
 
 from frontdesk.access.principal import Principal
 from frontdesk.answering.models import AnsweringCompany, AnsweringPractice, AnsweringTicket
 from frontdesk.businesses.service import add_business
 from frontdesk.engagement.checkin_models import CheckIn
+from frontdesk.engagement.ledger_models import FAILED, PARKED, PENDING, SENT, ReviewRequest
 from frontdesk.engagement.reasons import Reason
 from frontdesk.engagement.rules import MappingRules
 from frontdesk.integrations.catalog import TriggerRef
@@ -113,6 +117,7 @@ PAGES: dict[str, Callable[[Seeded], str]] = {
     "checkins_appointment": lambda s: f"/checkins?appointment={s.appointment_id}",
     "checkins_page2": lambda s: s.page_two,
     "checkin_detail": lambda s: f"/checkins/{s.checkin_id}",
+    "outbox": lambda s: "/outbox",
 }
 
 
@@ -407,13 +412,79 @@ def filler(kind: Any) -> Any:
     return "bench"
 
 
-def seed(env: dict[str, str], checkins: int, tickets: int) -> Seeded:
+REQUEST_STATES = [(SENT, 90), (PENDING, 3), (FAILED, 4), (PARKED, 3)]
+REQUEST_ERRORS = {
+    PENDING: ("delivery_transient", "RCPT: the SMTP server refused the message for now (451)"),
+    FAILED: ("recipient_refused", "RCPT: the SMTP server refused the recipient (550)"),
+    PARKED: ("attempts_exhausted", "the SMTP server could not be reached (SMTPConnectError)"),
+}
+
+
+async def seed_requests(ctx: AppContext, count: int, rng: random.Random) -> int:
+    """Up to ``count`` review requests: one per eligible check-in, then per other mapped one.
+    Returns how many were made."""
+    eligible_first = case((CheckIn.decision == "eligible", 0), else_=1)
+    async with ctx.db.reader() as session:
+        found = await session.execute(
+            select(
+                CheckIn.id,
+                CheckIn.business_id,
+                CheckIn.scope_business_id,
+                CheckIn.source_id,
+                CheckIn.trigger_id,
+                CheckIn.appointment_id,
+                CheckIn.decided_at,
+            )
+            .where(CheckIn.business_id.is_not(None))
+            .order_by(eligible_first, CheckIn.decided_at)
+            .limit(count)
+        )
+        checkins = sorted(found.all(), key=lambda c: c.decided_at)  # ids grow with time
+    states = [state for state, _ in REQUEST_STATES]
+    weights = [weight for _, weight in REQUEST_STATES]
+    rows = []
+    for c in checkins:
+        state = rng.choices(states, weights=weights)[0]
+        created = c.decided_at
+        code, error = REQUEST_ERRORS.get(state, (None, None))
+        attempts = {SENT: rng.choice((1, 1, 1, 2)), PENDING: 1, FAILED: 1, PARKED: 5}[state]
+        rows.append(
+            {
+                "checkin_id": c.id,
+                "business_id": c.business_id,
+                "scope_business_id": c.scope_business_id,
+                "source_id": c.source_id,
+                "trigger_id": c.trigger_id or 0,
+                "appointment_id": c.appointment_id,
+                "channel": "email",
+                "state": state,
+                "attempts": attempts,
+                "claim_token": attempts,
+                "next_attempt_at": created + timedelta(minutes=attempts),
+                "claimed_at": created,
+                "sent_at": created + timedelta(seconds=2) if state == SENT else None,
+                "message_id": f"<{rng.getrandbits(128):032x}@frontdesk.bench>",
+                "last_error_code": code,
+                "last_error": error,
+                "created_at": created,
+                "updated_at": created + timedelta(seconds=2),
+            }
+        )
+    for part in chunked(rows):
+        async with ctx.db.transaction() as session:
+            await session.execute(insert(table_of(ReviewRequest)), part)
+    return len(rows)
+
+
+def seed(env: dict[str, str], checkins: int, tickets: int, requests: int = 0) -> Seeded:
     os.environ.update(env)
 
     async def go() -> Seeded:
         ctx = await AppContext.open(Settings(), migrate=False)
         try:
-            return await seed_rows(ctx, checkins, tickets, random.Random(7))
+            seeded = await seed_rows(ctx, checkins, tickets, random.Random(7))
+            seeded.extra["requests"] = await seed_requests(ctx, requests, random.Random(11))
+            return seeded
         finally:
             await ctx.close()
 
@@ -468,6 +539,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkins", type=int, default=100_000)
     parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("-n", "--repeat", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fd-bench-pages-") as tmp:
@@ -490,9 +562,12 @@ def main() -> None:
             capture_output=True,
         )
         started = time.perf_counter()
-        seeded = seed(env, args.checkins, args.tickets)
+        seeded = seed(env, args.checkins, args.tickets, args.requests)
         fill_s = time.perf_counter() - started
-        print(f"filled {args.checkins} check-ins and {args.tickets} tickets in {fill_s:.1f} s")
+        print(
+            f"filled {args.checkins} check-ins, {args.tickets} tickets and "
+            f"{seeded.extra['requests']} review requests in {fill_s:.1f} s"
+        )
         server = subprocess.Popen([*cli, "serve", "--no-worker", "--port", str(port)], env=env)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -520,6 +595,7 @@ def main() -> None:
                 "pages": results,
                 "checkins": args.checkins,
                 "tickets": args.tickets,
+                "requests": seeded.extra["requests"],
                 "repeat": args.repeat,
                 "fill_s": round(fill_s, 1),
             }

@@ -210,6 +210,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         f"/integrations/groups/{group}/check",
         f"/integrations/groups/{group}/reauthorize",
         f"/integrations/groups/{group}/run",
+        "/outbox/424242/requeue",
     ]
     routes = {
         route.path
@@ -219,7 +220,10 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         and "POST" in (route.methods or set())
         and route.path != "/login"
     }
-    assert {p.replace(str(group), "{group_id}") for p in posts} == routes
+    templated = {
+        p.replace("424242", "{request_id}").replace(str(group), "{group_id}") for p in posts
+    }
+    assert templated == routes
     for path in posts:
         missing = await client.post(path, data={"business": "1"})
         assert missing.status_code == 403, path

@@ -45,6 +45,11 @@ class ReviewRequest(Base):
         ),
         Index("ix_review_requests_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_review_requests_business_id_created_at", "business_id", "created_at"),
+        # The Outbox page (0012): newest first per state, of everyone, a practice, a location.
+        Index("ix_review_requests_state_id", "state", "id"),
+        Index("ix_review_requests_scope_state_id", "scope_business_id", "state", "id"),
+        Index("ix_review_requests_business_state_id", "business_id", "state", "id"),
+        Index("ix_review_requests_appointment_id", "appointment_id"),
         {"sqlite_autoincrement": True},
     )
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -27,6 +27,7 @@ from frontdesk.engagement.checkin_queries import mask
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from frontdesk.security.secrets import SecretBox
+from frontdesk.server.context import AppContext
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,11 @@ async def search(
 ) -> Sequence[ReviewRequest]:
     """Requests ``principal`` may see matching ``filters``, newest first."""
     query = select(ReviewRequest)
-    if filters.business_number is not None:
-        business = await visible_business(
-            session, principal=principal, number=filters.business_number
-        )
-        query = query.where(
-            ReviewRequest.business_id == business.id
-            if business.kind == LOCATION
-            else ReviewRequest.scope_business_id == business.id
-        )
-    elif principal.business_scope is not None:
-        scope = principal.business_scope
-        query = query.where(
-            or_(ReviewRequest.scope_business_id == scope, ReviewRequest.business_id == scope)
-        )
+    visible = await visibility(
+        session, principal=principal, business_number=filters.business_number
+    )
+    if visible is not None:
+        query = query.where(visible)
     if filters.state is not None:
         if filters.state not in STATES:
             raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
@@ -100,6 +92,23 @@ async def search(
     limit = max(1, min(filters.limit, 1000))
     rows = await session.execute(query.order_by(ReviewRequest.id.desc()).limit(limit))
     return rows.scalars().all()
+
+
+async def visibility(
+    session: AsyncSession, *, principal: Principal, business_number: int | None
+) -> ColumnElement[bool] | None:
+    """The condition for requests of ``business_number`` (a practice: all of its requests; a
+    location: its own), or of whatever ``principal`` may see; None: no condition (staff).
+    Another tenant's number is a 404."""
+    if business_number is not None:
+        business = await visible_business(session, principal=principal, number=business_number)
+        if business.kind == LOCATION:
+            return ReviewRequest.business_id == business.id
+        return ReviewRequest.scope_business_id == business.id
+    if principal.business_scope is None:
+        return None
+    scope = principal.business_scope
+    return or_(ReviewRequest.scope_business_id == scope, ReviewRequest.business_id == scope)
 
 
 def _start(day: date) -> datetime:
@@ -144,6 +153,18 @@ async def requeue(
         details={"from_state": before, "last_error_code": found.last_error_code},
     )
     await session.refresh(found)
+    return found
+
+
+async def requeue_now(ctx: AppContext, *, principal: Principal, request_id: int) -> ReviewRequest:
+    """:func:`requeue` in a transaction of its own, then hand the request to this process's
+    sender (the embedded runner's), so it goes now rather than at the next sweep. Returns
+    the request as requeued (``pending``), detached."""
+    async with ctx.db.transaction() as session:
+        found = await requeue(session, principal=principal, clock=ctx.clock, request_id=request_id)
+    sender = ctx.extras.get("review_sender")
+    if sender is not None:
+        await sender.defer([request_id])
     return found
 
 

@@ -98,12 +98,7 @@ async def outbox_get(
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
 async def outbox_requeue(requestId: int, ctx: Context, principal: CurrentPrincipal) -> RequestOut:
     """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
-    async with ctx.db.transaction() as session:
-        found = await outbox.requeue(
-            session, principal=principal, clock=ctx.clock, request_id=requestId
-        )
+    found = await outbox.requeue_now(ctx, principal=principal, request_id=requestId)
+    async with ctx.db.reader() as session:
         (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=False)
-    sender = ctx.extras.get("review_sender")  # the embedded runner's: send now, not at a sweep
-    if sender is not None:
-        await sender.defer([requestId])
     return RequestOut(**view.as_dict())

@@ -28,7 +28,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.businesses.models import Business
-from frontdesk.businesses.service import LOCATION, list_businesses
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED, CheckIn
 from frontdesk.engagement.reasons import ORDER, words
@@ -37,6 +36,7 @@ from frontdesk.security.secrets import SecretBox
 from frontdesk.server.context import AppContext, get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import StaffContext, require
+from frontdesk.web.practices import practice_choices
 from frontdesk.web.templating import render
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -57,14 +57,6 @@ class Row:
     timezone: str
     patient_name: str
     reason_words: str | None
-
-
-@dataclass(frozen=True)
-class PracticeChoice:
-    """A practice of the Business filter, with its locations."""
-
-    business: Business
-    locations: list[Business]
 
 
 def _text(value: str | None, *, limit: int = 64) -> str | None:
@@ -109,22 +101,6 @@ def _query(browse: queries.Browse, **extra: str) -> str:
     }
     # "day" stays even when empty: no day means every day, a missing one the latest day.
     return "/checkins?" + urlencode({k: v for k, v in values.items() if v or k == "day"})
-
-
-async def _practices(session: AsyncSession, staff: StaffContext) -> list[PracticeChoice]:
-    visible = await list_businesses(session, principal=staff.principal)
-    owners = [b for b in visible if b.kind != LOCATION or b.enterprise_id is None]
-    by_owner: dict[int, list[Business]] = {}
-    for business in visible:
-        if business.kind == LOCATION and business.enterprise_id is not None:
-            by_owner.setdefault(business.enterprise_id, []).append(business)
-    known = {b.id for b in owners}
-    # A location-scoped user sees its location only: offer it on its own.
-    owners += [loc for eid, locs in by_owner.items() if eid not in known for loc in locs]
-    return [
-        PracticeChoice(b, sorted(by_owner.get(b.id, []), key=lambda x: x.name.lower()))
-        for b in sorted(owners, key=lambda b: (b.name.lower(), b.number))
-    ]
 
 
 async def _businesses(session: AsyncSession, rows: Sequence[CheckIn]) -> dict[int, Business]:
@@ -177,7 +153,7 @@ async def checkins(request: Request, ctx: Context, staff: Viewer) -> Response:
     before = params.get("before")
     reveal = staff.can(Permission.SEE_PATIENT_DETAILS)
     async with ctx.db.reader() as session:
-        practices = await _practices(session, staff)
+        practices = await practice_choices(session, principal=staff.principal)
         if not day_given:
             latest = await queries.latest_day(
                 session, principal=staff.principal, business_number=browse.business_number

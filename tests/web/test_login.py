@@ -210,6 +210,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         f"/integrations/groups/{group}/check",
         f"/integrations/groups/{group}/reauthorize",
         f"/integrations/groups/{group}/run",
+        *(f"/tickets/T0/{action}" for action in ("assign", "transition", "notes", "refile")),
     ]
     routes = {
         route.path
@@ -219,7 +220,10 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         and "POST" in (route.methods or set())
         and route.path != "/login"
     }
-    assert {p.replace(str(group), "{group_id}") for p in posts} == routes
+    templates = {
+        p.replace(str(group), "{group_id}").replace("/T0/", "/{ticket_id}/") for p in posts
+    }
+    assert templates == routes
     for path in posts:
         missing = await client.post(path, data={"business": "1"})
         assert missing.status_code == 403, path

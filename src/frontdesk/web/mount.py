@@ -21,7 +21,7 @@ from starlette.types import ExceptionHandler
 from frontdesk.errors import FrontdeskError, RequestError
 from frontdesk.logs import get_logger
 from frontdesk.web.auth import Forbidden, LoginRequired
-from frontdesk.web.pages import add_integration, checkins, integrations, login
+from frontdesk.web.pages import add_integration, checkins, integrations, login, tickets
 from frontdesk.web.templating import render
 
 log = get_logger(__name__)
@@ -33,6 +33,7 @@ PAGES: tuple[APIRouter, ...] = (
     integrations.router,
     add_integration.router,
     checkins.router,
+    tickets.router,
 )
 
 

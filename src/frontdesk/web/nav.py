@@ -26,4 +26,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Check-ins", "/checkins", Permission.VIEW_CHECKINS, "checkins"),
     # Outbox (VIEW_OUTBOX) and Tickets (VIEW_TICKETS) are added
     # here by the features that build those pages.
+    NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
 )

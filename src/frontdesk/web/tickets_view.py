@@ -184,7 +184,7 @@ def may_assign(status: str) -> bool:
 
 
 @dataclass(frozen=True)
-class PracticeChoice:
+class TicketPractice:
     """A practice of the call center, with its doctors (code, name) for re-filing."""
 
     code: str
@@ -192,9 +192,9 @@ class PracticeChoice:
     doctors: list[tuple[str, str]]
 
 
-async def practice_choices(
+async def ticket_practices(
     session: AsyncSession, access: TicketAccess, *, with_doctors: bool = False
-) -> list[PracticeChoice]:
+) -> list[TicketPractice]:
     """The practices whose tickets ``access`` sees; with ``with_doctors``, every practice and
     its doctors — the re-filing targets (a nurse may file a ticket where it belongs, also
     under a practice she does not work)."""
@@ -203,7 +203,7 @@ async def practice_choices(
         for doctor, code in await accounts.list_doctors(session):
             doctors.setdefault(code, []).append((doctor.code, doctor.name))
     return [
-        PracticeChoice(p.code, p.name, doctors.get(p.code, []))
+        TicketPractice(p.code, p.name, doctors.get(p.code, []))
         for p in await accounts.list_practices(session)
         if with_doctors or access.sees_practice(p.code)
     ]

@@ -84,7 +84,7 @@ async def tickets(request: Request, ctx: Context, staff: Viewer) -> Response:
             headers={"HX-Push-Url": queue.url(after=after)} if fragment else None,
             rows=page_out(page, access).items,
             counts=counts,
-            practices=await view.practice_choices(session, access),
+            practices=await view.ticket_practices(session, access),
             timezone=get_options(ctx).notes_timezone,
             next_url=queue.url(after=page.next_cursor) if page.next_cursor else None,
             first_url=queue.url() if after else None,
@@ -138,7 +138,7 @@ async def _show(
             assignees=await queries.assignees(
                 session, access=access, practice_code=shown.practice.code
             ),
-            targets=await view.practice_choices(session, access, with_doctors=True)
+            targets=await view.ticket_practices(session, access, with_doctors=True)
             if access.work
             else [],
             flash=flash,

@@ -4,14 +4,16 @@ Run: ``.venv/bin/python bench/dashboard_pages.py [--checkins 100000] [--tickets 
 [--requests 50000] [-n 30]``.
 
 1. A fresh temporary data directory; the SQLite database is migrated by ``frontdesk db
-   upgrade`` and a support user made with ``frontdesk admin create-user``.
+   upgrade`` and an admin user made with ``frontdesk admin create-user`` (an admin works
+   tickets: the ticket page renders its forms, the heaviest case).
 2. Seeded in this process: an enterprise with four locations and an SMB, their groups and
    mappings through the integration services; then bulk Core inserts: one succeeded sync run
    per group and day (with the rule settings of each mapping, as the engine freezes them),
    ``--checkins`` check-ins spread over 30 days (08:00-18:00 every 15 minutes, five EHR
    locations of which one is unmapped, every decision and restriction reason, sealed patient
-   documents) and ``--tickets`` answering-service tickets; then ``--requests`` review
-   requests (the ledger: one per eligible check-in, then, to reach the count, per other
+   documents) and ``--tickets`` answering-service tickets in every status, each with its first
+   status step (one with a longer history and notes, for the ticket page); then ``--requests``
+   review requests (the ledger: one per eligible check-in, then, to reach the count, per other
    mapped check-in; mostly sent, some pending, failed and parked with their errors).
 3. ``frontdesk serve --no-worker`` in its own process (the shipped defaults otherwise).
 4. One HTTP client logs in through the form like a browser, then each page of :data:`PAGES`
@@ -45,10 +47,28 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import Boolean, DateTime, Integer, String, Table, case, func, insert, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from frontdesk.access.principal import Principal
-from frontdesk.answering.models import AnsweringCompany, AnsweringPractice, AnsweringTicket
+from frontdesk.answering.desk import lifecycle
+from frontdesk.answering.desk.models import AnsweringTicketNote
+from frontdesk.answering.models import (
+    AnsweringCompany,
+    AnsweringPractice,
+    AnsweringTicket,
+    AnsweringTicketStatus,
+)
 from frontdesk.businesses.service import add_business
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import FAILED, PARKED, PENDING, SENT, ReviewRequest
@@ -118,6 +138,8 @@ PAGES: dict[str, Callable[[Seeded], str]] = {
     "checkins_page2": lambda s: s.page_two,
     "checkin_detail": lambda s: f"/checkins/{s.checkin_id}",
     "outbox": lambda s: "/outbox",
+    "tickets": lambda s: "/tickets",
+    "ticket_detail": lambda s: f"/tickets/{s.extra['ticket_id']}",
 }
 
 
@@ -341,7 +363,7 @@ async def seed_rows(ctx: AppContext, checkins: int, tickets: int, rng: random.Ra
     for part in chunked(rows):
         async with ctx.db.transaction() as session:
             await session.execute(insert(table), part)
-    await seed_tickets(ctx, tickets, rng)
+    ticket_id = await seed_tickets(ctx, tickets, rng)
     async with ctx.db.reader() as session:
         restricted = await session.scalar(
             select(func.max(CheckIn.id)).where(CheckIn.restriction_reason == "frequency_cap")
@@ -352,11 +374,13 @@ async def seed_rows(ctx: AppContext, checkins: int, tickets: int, rng: random.Ra
         last_day=last_day,
         appointment_id=probe["appointment_id"],
         checkin_id=int(restricted or 1),
+        extra={"ticket_id": ticket_id},
     )
 
 
-async def seed_tickets(ctx: AppContext, count: int, rng: random.Random) -> None:
-    """``count`` answering-service tickets (bulk; any column added later gets a filler)."""
+async def seed_tickets(ctx: AppContext, count: int, rng: random.Random) -> str:
+    """``count`` answering-service tickets (bulk; any column added later gets a filler), each
+    with its first status step; returns the id of one with a longer history and notes."""
     now = datetime.now(UTC)
     async with ctx.db.transaction() as session:
         companies = table_of(AnsweringCompany)
@@ -375,7 +399,7 @@ async def seed_tickets(ctx: AppContext, count: int, rng: random.Random) -> None:
             )
             practice_ids.append(int(made))
     table = table_of(AnsweringTicket)
-    statuses = ("IN PROGRESS", "DONE", "CLOSED")
+    statuses = lifecycle.STATUSES
     rows = []
     for i in range(count):
         row: dict[str, Any] = {
@@ -398,6 +422,62 @@ async def seed_tickets(ctx: AppContext, count: int, rng: random.Random) -> None:
     for part in chunked(rows):
         async with ctx.db.transaction() as session:
             await session.execute(insert(table), part)
+    if not rows:
+        return ""
+    return await seed_ticket_history(ctx, probe=rows[count // 2]["ticket_id"])
+
+
+async def seed_ticket_history(ctx: AppContext, *, probe: str) -> str:
+    """Every ticket's first status step (as the API writes it); ``probe`` also gets six more
+    steps and three notes."""
+    tickets, history = table_of(AnsweringTicket), table_of(AnsweringTicketStatus)
+    async with ctx.db.transaction() as session:
+        await session.execute(
+            insert(history).from_select(
+                ["ticket_pk", "status", "at", "actor"],
+                select(
+                    tickets.c.id,
+                    literal("IN PROGRESS"),
+                    tickets.c.created_at,
+                    literal("answering_user:bench"),
+                ),
+            )
+        )
+        pk, at = (
+            await session.execute(
+                select(tickets.c.id, tickets.c.created_at).where(tickets.c.ticket_id == probe)
+            )
+        ).one()
+        steps = ["ASSIGNED", "CALLBACK PENDING", "ASSIGNED", "ESCALATED", "ASSIGNED", "COMPLETED"]
+        for n, status in enumerate(steps, start=1):
+            when = at + timedelta(minutes=7 * n)
+            await session.execute(
+                insert(history).values(
+                    ticket_pk=pk,
+                    status=status,
+                    at=when,
+                    actor=f"user:{USERNAME}",
+                    actor_role="admin",
+                    assignee=USERNAME,
+                    note=f"step {n}",
+                )
+            )
+            if n % 2:
+                await session.execute(
+                    insert(table_of(AnsweringTicketNote)).values(
+                        ticket_pk=pk,
+                        body=f"note {n}",
+                        actor=f"user:{USERNAME}",
+                        actor_role="admin",
+                        at=when,
+                    )
+                )
+        await session.execute(
+            tickets.update()
+            .where(tickets.c.id == pk)
+            .values(status="COMPLETED", assignee_name=USERNAME, assignee_user_id=1)
+        )
+    return probe
 
 
 def filler(kind: Any) -> Any:
@@ -554,7 +634,7 @@ def main() -> None:
         cli = [sys.executable, "-c", "from frontdesk.cli.main import main; main()"]
         subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
         subprocess.run(
-            [*cli, "admin", "create-user", "--username", USERNAME, "--role", "support"],
+            [*cli, "admin", "create-user", "--username", USERNAME, "--role", "admin"],
             env=env,
             input=PASSWORD + "\n",
             text=True,

@@ -211,6 +211,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         f"/integrations/groups/{group}/reauthorize",
         f"/integrations/groups/{group}/run",
         "/outbox/424242/requeue",
+        *(f"/tickets/T0/{action}" for action in ("assign", "transition", "notes", "refile")),
     ]
     routes = {
         route.path
@@ -221,7 +222,10 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         and route.path != "/login"
     }
     templated = {
-        p.replace("424242", "{request_id}").replace(str(group), "{group_id}") for p in posts
+        p.replace("424242", "{request_id}")
+        .replace(str(group), "{group_id}")
+        .replace("/T0/", "/{ticket_id}/")
+        for p in posts
     }
     assert templated == routes
     for path in posts:

@@ -87,8 +87,9 @@ async def test_nurse_has_no_integration_pages(
     client: httpx.AsyncClient, login_as: LoginAs, tenants: dict[str, int]
 ) -> None:
     await login_as("nurse")
-    home = await client.get("/")
+    home = await client.get("/", follow_redirects=True)
     assert home.status_code == 200
+    assert home.url.path == "/tickets"  # a nurse's page
     assert "Integrations" not in home.text
     assert (await client.get("/integrations")).status_code == 403
     assert (await client.get(f"/integrations/groups/{tenants[str(ENTERPRISE)]}")).status_code == 403

@@ -3,7 +3,8 @@
 Starts the Unity sandbox (its own loopback port) and the demo mail capture (a real SMTP
 server on loopback), points the settings at them, seeds (idempotently) the demo businesses,
 an Allscripts integration over the sandbox's practice and a staff API key, runs one first
-sync so that decisions and captured review requests exist, then serves until Ctrl-C.
+sync so that decisions and captured review requests exist, seeds an answering-service company
+with an API user and a few tickets (`demo/answering.py`), then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import typer
 import uvicorn
 from rich.table import Table
 
+from frontdesk.answering.client import API_PATH
 from frontdesk.cli.runtime import cli_settings, console, run
+from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
@@ -40,12 +43,14 @@ def demo_command(
                 seed = await seed_demo(ctx)
                 integration = await seed_integration(ctx, api_key=seed.api_key)
                 seed.businesses.extend(integration.businesses)
+                seed.answering = await seed_answering(ctx)
                 return seed, await first_sync(ctx, group_id=integration.group_id)
             finally:
                 await ctx.close()
 
         seed, synced = run(prepare())
         _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
+        _print_answering(seed.answering, host=host, port=port)
         if synced:
             console.print(
                 f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
@@ -77,3 +82,18 @@ def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:
     console.print(f"demo API key (staff, replaced on every start): {seed.api_key}")
     username, password = seed.login
     console.print(f"dashboard login (admin, new password every start): {username} / {password}")
+
+
+def _print_answering(answering: DemoAnswering | None, *, host: str, port: int) -> None:
+    """The answering-service company's API user, printed once like the dashboard login."""
+    if answering is None:
+        return
+    console.print(
+        f"tickets:        http://{host}:{port}/tickets  ({answering.submitted} new demo tickets)"
+    )
+    console.print(f"answering API:  http://{host}:{port}{API_PATH}")
+    console.print(
+        "answering login (new password and key every start): "
+        f"{answering.username} / {answering.password}"
+    )
+    console.print(f"answering key:  {answering.key}  (for tokenCreate's password)")

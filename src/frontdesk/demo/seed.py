@@ -12,6 +12,7 @@ from frontdesk.access.models import ApiKey
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import create_api_key, revoke_api_key
 from frontdesk.businesses.service import add_business, get_by_number
+from frontdesk.demo.answering import DemoAnswering
 from frontdesk.server.context import AppContext
 
 DEMO_ENTERPRISE = (149547879572938, "Riverside Family Medicine")
@@ -30,6 +31,7 @@ class DemoSeed:
     businesses: list[tuple[int, str, str]] = field(default_factory=list)
     api_key: str = ""
     login: tuple[str, str] = ("", "")
+    answering: DemoAnswering | None = None
 
 
 async def seed_demo(ctx: AppContext) -> DemoSeed:

@@ -21,7 +21,7 @@ from starlette.types import ExceptionHandler
 from frontdesk.errors import FrontdeskError, RequestError
 from frontdesk.logs import get_logger
 from frontdesk.web.auth import Forbidden, LoginRequired
-from frontdesk.web.pages import add_integration, checkins, integrations, login, outbox
+from frontdesk.web.pages import add_integration, checkins, integrations, login, outbox, tickets
 from frontdesk.web.templating import render
 
 log = get_logger(__name__)
@@ -34,6 +34,7 @@ PAGES: tuple[APIRouter, ...] = (
     add_integration.router,
     checkins.router,
     outbox.router,
+    tickets.router,
 )
 
 

@@ -25,6 +25,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Integrations", "/integrations", Permission.VIEW_INTEGRATIONS, "integrations"),
     NavItem("Check-ins", "/checkins", Permission.VIEW_CHECKINS, "checkins"),
     NavItem("Outbox", "/outbox", Permission.VIEW_OUTBOX, "outbox"),
-    # Outbox (VIEW_OUTBOX) and Tickets (VIEW_TICKETS) are added
-    # here by the features that build those pages.
+    NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
 )

@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.answering.desk import lifecycle
 from frontdesk.answering.desk.models import AnsweringTicketNote, AnsweringTicketRefiling
-from frontdesk.answering.desk.staff_directory import SqlStaffDirectory, StaffDirectory
+from frontdesk.answering.desk.staff_directory import (
+    SqlStaffDirectory,
+    StaffDirectory,
+    StaffMember,
+)
 from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.answering.models import (
     AnsweringCompany,
@@ -29,6 +34,7 @@ from frontdesk.answering.models import (
 from frontdesk.errors import InvalidInput
 
 MAX_LIMIT = 200
+_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +131,48 @@ async def list_tickets(
 ) -> TicketPage:
     """Visible tickets matching ``filters``, newest first, one page."""
     access.require_view()
-    if filters.text:
-        access.require_search()
-    query = _base(access)
-    if filters.practices:
-        query = query.where(AnsweringPractice.code.in_([p.strip() for p in filters.practices]))
+    query = await _filtered(_base(access), session, access, filters, directory)
     if filters.statuses_normalised:
         query = query.where(AnsweringTicket.status.in_(filters.statuses_normalised))
+    if cursor is not None:
+        query = query.where(AnsweringTicket.id < cursor)
+    limit = _limit(limit)
+    query = query.order_by(AnsweringTicket.id.desc()).limit(limit + 1)
+    return _page((await session.execute(query)).all(), limit)
+
+
+async def status_counts(
+    session: AsyncSession,
+    *,
+    access: TicketAccess,
+    filters: TicketFilter,
+    directory: StaffDirectory | None = None,
+) -> dict[str, int]:
+    """How many visible tickets matching ``filters`` are in each status (``statuses`` of the
+    filter ignored: the counts are what a status filter would choose from)."""
+    access.require_view()
+    query = select(AnsweringTicket.status, func.count()).join(
+        AnsweringPractice, AnsweringPractice.id == AnsweringTicket.practice_id
+    )
+    query = await _filtered(
+        query.where(access.practice_filter()), session, access, filters, directory
+    )
+    rows = await session.execute(query.group_by(AnsweringTicket.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
+async def _filtered(
+    query: _Q,
+    session: AsyncSession,
+    access: TicketAccess,
+    filters: TicketFilter,
+    directory: StaffDirectory | None,
+) -> _Q:
+    """``query`` (joined to the practice) narrowed by every filter but the statuses."""
+    if filters.text:
+        access.require_search()
+    if filters.practices:
+        query = query.where(AnsweringPractice.code.in_([p.strip() for p in filters.practices]))
     if filters.created_from is not None:
         query = query.where(AnsweringTicket.created_at >= _day_start(filters.created_from))
     if filters.created_to is not None:
@@ -149,11 +190,7 @@ async def list_tickets(
         query = query.where(AnsweringTicket.company_id == filters.company_id)
     if filters.unassigned_practice is not None:
         query = query.where(AnsweringTicket.unassigned.is_(filters.unassigned_practice))
-    if cursor is not None:
-        query = query.where(AnsweringTicket.id < cursor)
-    limit = _limit(limit)
-    query = query.order_by(AnsweringTicket.id.desc()).limit(limit + 1)
-    return _page((await session.execute(query)).all(), limit)
+    return query
 
 
 async def unassigned_queue(
@@ -178,6 +215,20 @@ async def unassigned_queue(
     limit = _limit(limit)
     query = query.order_by(AnsweringTicket.id.asc()).limit(limit + 1)
     return _page((await session.execute(query)).all(), limit)
+
+
+async def assignees(
+    session: AsyncSession,
+    *,
+    access: TicketAccess,
+    practice_code: str,
+    directory: StaffDirectory | None = None,
+) -> list[StaffMember]:
+    """Who a ticket of ``practice_code`` may be assigned to (what :func:`~.actions.assign`
+    accepts); nothing for a principal that does not work tickets."""
+    if not access.work:
+        return []
+    return await (directory or SqlStaffDirectory()).assignable(session, practice_code=practice_code)
 
 
 @dataclass(frozen=True, slots=True)

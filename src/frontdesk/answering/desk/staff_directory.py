@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.staff.models import StaffUser, StaffUserPractice
@@ -74,6 +74,10 @@ class StaffDirectory(Protocol):
         """Replace the practices linked to the user."""
         ...
 
+    async def assignable(self, session: AsyncSession, *, practice_code: str) -> list[StaffMember]:
+        """Active users who may be given a ticket of the practice, by username."""
+        ...
+
 
 class SqlStaffDirectory:
     """Reads ``staff_users`` and ``staff_user_practices``."""
@@ -100,3 +104,30 @@ class SqlStaffDirectory:
         for code in sorted(set(codes)):
             session.add(StaffUserPractice(user_id=user_id, practice_code=code))
         await session.flush()
+
+    async def assignable(self, session: AsyncSession, *, practice_code: str) -> list[StaffMember]:
+        # The rule of actions._assignable, as a query: a role that works tickets, and a
+        # practice-bound role only when linked to the practice. Users limited to a business
+        # see no ticket, so they are not offered.
+        working = [r.value for r in Role if role_rights(r.value).work]
+        bound = [r for r in working if role_rights(r).practice_bound]
+        linked = (
+            select(StaffUserPractice.user_id)
+            .where(
+                StaffUserPractice.user_id == StaffUser.id,
+                StaffUserPractice.practice_code == practice_code,
+            )
+            .exists()
+        )
+        query = (
+            select(StaffUser.id, StaffUser.username, StaffUser.role)
+            .where(
+                StaffUser.active.is_(True),
+                StaffUser.business_id.is_(None),
+                StaffUser.role.in_(working),
+                or_(StaffUser.role.not_in(bound), linked),
+            )
+            .order_by(StaffUser.username)
+        )
+        rows = (await session.execute(query)).all()
+        return [StaffMember(row[0], row[1], row[2], True) for row in rows]

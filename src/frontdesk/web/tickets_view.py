@@ -22,6 +22,7 @@ from frontdesk.answering.desk.queries import TicketFilter
 from frontdesk.answering.desk.schemas import TicketDetailOut
 from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.errors import InvalidInput
+from frontdesk.web.params import query_text
 
 OPEN: Final = "open"
 EVERY: Final = "all"
@@ -89,32 +90,27 @@ class Queue:
         return "/tickets" + ("?" + query if query else "")
 
 
-def _text(value: str | None, *, limit: int) -> str | None:
-    value = (value or "").strip()
-    return value[:limit] or None
-
-
 def parse_queue(params: Mapping[str, str], *, may_search: bool) -> tuple[Queue, int | None]:
     """The filters and the page cursor from the query string (422 for a value out of range)."""
-    status = _text(params.get("status"), limit=40) or OPEN
+    status = query_text(params.get("status"), limit=40) or OPEN
     if status not in (OPEN, EVERY):
         normalised = lifecycle.normalise_status(status)
         if normalised is None:
             raise InvalidInput("status is not a ticket status", field="status")
         status = normalised
-    assignee = _text(params.get("assignee"), limit=8) or ""
+    assignee = query_text(params.get("assignee"), limit=8) or ""
     if assignee not in {value for value, _ in ASSIGNEE_CHOICES}:
         raise InvalidInput("assignee must be me or none", field="assignee")
-    after = _text(params.get("after"), limit=20)
+    after = query_text(params.get("after"), limit=20)
     if after is not None and not after.isdigit():
         raise InvalidInput("after is not a ticket position", field="after")
     queue = Queue(
-        practice=_text(params.get("practice"), limit=64),
+        practice=query_text(params.get("practice"), limit=64),
         status=status,
         assignee=assignee,
         # A role that may not see patient details may not search them either (the desk
         # refuses it): the field is not offered, and a hand-made URL is ignored.
-        text=_text(params.get("q"), limit=200) if may_search else None,
+        text=query_text(params.get("q"), limit=200) if may_search else None,
     )
     return queue, int(after) if after else None
 

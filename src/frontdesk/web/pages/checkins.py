@@ -36,6 +36,7 @@ from frontdesk.security.secrets import SecretBox
 from frontdesk.server.context import AppContext, get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import StaffContext, require
+from frontdesk.web.params import business_number, query_text
 from frontdesk.web.practices import practice_choices
 from frontdesk.web.templating import render
 
@@ -59,30 +60,22 @@ class Row:
     reason_words: str | None
 
 
-def _text(value: str | None, *, limit: int = 64) -> str | None:
-    value = (value or "").strip()
-    return value[:limit] or None
-
-
 def _parse(params: Mapping[str, str]) -> tuple[queries.Browse, bool]:
     """The filters from the query string; also whether ``day`` was given at all."""
-    business = _text(params.get("business"), limit=20)
-    day = _text(params.get("day"), limit=10)
-    if business is not None and not business.isdigit():
-        raise InvalidInput("business is not a business number", field="business")
+    number = business_number(params)
+    day = query_text(params.get("day"), limit=10)
     try:
         on = date.fromisoformat(day) if day else None
     except ValueError:
         raise InvalidInput("day is not a date (YYYY-MM-DD)", field="day") from None
-    number = int(business) if business else None
-    outcome = _text(params.get("reason"), limit=32)
+    outcome = query_text(params.get("reason"), limit=32)
     return (
         queries.Browse(
             business_number=number,
-            location_name=_text(params.get("location"), limit=200),
+            location_name=query_text(params.get("location"), limit=200),
             day=on,
-            appointment_id=_text(params.get("appointment")),
-            patient_id=_text(params.get("patient")),
+            appointment_id=query_text(params.get("appointment")),
+            patient_id=query_text(params.get("patient")),
             outcome=outcome,
         ),
         "day" in params,

@@ -38,6 +38,7 @@ from frontdesk.server.context import AppContext, get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, Forbidden, StaffContext, require
 from frontdesk.web.mail_preview import inert_html
+from frontdesk.web.params import business_number, query_text
 from frontdesk.web.practices import practice_choices
 from frontdesk.web.templating import render
 
@@ -61,29 +62,22 @@ MESSAGE_HEADERS: Mapping[str, str] = {
 }
 
 
-def _text(value: str | None, *, limit: int = 64) -> str | None:
-    value = (value or "").strip()
-    return value[:limit] or None
-
-
 def _id(params: Mapping[str, str], name: str) -> int | None:
-    value = _text(params.get(name), limit=20)
+    value = query_text(params.get(name), limit=20)
     if value is not None and not value.isdigit():
         raise InvalidInput(f"{name} is not a request id", field=name)
     return int(value) if value else None
 
 
 def _parse(params: Mapping[str, str]) -> queries.Browse:
-    business = _text(params.get("business"), limit=20)
-    if business is not None and not business.isdigit():
-        raise InvalidInput("business is not a business number", field="business")
-    state = _text(params.get("state"), limit=16)
+    number = business_number(params)
+    state = query_text(params.get("state"), limit=16)
     if state is not None and state not in STATES:
         raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
     return queries.Browse(
-        business_number=int(business) if business else None,
+        business_number=number,
         state=state,
-        appointment_id=_text(params.get("appointment")),
+        appointment_id=query_text(params.get("appointment")),
     )
 
 

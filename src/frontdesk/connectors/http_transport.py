@@ -237,22 +237,6 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                 sock.setsockopt(*option)
         return AsyncioStream(protocol)
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> AsyncioStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                _transport, protocol = await loop.create_unix_connection(_Buffered, path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from None
-        return AsyncioStream(protocol)
-
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -260,18 +244,13 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 class PooledTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (request/response types, exception mapping) on :class:`AsyncioBackend`.
 
-    httpx takes no network backend as an argument, so the pool it built is replaced by an
-    identical one on ours; ``tests/connectors/test_http_transport.py`` fails if a future
+    httpx takes no network backend as an argument, so the pool it built is replaced by one
+    with the same settings (and these limits) on ours; ``tests/connectors/test_http_transport.py`` fails if a future
     httpx stops keeping its pool where this looks.
     """
 
     def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
-        limits = httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=KEEPALIVE_EXPIRY_S,
-        )
-        super().__init__(verify=ssl_context, limits=limits)
+        super().__init__(verify=ssl_context)  # its pool is replaced below
         if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool")
         self._pool = httpcore.AsyncConnectionPool(

@@ -245,8 +245,9 @@ class PooledTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (request/response types, exception mapping) on :class:`AsyncioBackend`.
 
     httpx takes no network backend as an argument, so the pool it built is replaced by one
-    with the same settings (and these limits) on ours; ``tests/connectors/test_http_transport.py`` fails if a future
-    httpx stops keeping its pool where this looks.
+    with the same settings (and these limits) on ours;
+    ``tests/connectors/test_http_transport.py`` fails if a future httpx stops keeping its
+    pool where this looks.
     """
 
     def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:

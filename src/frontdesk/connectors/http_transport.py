@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
@@ -46,8 +46,9 @@ class _Buffered(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not an isinstance check: uvloop's transports implement the interface without
+        # subclassing asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -191,8 +192,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except (OSError, ssl.SSLError) as error:
             protocol.transport.close()
             raise httpcore.ConnectError(str(error)) from None
-        assert isinstance(transport, asyncio.Transport)
-        protocol.transport = transport
+        protocol.transport = cast(asyncio.Transport, transport)
         return self
 
     def get_extra_info(self, info: str) -> Any:

@@ -390,16 +390,26 @@ def main() -> None:
     parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--event-loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default=os.environ.get("FRONTDESK_EVENT_LOOP", "auto"),
+        help="as FRONTDESK_EVENT_LOOP (default: what frontdesk serve runs on)",
+    )
     args = parser.parse_args()
     if args.case is not None:
-        print(json.dumps(asyncio.run(run_case(args))))
+        from frontdesk import eventloop
+
+        result = eventloop.run(run_case(args), choice=args.event_loop)
+        result["event_loop"] = eventloop.resolve(args.event_loop)
+        print(json.dumps(result))
         return
     results: dict[int, dict[str, Any]] = {}
     for locations in [int(x) for x in args.locations.split(",")]:
         command = [sys.executable, str(BENCH), "--case", str(locations)]
         for flag in ("appointments", "latency_ms", "per_group", "total", "send_concurrency"):
             command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-        command += ["--log-level", args.log_level]
+        command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
         if args.database_url:
             command += ["--database-url", args.database_url]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -416,6 +426,7 @@ def main() -> None:
         print(f"ratio                    {r['ratio']:.3f} (target ≤ 1.3)")
         print(f"CPU per appointment      {r['cpu_ms_per_appointment']:.3f} ms (target ≤ 1)")
         print(f"peak RSS                 {r['peak_rss_mb']} MB")
+        print(f"event loop               {r['event_loop']}")
     print(f"host                     {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     big = results[max(results)]
     summary: dict[str, Any] = {
@@ -428,6 +439,7 @@ def main() -> None:
         "ratio": max(r["ratio"] for r in results.values()),
         "cpu_ms_per_appointment": max(r["cpu_ms_per_appointment"] for r in results.values()),
         "appointments_per_s": big["appointments_per_s"],
+        "event_loop": big["event_loop"],
     }
     for locations, r in sorted(results.items()):
         summary[f"peak_rss_mb_{locations}"] = r["peak_rss_mb"]

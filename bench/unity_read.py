@@ -47,6 +47,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from frontdesk import eventloop
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Window
 from frontdesk.connectors.limits import ConcurrencyLimits
@@ -205,6 +206,12 @@ def main() -> None:
     parser.add_argument("--per-group", type=int, default=4)
     parser.add_argument("--total", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--event-loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default=os.environ.get("FRONTDESK_EVENT_LOOP", "auto"),
+        help="as FRONTDESK_EVENT_LOOP (default: what frontdesk serve runs on)",
+    )
     args = parser.parse_args()
     config = multi_group_config(
         groups=args.groups,
@@ -225,7 +232,8 @@ def main() -> None:
             served = get_json(f"{base}/sandbox/admin/appointments?{query}")
             expected[credential.service_user] = [str(i) for i in served["appointment_ids"]]
         sandbox_cpu_before = process_cpu_s(sandbox.pid)
-        result = asyncio.run(run(args, base, expected))
+        result = eventloop.run(run(args, base, expected), choice=args.event_loop)
+        result["event_loop"] = eventloop.resolve(args.event_loop)
         sandbox_cpu_after = process_cpu_s(sandbox.pid)
         if sandbox_cpu_before is not None and sandbox_cpu_after is not None:
             result["sandbox_cpu_s"] = round(sandbox_cpu_after - sandbox_cpu_before, 3)
@@ -240,6 +248,7 @@ def main() -> None:
     print(f"ratio                    {result['ratio']:.3f} (target ≤ 1.3)")
     print(f"CPU per appointment      {result['cpu_ms_per_appointment']:.3f} ms (target ≤ 1)")
     print(f"lost / duplicated        {result['lost']} / {result['duplicated']}")
+    print(f"event loop               {result['event_loop']}")
     print(f"sandbox process CPU      {result.get('sandbox_cpu_s', '?')} s")
     print(f"host                     {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     print(json.dumps(result))

@@ -72,7 +72,11 @@ class SyncSettings(BaseModel):
     max_attempts: int = 5
     retry_base_s: float = 5.0
     retry_max_s: float = 300.0
-    batch_size: int = 500
+    batch_size: int = Field(default=500, ge=1)
+    batch_max_wait_s: float = Field(default=1.0, ge=0)
+    """A batch of decisions is written once it holds ``batch_size`` appointments or once an
+    appointment arrives this long after the batch's first: review requests go out while a
+    slow read is still going on, not only at its end."""
     log_decisions: bool = True
     """One ``checkin.decided`` JSON log line per decision (ids and codes, no patient data)."""
     min_age: int = 18
@@ -136,6 +140,8 @@ class Settings(BaseSettings):
     support_email: str | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    """The event loop of serve, worker and demo (see :mod:`frontdesk.eventloop`)."""
     access_log: bool = True
     auto_migrate: bool = True
     public_url: str = "http://127.0.0.1:8080"

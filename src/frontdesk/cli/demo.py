@@ -20,6 +20,7 @@ from frontdesk.cli.runtime import cli_settings, console, run
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
+from frontdesk.eventloop import resolve
 from frontdesk.server.app import create_app
 from frontdesk.server.context import AppContext
 
@@ -63,7 +64,13 @@ def demo_command(
         if not no_browser:
             console.print("(no browser is opened on a headless machine; open the URL yourself)")
         uvicorn.run(
-            app, host=host, port=port, log_config=None, access_log=False, server_header=False
+            app,
+            host=host,
+            port=port,
+            loop=resolve(settings.event_loop),
+            log_config=None,
+            access_log=False,
+            server_header=False,
         )
     finally:
         services.stop()

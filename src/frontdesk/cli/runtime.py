@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
@@ -13,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from frontdesk import eventloop
 from frontdesk.errors import FrontdeskError
+from frontdesk.eventloop import EventLoopChoice
 from frontdesk.logs import configure_logging
 from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, load_settings
@@ -29,10 +30,12 @@ def cli_settings() -> Settings:
     return settings
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one async command body; a FrontdeskError becomes a clear message and exit code 1."""
+def run(coro: Coroutine[Any, Any, T], *, event_loop: EventLoopChoice | None = None) -> T:
+    """Run one async command body on the configured event loop (``FRONTDESK_EVENT_LOOP``,
+    unless ``event_loop`` is given); a FrontdeskError becomes a clear message and exit code 1."""
     try:
-        return asyncio.run(coro)
+        choice = event_loop or load_settings().event_loop
+        return eventloop.run(coro, choice=choice)
     except FrontdeskError as exc:
         where = f" ({exc.field})" if exc.field else ""
         err_console.print(f"[red]error{where}:[/red] {exc.message}")

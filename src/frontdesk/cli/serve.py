@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from frontdesk.cli.runtime import cli_settings
+from frontdesk.eventloop import resolve
 from frontdesk.server.app import create_app
 
 
@@ -30,4 +31,12 @@ def serve_command(
             update={"sync": settings.sync.model_copy(update={"worker": False})}
         )
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop=resolve(settings.event_loop),
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )

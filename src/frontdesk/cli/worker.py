@@ -30,4 +30,7 @@ def worker_command(
     """Run jobs from PostgreSQL until SIGTERM/SIGINT; running jobs finish first."""
     settings = load_settings()
     configure_logging(settings)
-    run(run_worker(settings, concurrency=concurrency, graceful_timeout_s=graceful_timeout))
+    run(
+        run_worker(settings, concurrency=concurrency, graceful_timeout_s=graceful_timeout),
+        event_loop=settings.event_loop,
+    )

@@ -1,7 +1,8 @@
 """The ``sync_group`` task body: one attempt at one run, from claim to finish.
 
 ``claim`` (queued → running, lease) → ``prepare`` (one short transaction) → ``read`` the
-window through the group's connector → per batch: decide (bulk look-ups, plain rules) and
+window through the group's connector → per batch (``batch_size`` appointments, or fewer once
+the batch is ``batch_max_wait_s`` old): decide (bulk look-ups, plain rules) and
 write (one short transaction: renew the fenced lease, insert check-ins ``ON CONFLICT DO
 NOTHING``, call the decision hook) → ``finish`` with counts and the new cursor.
 
@@ -181,10 +182,15 @@ class SyncEngine:
         try:
             decider = self._decider(prepared, connector)
             stream = connector.read(prepared.window, prepared.cursor)
+            size, max_wait = self.settings.batch_size, self.settings.batch_max_wait_s
+            now = asyncio.get_running_loop().time
             batch: list[Appointment] = []
+            deadline = 0.0
             async for appointment in stream:
+                if not batch:
+                    deadline = now() + max_wait
                 batch.append(appointment)
-                if len(batch) >= self.settings.batch_size:
+                if len(batch) >= size or now() >= deadline:
                     await self._write(claim, decider, batch, progress)
                     batch = []
             await self._write(claim, decider, batch, progress)

@@ -177,6 +177,11 @@ async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> l
     return groups
 
 
+def given(**values: Any) -> dict[str, Any]:
+    """The settings given on the command line (None: the product's default)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
     from pydantic import SecretStr
@@ -240,11 +245,21 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 concurrency_per_group=args.per_group,
                 concurrency_total=args.total,
             ),
-            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, **{"from": "reviews@bench.test"}),
-            jobs=JobsSettings(concurrency=group_count + args.send_concurrency),
-            sync=SyncSettings(tick_s=3600),
-            review=ReviewSettings(sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0"))),
+            smtp=SmtpSettings(
+                host="127.0.0.1",
+                port=smtp_port,
+                **{"from": "reviews@bench.test"},
+                **given(pool_size=args.smtp_pool),
+            ),
+            sync=SyncSettings(tick_s=3600, **given(batch_max_wait_s=args.batch_max_wait)),
+            review=ReviewSettings(
+                sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0")),
+                **given(send_concurrency=args.send_concurrency, claim_batch=args.claim_batch),
+            ),
         )
+        # One job slot per group's run and one per message in flight, as a sized deployment.
+        slots = group_count + settings.review.send_concurrency
+        settings = settings.model_copy(update={"jobs": JobsSettings(concurrency=slots)})
         ctx = await AppContext.open(settings)
         try:
             await configure(ctx, settings, listing)
@@ -385,7 +400,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--per-group", type=int, default=4)
     parser.add_argument("--total", type=int, default=32)
-    parser.add_argument("--send-concurrency", type=int, default=16)
+    # Unset: the product's defaults (FRONTDESK_REVIEW__SEND_CONCURRENCY, __CLAIM_BATCH,
+    # FRONTDESK_SMTP__POOL_SIZE, FRONTDESK_SYNC__BATCH_MAX_WAIT_S).
+    parser.add_argument("--send-concurrency", type=int, default=None)
+    parser.add_argument("--claim-batch", type=int, default=None)
+    parser.add_argument("--smtp-pool", type=int, default=None)
+    parser.add_argument("--batch-max-wait", type=float, default=None)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
@@ -407,8 +427,18 @@ def main() -> None:
     results: dict[int, dict[str, Any]] = {}
     for locations in [int(x) for x in args.locations.split(",")]:
         command = [sys.executable, str(BENCH), "--case", str(locations)]
-        for flag in ("appointments", "latency_ms", "per_group", "total", "send_concurrency"):
-            command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        for flag in (
+            "appointments",
+            "latency_ms",
+            "per_group",
+            "total",
+            "send_concurrency",
+            "claim_batch",
+            "smtp_pool",
+            "batch_max_wait",
+        ):
+            if getattr(args, flag) is not None:
+                command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
         if args.database_url:
             command += ["--database-url", args.database_url]

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import orjson
+
 from frontdesk.connectors.errors import ProtocolViolation
 
 GET_TOKEN = "GetToken"  # noqa: S105 - an endpoint name
@@ -114,8 +116,11 @@ def is_token_error(text: str) -> bool:
 def parse_magic_reply(action: str, body: bytes) -> list[dict[str, str]] | MagicErrorReply:
     """The rows of a MagicJson reply, or its ``Error`` text. Raises ProtocolViolation."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # orjson: a reply per patient, a few KB each; the standard parser was ~3% of a sync's
+        # CPU. Both reject the same inputs here (invalid UTF-8, a BOM, trailing garbage)
+        # except NaN/Infinity, which Unity never sends (every value is a string).
+        document = orjson.loads(body)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
         raise _bad(action, "is not JSON", body) from None
     if isinstance(document, dict):
         document = [document]

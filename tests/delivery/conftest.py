@@ -33,6 +33,8 @@ class SmtpSink:
     rcpt_reply: str | None = None
     data_reply: str | None = None
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    mail_options: list[list[str]] = field(default_factory=list)
+    """The MAIL parameters (e.g. ``SIZE=...``) of each message in ``received``."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_MAIL(
@@ -57,6 +59,7 @@ class SmtpSink:
             return self.data_reply
         with self.lock:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            self.mail_options.append(list(envelope.mail_options))
         return "250 2.0.0 queued as 1234"
 
 

@@ -115,6 +115,20 @@ async def test_a_review_request_arrives_with_its_headers_and_both_parts(
     assert 'href="http://frontdesk.test/unsubscribe/abc.def"' in html
 
 
+async def test_the_transaction_declares_the_exact_size_of_the_message(
+    smtp_server: Any, sink_factory: Any, make_message: MakeMessage
+) -> None:
+    sink = sink_factory()
+    port = smtp_server(sink)
+    email = channel(port)
+    await email.send(make_message(ledger_key="k-1"))
+    await email.send(make_message(ledger_key="k-2"))  # the same session: MAIL again
+    assert len(sink.received) == 2
+    for (_sender, _rcpts, data), options in zip(sink.received, sink.mail_options, strict=True):
+        assert options == [f"SIZE={len(data)}"]  # aiosmtpd offers SIZE (RFC 1870)
+    assert email.connections_opened == 1
+
+
 async def test_message_id_is_derived_from_the_ledger_key_only(
     smtp_server: Any, sink_factory: Any, make_message: MakeMessage
 ) -> None:

@@ -40,7 +40,7 @@ class SmtpSettings(BaseModel):
     password: SecretStr | None = None
     starttls: bool = False
     from_: str = Field(default="reviews@frontdesk.localhost", alias="from")
-    pool_size: int = Field(default=4, ge=1)
+    pool_size: int = Field(default=8, ge=1)
     """Connections the email channel keeps open and reuses (at most this many sends at once)."""
     timeout_s: float = Field(default=30.0, gt=0)
     """Connect and per-command timeout."""
@@ -99,10 +99,11 @@ class ReviewSettings(BaseModel):
     sweep_batch: int = 1000
     sweep_grace_s: float = 10.0
     """Pending rows untouched for this long are re-deferred (fresh ones already have a job)."""
-    claim_batch: int = 16
+    claim_batch: int = Field(default=32, ge=1)
     """Requests claimed (and recorded) per transaction by one send job."""
-    send_concurrency: int = 16
-    """Messages in flight at once in this process."""
+    send_concurrency: int = Field(default=32, ge=1)
+    """Messages in flight at once in this process (``send_concurrency // claim_batch`` slices;
+    they share the channel's connections, ``smtp.pool_size`` for email)."""
 
 
 class CredentialSettings(BaseModel):

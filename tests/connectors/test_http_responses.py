@@ -145,10 +145,22 @@ async def test_responses_without_a_body(serve: Serve, method: str, response: byt
     assert server.connections == 1
 
 
-async def test_bytes_after_the_response_spoil_the_connection(serve: Serve) -> None:
-    server = await serve(answer(ok(b"one") + b"HTTP/1.1 200 OK\r\n"))
+@pytest.mark.parametrize(
+    "after",
+    [
+        pytest.param(b"HTTP/1.1 200 OK\r\n", id="part-of-a-response"),
+        pytest.param(ok(b"two!", b"X-Second: 1"), id="a-whole-response"),
+    ],
+)
+async def test_bytes_after_the_response_spoil_the_connection(serve: Serve, after: bytes) -> None:
+    server = await serve(answer(ok(b"one") + after))
     transport = plain()
-    assert await post(transport, server.url, b"a") == b"one"
-    assert await post(transport, server.url, b"b") == b"one"
+    for body in (b"a", b"b"):
+        request = httpx.Request("POST", server.url, content=body)
+        response = await transport.handle_async_request(request)
+        assert await response.aread() == b"one"
+        await response.aclose()
+        assert response.headers.multi_items() == [("content-length", "3")]
+        assert response.extensions["reason_phrase"] == b"OK"
     await transport.aclose()
     assert server.connections == 2

@@ -115,8 +115,9 @@ class HTTP11Connection(asyncio.Protocol):
     # -- httptools callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        if self._complete:  # a second response to one request
+        if self._complete:  # a second response to one request: keep it out of the first
             self.closed = True
+            raise _StopParsing
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
@@ -134,7 +135,7 @@ class HTTP11Connection(asyncio.Protocol):
         self._keep_alive = parser.should_keep_alive() and self._version == "1.1"
         if self._head_only:  # the parser cannot be told that a HEAD response has no body
             self._finish()
-            raise _HeadersOnly
+            raise _StopParsing
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -287,8 +288,8 @@ class HTTP11Connection(asyncio.Protocol):
             waiter.set_result(None)
 
 
-class _HeadersOnly(Exception):
-    """Stops the parser after a HEAD response's headers."""
+class _StopParsing(Exception):
+    """Stops the parser after a HEAD response's headers, or at bytes after a response."""
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

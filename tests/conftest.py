@@ -13,13 +13,14 @@ import asyncio
 import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+import uvloop
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
@@ -35,6 +36,26 @@ from frontdesk.settings import Settings
 PG_ENV = "FRONTDESK_TEST_POSTGRES_URL"
 TEST_SECRET_KEY = Fernet.generate_key().decode()
 _counter = itertools.count()
+
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+BOTH_LOOPS = frozenset({"test_http_transport.py", "test_http_responses.py"})
+"""Modules (under tests/connectors/) whose tests run on asyncio's loop and on uvloop."""
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, LoopFactory]:
+    """Event loops per test: the HTTP transport's tests run on both loops (ids ``[asyncio]``,
+    ``[uvloop]``), since production may run either.
+
+    Every other test gets asyncio's default loop under a single name, which leaves its id
+    as it was. (pytest-asyncio 1.5 refuses ``None`` here: "must return a non-empty mapping
+    of factory names to callables", for every async test.)
+    """
+    if item.path.parent.name == "connectors" and item.path.name in BOTH_LOOPS:
+        return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 def _backends() -> list[Any]:

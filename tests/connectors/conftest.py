@@ -19,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
+from tests.connectors.http_peer import serve  # noqa: F401  (fixture: the transport tests' server)
 
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.limits import ConcurrencyLimits

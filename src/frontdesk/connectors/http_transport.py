@@ -1,265 +1,298 @@
-"""The HTTP transport of the EHR clients: httpx's, with httpcore's network layer on asyncio.
+"""The HTTP transport of the EHR clients: HTTP/1.1 on asyncio, responses parsed by httptools.
 
-httpx's default transport runs httpcore over anyio: every request pays anyio's stream and
-cancel-scope layers, and every reuse of a keep-alive connection a ``getpeername`` plus a
-``select`` on the socket to see whether the server closed it. The Unity connector makes one
-request per patient, so that layer was a quarter of the CPU of reading a day's schedule.
-:class:`AsyncioBackend` is the same layer written directly on an :class:`asyncio.Protocol`
-(httpcore's documented network-backend interface): bytes are buffered as they arrive, so
-"has the server closed this idle connection?" is a flag, not a system call.
+**Why.** The Unity connector makes one small POST per patient, so the per-exchange cost
+of the HTTP layer is a large share of the CPU of reading a day's schedule. httpx's own
+transport runs each exchange through httpcore's pool and connection state machine, h11's
+pure-Python parser and anyio's cancellation shields; this module does the same job with
+one :class:`asyncio.Protocol` per connection and llhttp (through httptools, the parser
+uvicorn uses), and returns httpx's :class:`~httpx.Response`, so the client — and the tests'
+in-process :class:`httpx.ASGITransport` — see the same interface
+(:class:`httpx.AsyncBaseTransport`).
 
-Everything above the socket is unchanged — httpcore's HTTP/1.1 state machine and pool,
-httpx's request, response and exception types — so the client (and the tests' in-process
-ASGI transport) see no difference. Failures map to httpcore's exceptions as its anyio
-backend maps them: ``ConnectError``/``ConnectTimeout``, ``ReadError``/``ReadTimeout``,
-``WriteError``/``WriteTimeout``; a clean end of stream reads as ``b""``.
+**Supports.** ``http`` and ``https`` (asyncio TLS with the given context, SNI and
+verification against the URL's host; a failed verification is a ``ConnectError``);
+keep-alive pooling, at most ``max_connections`` connections, waiters served first come
+first served, idle connections closed after :data:`KEEPALIVE_EXPIRY_S` or as soon as the
+server closes them (a flag set by the protocol, no system call); request bodies of known
+length or streamed (then sent chunked), each request in one write; responses with
+``Content-Length``, chunked, or delimited by the end of the connection; ``Connection:
+close`` and HTTP/1.0 responses end the connection's reuse; 1xx responses are skipped. The
+connect, read, write and pool timeouts of ``request.extensions["timeout"]`` raise httpx's
+``ConnectTimeout``, ``ReadTimeout``, ``WriteTimeout`` and ``PoolTimeout``; a refused or
+failed connection ``ConnectError``; a server hanging up mid-response ``ReadError``, never a
+truncated response. A cancelled request closes its connection. Works on the default event
+loop and on uvloop.
+
+**Does not.** HTTP/2, proxies (the client calls the transport directly, so ``HTTP_PROXY``
+was never honoured), ``Expect: 100-continue``, protocol upgrades, or streaming a response:
+the body is read whole before :meth:`PooledTransport.handle_async_request` returns (the EHR
+clients read every body whole anyway).
 """
 
-# httpcore's network-backend interface passes timeouts as arguments: ASYNC109 does not apply.
+# httpx passes a timeout per phase (connect, read, write, pool); each is a timer on the
+# waiter, not asyncio.timeout (one context manager per phase of every exchange).
 # ruff: noqa: ASYNC109
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import Iterable
-from typing import Any, cast
+from collections import deque
 
-import httpcore
 import httpx
+
+from frontdesk.connectors.http_connection import HTTP11Connection, Origin
 
 KEEPALIVE_EXPIRY_S = 5.0
 """Idle connections older than this are not reused (httpx's default)."""
-FLUSH_AT = 64 * 1024
-"""Held writes go out at the next read, or once this many bytes are waiting."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_Waiter = tuple[Origin, "asyncio.Future[HTTP11Connection | None]"]
 
 
-class _Buffered(asyncio.Protocol):
-    """Receives into a buffer; one reader and one writer at a time (httpcore's use)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.eof = False
-        self.error: BaseException | None = None
-        self._readable: asyncio.Future[None] | None = None
-        self._writable: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # Not an isinstance check: uvloop's transports implement the interface without
-        # subclassing asyncio.Transport.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        self._wake_reader()
-
-    def eof_received(self) -> bool | None:
-        self.eof = True
-        self._wake_reader()
-        return False  # close our side too: httpcore never half-closes
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.eof = True
-        self.error = exc
-        self._wake_reader()
-        self._wake_writer()
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        self._wake_writer()
-
-    async def wait_readable(self, timeout: float | None) -> None:
-        """Until bytes or the end of the stream arrive; ``TimeoutError`` after ``timeout``.
-
-        A timer on the waiter, not ``asyncio.timeout``: this runs once per response.
-        """
-        if self.buffer or self.eof:
-            return
-        loop = asyncio.get_running_loop()
-        waiter = self._readable = loop.create_future()
-        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
-        try:
-            await waiter
-        finally:
-            self._readable = None
-            if timer is not None:
-                timer.cancel()
-
-    async def wait_writable(self, timeout: float | None) -> None:
-        """Until the transport's buffer drained below its high-water mark."""
-        if self._writable is None:
-            return
-        try:
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(self._writable)
-        except TimeoutError:
-            raise httpcore.WriteTimeout("timed out writing the request") from None
-
-    def _wake_reader(self) -> None:
-        if self._readable is not None and not self._readable.done():
-            self._readable.set_result(None)
-
-    def _wake_writer(self) -> None:
-        waiter, self._writable = self._writable, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """One TCP (or TLS) connection as httpcore sees it.
-
-    Writes are held until the next read (or :data:`FLUSH_AT` bytes): httpcore writes a
-    request's head and body separately, and a client reads after every request, so each
-    request leaves in one ``send`` (one segment for a small request) instead of two.
-    """
-
-    def __init__(self, protocol: _Buffered) -> None:
-        self._protocol = protocol
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        protocol = self._protocol
-        if self._pending:
-            await self._flush(timeout)
-        if not protocol.buffer and not protocol.eof:
-            try:
-                await protocol.wait_readable(timeout)
-            except TimeoutError:
-                raise httpcore.ReadTimeout("timed out reading the response") from None
-        if protocol.buffer:
-            data = bytes(protocol.buffer[:max_bytes])
-            del protocol.buffer[:max_bytes]
-            return data
-        if protocol.error is not None:
-            raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
-        return b""
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        transport = self._protocol.transport
-        if transport is None or transport.is_closing():
-            raise httpcore.WriteError("the connection is closed")
-        self._pending.append(buffer)
-        self._pending_size += len(buffer)
-        if self._pending_size >= FLUSH_AT:
-            await self._flush(timeout)
-
-    async def _flush(self, timeout: float | None) -> None:
-        protocol = self._protocol
-        data = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        transport = protocol.transport
-        if transport is None or transport.is_closing():
-            raise httpcore.WriteError("the connection is closed")
-        transport.write(data)
-        await protocol.wait_writable(timeout)
-        if protocol.error is not None:
-            raise httpcore.WriteError(str(protocol.error) or type(protocol.error).__name__)
-
-    async def aclose(self) -> None:
-        transport = self._protocol.transport
-        if transport is not None:
-            transport.close()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> AsyncioStream:
-        protocol = self._protocol
-        assert protocol.transport is not None
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport = await loop.start_tls(
-                    protocol.transport, protocol, ssl_context, server_hostname=server_hostname
-                )
-        except TimeoutError:
-            protocol.transport.close()
-            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
-        except (OSError, ssl.SSLError) as error:
-            protocol.transport.close()
-            raise httpcore.ConnectError(str(error)) from None
-        protocol.transport = cast(asyncio.Transport, transport)
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        protocol = self._protocol
-        if info == "is_readable":  # an idle keep-alive connection the server closed (or spoke on)
-            return bool(protocol.buffer) or protocol.eof
-        if protocol.transport is None:
-            return None
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername"}
-        if info in names:
-            return protocol.transport.get_extra_info(names[info])
-        if info == "socket":
-            return protocol.transport.get_extra_info("socket")
-        return None
-
-
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend on the running asyncio loop."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> AsyncioStream:
-        loop = asyncio.get_running_loop()
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _Buffered, host, port, local_addr=local
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from None
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            for option in socket_options or ():
-                sock.setsockopt(*option)
-        return AsyncioStream(protocol)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class PooledTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport (request/response types, exception mapping) on :class:`AsyncioBackend`.
-
-    httpx takes no network backend as an argument, so the pool it built is replaced by one
-    with the same settings (and these limits) on ours;
-    ``tests/connectors/test_http_transport.py`` fails if a future httpx stops keeping its
-    pool where this looks.
-    """
+class PooledTransport(httpx.AsyncBaseTransport):
+    """A keep-alive pool of :class:`HTTP11Connection` for any number of origins."""
 
     def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
-        super().__init__(verify=ssl_context)  # its pool is replaced below
-        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool")
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=KEEPALIVE_EXPIRY_S,
-            http1=True,
-            http2=False,
-            network_backend=AsyncioBackend(),
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self._ssl_context = ssl_context
+        self._max_connections = max_connections
+        self._slots = 0
+        """Connections open or being opened (at most ``max_connections``)."""
+        self._connections: set[HTTP11Connection] = set()
+        self._idle: dict[Origin, list[HTTP11Connection]] = {}
+        """Per origin, oldest first: reuse takes the newest, expiry starts at the oldest."""
+        self._waiters: deque[_Waiter] = deque()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        scheme = url.scheme
+        port = DEFAULT_PORTS.get(scheme)
+        if port is None:
+            raise httpx.UnsupportedProtocol(
+                f"unsupported URL scheme {scheme!r}: only http and https", request=request
+            )
+        host = url.raw_host.decode("ascii")
+        if not host:
+            raise httpx.UnsupportedProtocol("the URL has no host", request=request)
+        origin = (scheme, host, url.port or port)
+        timeouts = request.extensions.get("timeout") or {}
+        data = await _request_bytes(request)
+
+        connection = await self._acquire(origin, timeouts.get("pool"), request)
+        if connection is None:  # a slot is ours: open a connection in it
+            connection = await self._open(origin, timeouts.get("connect"), request)
+        try:
+            received = await connection.exchange(
+                data,
+                head_only=request.method == "HEAD",
+                write_timeout=timeouts.get("write"),
+                read_timeout=timeouts.get("read"),
+            )
+        except BaseException as error:
+            self._discard(connection)  # half-used: never back in the pool
+            if isinstance(error, httpx.RequestError):
+                error.request = request
+            raise
+        self._release(connection)
+        return httpx.Response(
+            received.status,
+            headers=received.headers,
+            stream=httpx.ByteStream(received.body),  # as httpx's transport: headers as received
+            request=request,
+            extensions={
+                "http_version": b"HTTP/" + received.version.encode(),
+                "reason_phrase": received.reason,
+            },
         )
+
+    async def aclose(self) -> None:
+        """Close every connection: idle ones now, busy ones fail their exchange."""
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+                self._connections.discard(connection)
+                self._slots -= 1
+        self._idle.clear()
+        for connection in self._connections:
+            connection.abort()
+
+    # -- the pool -----------------------------------------------------------------------
+
+    async def _acquire(
+        self, origin: Origin, timeout: float | None, request: httpx.Request
+    ) -> HTTP11Connection | None:
+        """An idle connection to ``origin``, or ``None`` for a free slot to open one in."""
+        if not self._waiters:  # else queue behind them: first come, first served
+            connection = self._take_idle(origin)
+            if connection is not None:
+                return connection
+            if self._slots < self._max_connections:
+                self._slots += 1
+                return None
+            if self._close_idle_elsewhere():
+                return None
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[HTTP11Connection | None] = loop.create_future()
+        entry = (origin, waiter)
+        self._waiters.append(entry)
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+        try:
+            connection = await waiter
+        except TimeoutError:
+            self._forget_waiter(entry)
+            raise httpx.PoolTimeout("timed out waiting for a connection", request=request) from None
+        except asyncio.CancelledError:
+            if waiter.cancelled() or waiter.exception() is not None:
+                self._forget_waiter(entry)
+            else:  # served (and so dequeued) just as we were cancelled: give it back
+                self._hand_back(waiter.result())
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if connection is not None and connection.closed:  # closed since it was handed over
+            self._connections.discard(connection)
+            connection.close()
+            return None  # its slot is ours
+        return connection
+
+    def _take_idle(self, origin: Origin) -> HTTP11Connection | None:
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        now = asyncio.get_running_loop().time()
+        while idle and now - idle[0].idle_since > KEEPALIVE_EXPIRY_S:
+            self._drop(idle.pop(0))
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+            self._drop(connection)
+        return None
+
+    def _close_idle_elsewhere(self) -> bool:
+        """Close an idle connection to another origin to free its slot (the oldest one)."""
+        oldest: HTTP11Connection | None = None
+        for idle in self._idle.values():
+            if idle and (oldest is None or idle[0].idle_since < oldest.idle_since):
+                oldest = idle[0]
+        if oldest is None:
+            return False
+        self._idle[oldest.origin].pop(0)
+        self._connections.discard(oldest)
+        oldest.close()  # its slot goes to the caller
+        return True
+
+    async def _open(
+        self, origin: Origin, timeout: float | None, request: httpx.Request
+    ) -> HTTP11Connection:
+        """Connect in a slot already taken; the slot is freed if this fails."""
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        connection = HTTP11Connection(loop, origin)
+        tls = self._ssl_context if scheme == "https" else None
+        try:
+            async with asyncio.timeout(timeout):
+                await loop.create_connection(
+                    lambda: connection,
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
+                )
+        except TimeoutError:
+            self._free_slot()
+            raise httpx.ConnectTimeout(
+                f"timed out connecting to {host}:{port}", request=request
+            ) from None
+        except OSError as error:  # ssl.SSLError (a failed verification) is an OSError
+            self._free_slot()
+            raise httpx.ConnectError(str(error) or type(error).__name__, request=request) from None
+        except BaseException:
+            self._free_slot()
+            raise
+        self._connections.add(connection)
+        return connection
+
+    def _release(self, connection: HTTP11Connection) -> None:
+        """After a complete exchange: to the first waiter, or idle, or closed."""
+        if connection.closed:  # Connection: close, HTTP/1.0, or the server hung up
+            connection.close()
+            self._connections.discard(connection)
+            self._free_slot()
+            return
+        connection.idle_since = asyncio.get_running_loop().time()
+        while self._waiters:
+            origin, waiter = self._waiters.popleft()
+            if waiter.done():
+                continue
+            if origin == connection.origin:
+                waiter.set_result(connection)
+            else:  # its slot, not the connection, serves the waiter
+                self._connections.discard(connection)
+                connection.close()
+                waiter.set_result(None)
+            return
+        self._idle.setdefault(connection.origin, []).append(connection)
+
+    def _hand_back(self, connection: HTTP11Connection | None) -> None:
+        """A waiter cancelled after being served returns what it was given."""
+        if connection is None:
+            self._free_slot()
+        else:
+            self._release(connection)
+
+    def _discard(self, connection: HTTP11Connection) -> None:
+        connection.abort()
+        self._connections.discard(connection)
+        self._free_slot()
+
+    def _drop(self, connection: HTTP11Connection) -> None:
+        """Close an idle connection while nobody waits (so the slot is simply freed)."""
+        connection.close()
+        self._connections.discard(connection)
+        self._slots -= 1
+
+    def _free_slot(self) -> None:
+        while self._waiters:
+            _, waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._slots -= 1
+
+    def _forget_waiter(self, entry: _Waiter) -> None:
+        with contextlib.suppress(ValueError):  # already served or skipped
+            self._waiters.remove(entry)
+
+
+async def _request_bytes(request: httpx.Request) -> bytes:
+    """The request's head and body as one buffer (one write, one segment when small)."""
+    url = request.url
+    fields = request.headers.raw
+    if "host" not in request.headers:
+        fields = [(b"Host", url.netloc), *fields]
+    try:
+        body = request.content
+    except httpx.RequestNotRead:  # a streamed body: httpx set Transfer-Encoding: chunked
+        body = await request.aread()
+        if request.headers.get("transfer-encoding", "").lower() == "chunked":
+            body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+    head = b"%s %s HTTP/1.1\r\n%s\r\n\r\n" % (
+        request.method.encode("ascii"),
+        url.raw_path,
+        b"\r\n".join([b"%s: %s" % field for field in fields]),
+    )
+    lines = len(fields) + 2
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
+        # httpx lets CR, LF and NUL through in header values: they would split the request.
+        raise httpx.LocalProtocolError("invalid character in the request head", request=request)
+    return head + body
+
+
+def _expire(waiter: asyncio.Future[HTTP11Connection | None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())

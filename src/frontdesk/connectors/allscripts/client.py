@@ -2,8 +2,8 @@
 
 The only module of frontdesk that imports httpx for Unity (CONVENTIONS rule 5); the
 transport is injected (tests pass ``httpx.ASGITransport(app=create_unity_app(...))``), by
-default :class:`~frontdesk.connectors.http_transport.PooledTransport` (httpx's transport on a
-plain-asyncio network layer: see that module for why).
+default :class:`~frontdesk.connectors.http_transport.PooledTransport` (HTTP/1.1 on asyncio
+with httptools parsing, httpx's request and response types: see that module for why).
 
 - **Session.** ``GetToken`` (service credentials, the group's ServiceUser glued in front of
   the service username) then ``GetUserAuthentication`` (PM user and password, client id in

@@ -73,7 +73,7 @@ class SyncSettings(BaseModel):
     retry_base_s: float = 5.0
     retry_max_s: float = 300.0
     batch_size: int = Field(default=500, ge=1)
-    batch_max_wait_s: float = Field(default=1.0, ge=0)
+    batch_max_wait_s: float = Field(default=3.0, ge=0)
     """A batch of decisions is written once it holds ``batch_size`` appointments or once an
     appointment arrives this long after the batch's first: review requests go out while a
     slow read is still going on, not only at its end."""

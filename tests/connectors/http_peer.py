@@ -82,6 +82,16 @@ async def echo(body: bytes, writer: asyncio.StreamWriter) -> bool:
     return True
 
 
+def echo_after(seconds: float) -> Reply:
+    """:func:`echo`, ``seconds`` after the request arrived (a slow server)."""
+
+    async def reply(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(seconds)
+        return await echo(body, writer)
+
+    return reply
+
+
 def answer(response: bytes, *, keep: bool = True) -> Reply:
     """A reply that writes ``response`` to every request."""
 

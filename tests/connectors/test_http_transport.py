@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from tests.connectors.http_peer import Serve, answer, echo, ok, plain, post
+from tests.connectors.http_peer import Serve, answer, echo, echo_after, ok, plain, post
 
 from frontdesk.connectors import http_transport
 from frontdesk.connectors.http_transport import PooledTransport
@@ -46,11 +46,7 @@ async def test_concurrent_requests_stay_within_the_pool(serve: Serve) -> None:
 
 
 async def test_waiters_are_served_in_arrival_order(serve: Serve) -> None:
-    async def slow_echo(body: bytes, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.02)
-        return await echo(body, writer)
-
-    server = await serve(slow_echo)
+    server = await serve(echo_after(0.02))
     transport = plain(max_connections=1)
     tasks = []
     for n in range(6):
@@ -185,11 +181,7 @@ async def test_a_server_that_does_not_read_is_a_write_timeout() -> None:
 
 
 async def test_a_full_pool_is_a_pool_timeout(serve: Serve) -> None:
-    async def slow_echo(body: bytes, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.3)
-        return await echo(body, writer)
-
-    server = await serve(slow_echo)
+    server = await serve(echo_after(0.3))
     transport = plain(max_connections=2)
     busy = [asyncio.create_task(post(transport, server.url, b"busy")) for _ in range(2)]
     await asyncio.sleep(0.05)

@@ -124,13 +124,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_for(f"http://127.0.0.1:{port}/healthz", server)
         yield Stack(url=f"http://127.0.0.1:{port}", sandbox_url=f"http://127.0.0.1:{sandbox_port}")
     finally:
-        for process in (server, sandbox):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(server, sandbox)
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +135,22 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """Terminate the stack's processes (kill one that does not stop within 10 s)."""
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def open_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A page in a fresh context on ``base_url`` (every browser test's ``page`` fixture:
+    ``yield from open_page(...)``); ``FRONTDESK_BROWSER_DEBUG`` prints console and responses."""
     context = browser.new_context(
-        base_url=stack.url, viewport={"width": 1280, "height": 860}, device_scale_factor=1
+        base_url=base_url, viewport={"width": 1280, "height": 860}, device_scale_factor=1
     )
     context.set_default_timeout(20_000)
     opened = context.new_page()
@@ -153,6 +159,11 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
         opened.on("response", lambda r: print("response:", r.status, r.request.method, r.url))
     yield opened
     context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    yield from open_page(browser, stack.url)
 
 
 def shot(page: Page, name: str, *, full_page: bool = True) -> None:

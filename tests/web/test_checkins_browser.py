@@ -35,7 +35,9 @@ from .test_browser import (
     SERVICE_USER_PREFIX,
     browser,
     free_port,
+    open_page,
     shot,
+    stop,
     wait_for,
 )
 
@@ -157,24 +159,12 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
                 assert mapped.status_code == 200, mapped.text
         yield Practice(url=url, group_id=group_id, api_key=key)
     finally:
-        for process in (server, sandbox):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(server, sandbox)
 
 
 @pytest.fixture
 def page(browser: Browser, practice: Practice) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=practice.url, viewport={"width": 1280, "height": 860}, device_scale_factor=1
-    )
-    context.set_default_timeout(20_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    yield from open_page(browser, practice.url)
 
 
 def log_in(page: Page, username: str) -> None:

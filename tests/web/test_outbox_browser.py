@@ -38,7 +38,9 @@ from .test_browser import (
     SERVICE_USER_PREFIX,
     browser,
     free_port,
+    open_page,
     shot,
+    stop,
     wait_for,
 )
 
@@ -190,24 +192,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(url=url, group_id=group_id, api_key=key, relay=relay)
     finally:
         relay.stop()
-        for process in (server, sandbox):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(server, sandbox)
 
 
 @pytest.fixture
 def page(browser: Browser, stack: Stack) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=stack.url, viewport={"width": 1280, "height": 860}, device_scale_factor=1
-    )
-    context.set_default_timeout(20_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    yield from open_page(browser, stack.url)
 
 
 def log_in(page: Page, username: str) -> None:

@@ -25,7 +25,16 @@ import pytest
 from frontdesk.answering.client import AnsweringClient
 from frontdesk.staff.roles import PATIENT_DETAIL_MASK
 
-from .test_browser import CHROMIUM, PASSWORD, browser, free_port, shot, wait_for
+from .test_browser import (
+    CHROMIUM,
+    PASSWORD,
+    browser,
+    free_port,
+    open_page,
+    shot,
+    stop,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -137,23 +146,12 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             call("POST", f"/tickets/{ids[4]}/assign", {"assignee": "nina"})
         yield Desk(url=url, ids=ids)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 @pytest.fixture
 def page(browser: Browser, desk: Desk) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=desk.url, viewport={"width": 1280, "height": 860}, device_scale_factor=1
-    )
-    context.set_default_timeout(20_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    yield from open_page(browser, desk.url)
 
 
 def log_in(page: Page, username: str, lands_on: str) -> None:

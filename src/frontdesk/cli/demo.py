@@ -12,15 +12,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.table import Table
 
 from frontdesk.answering.client import API_PATH
 from frontdesk.cli.runtime import cli_settings, console, run
+from frontdesk.cli.serve import serve_app
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
-from frontdesk.eventloop import resolve
 from frontdesk.server.app import create_app
 from frontdesk.server.context import AppContext
 
@@ -63,15 +62,7 @@ def demo_command(
         app = create_app(settings)  # the server opens its own context in its own event loop
         if not no_browser:
             console.print("(no browser is opened on a headless machine; open the URL yourself)")
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            loop=resolve(settings.event_loop),
-            log_config=None,
-            access_log=False,
-            server_header=False,
-        )
+        serve_app(app, settings, host=host, port=port)
     finally:
         services.stop()
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from frontdesk.cli.runtime import cli_settings
 from frontdesk.eventloop import resolve
 from frontdesk.server.app import create_app
+from frontdesk.settings import Settings
 
 
 def serve_command(
@@ -30,7 +32,12 @@ def serve_command(
         settings = settings.model_copy(
             update={"sync": settings.sync.model_copy(update={"worker": False})}
         )
-    app = create_app(settings)
+    serve_app(create_app(settings), settings, host=host, port=port)
+
+
+def serve_app(app: FastAPI, settings: Settings, *, host: str, port: int) -> None:
+    """Run ``app`` under uvicorn until stopped (``serve`` and ``demo``): on the configured
+    event loop, with our logging (no uvicorn log config, no access log of its own)."""
     uvicorn.run(
         app,
         host=host,

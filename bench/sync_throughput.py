@@ -56,7 +56,13 @@ from typing import Any
 BENCH = Path(__file__).resolve()
 sys.path.insert(0, str(BENCH.parent))
 
-from unity_read import SERVICE_USERNAME, free_port, get_json, start_sandbox  # noqa: E402
+from unity_read import (  # noqa: E402
+    SERVICE_USERNAME,
+    add_event_loop_option,
+    free_port,
+    get_json,
+    start_sandbox,
+)
 
 DAY = date(2025, 3, 3)  # a Monday; runs act as the 4th and read the 3rd (fetch delay 1)
 
@@ -410,12 +416,7 @@ def main() -> None:
     parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument(
-        "--event-loop",
-        choices=["auto", "asyncio", "uvloop"],
-        default=os.environ.get("FRONTDESK_EVENT_LOOP", "auto"),
-        help="as FRONTDESK_EVENT_LOOP (default: what frontdesk serve runs on)",
-    )
+    add_event_loop_option(parser)
     args = parser.parse_args()
     if args.case is not None:
         from frontdesk import eventloop

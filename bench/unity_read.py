@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 import urllib.parse
 import urllib.request
 from datetime import date
@@ -198,6 +199,16 @@ async def run(
     }
 
 
+def add_event_loop_option(parser: argparse.ArgumentParser) -> None:
+    """``--event-loop``: as ``FRONTDESK_EVENT_LOOP`` (default: what ``frontdesk serve`` runs on)."""
+    parser.add_argument(
+        "--event-loop",
+        choices=typing.get_args(eventloop.EventLoopChoice),
+        default=os.environ.get("FRONTDESK_EVENT_LOOP", "auto"),
+        help="as FRONTDESK_EVENT_LOOP (default: what frontdesk serve runs on)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=20)
@@ -206,12 +217,7 @@ def main() -> None:
     parser.add_argument("--per-group", type=int, default=4)
     parser.add_argument("--total", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument(
-        "--event-loop",
-        choices=["auto", "asyncio", "uvloop"],
-        default=os.environ.get("FRONTDESK_EVENT_LOOP", "auto"),
-        help="as FRONTDESK_EVENT_LOOP (default: what frontdesk serve runs on)",
-    )
+    add_event_loop_option(parser)
     args = parser.parse_args()
     config = multi_group_config(
         groups=args.groups,

@@ -70,6 +70,7 @@ from frontdesk.answering.models import (
     AnsweringTicketStatus,
 )
 from frontdesk.businesses.service import add_business
+from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import FAILED, PARKED, PENDING, SENT, ReviewRequest
 from frontdesk.engagement.reasons import Reason
@@ -78,7 +79,6 @@ from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.integrations.models import IntegrationMapping
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync.models import SyncRun, SyncRunMapping
 

@@ -152,10 +152,10 @@ async def configure(url: str, key: str, listing: list[dict[str, Any]]) -> None:
     mapping per location (no schedule due: the runs are asked for in the timed part)."""
     from frontdesk.access.principal import Principal
     from frontdesk.businesses.service import add_business
+    from frontdesk.context import AppContext
     from frontdesk.integrations.catalog import TriggerRef
     from frontdesk.integrations.groups import PropertyInput, create_group
     from frontdesk.integrations.mappings import MappingChanges, create_mapping
-    from frontdesk.server.context import AppContext
     from frontdesk.settings import Settings
 
     settings = Settings(database_url=url, secret_keys=SecretStr(key), log_level="WARNING")
@@ -301,13 +301,13 @@ async def run_case(
     served: int,
 ) -> dict[str, Any]:
     from frontdesk.access.principal import Principal
+    from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
     from frontdesk.integrations.models import IntegrationGroup
     from frontdesk.jobs.procrastinate_queue import ProcrastinateJobQueue
     from frontdesk.jobs.tasks import TaskRegistry
     from frontdesk.logs import configure_logging
-    from frontdesk.server.context import AppContext
     from frontdesk.settings import Settings
     from frontdesk.sync import service
     from frontdesk.sync.dispatcher import TASK, Dispatcher

@@ -195,12 +195,12 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
 
     from frontdesk.connectors.limits import ConcurrencyLimits
     from frontdesk.connectors.registry import create_connector
+    from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
     from frontdesk.engagement.sending import ReviewSender
     from frontdesk.integrations.models import IntegrationMapping
     from frontdesk.sandbox.unity import DEFAULT_APPNAME, DEFAULT_SERVICE_PASSWORD
-    from frontdesk.server.context import AppContext
     from frontdesk.settings import (
         JobsSettings,
         ReviewSettings,

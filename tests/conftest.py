@@ -27,10 +27,10 @@ from sqlalchemy.engine import make_url
 
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import create_api_key
+from frontdesk.context import AppContext
 from frontdesk.db.engine import Database
 from frontdesk.db.migrate import upgrade
 from frontdesk.server.app import create_app
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 
 PG_ENV = "FRONTDESK_TEST_POSTGRES_URL"

@@ -14,7 +14,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts
 from frontdesk.answering.password_token import encrypt_password_token
 from frontdesk.clock import ManualClock
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 API = "/cc/modules/apiv2/index.php"
 KEY = "0123456789abcdef0123456789abcdef"

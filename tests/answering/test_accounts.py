@@ -16,7 +16,7 @@ async def test_staff_api_needs_a_staff_key(client: Any, api_key: Any) -> None:
     assert (await client.get("/api/answering/users")).status_code == 401
     from frontdesk.access.principal import Principal
     from frontdesk.businesses.service import add_business
-    from frontdesk.server.context import AppContext
+    from frontdesk.context import AppContext
 
     ctx: AppContext = api_key.ctx
     async with ctx.db.transaction() as session:

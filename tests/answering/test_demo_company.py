@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from frontdesk.answering.client import AnsweringApiError, AnsweringClient
 from frontdesk.answering.models import AnsweringCompany, AnsweringTicket, AnsweringUser
+from frontdesk.context import AppContext
 from frontdesk.demo.answering import COMPANY, TICKETS, seed_answering
 from frontdesk.server.app import create_app
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 
 

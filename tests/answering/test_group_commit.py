@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.answering.group_commit import BatchPlan, GroupCommitter
 from frontdesk.answering.models import AnsweringLoginFailure
 from frontdesk.answering.tickets import TicketWriter
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 _failures = AnsweringLoginFailure.__table__
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

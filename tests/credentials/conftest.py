@@ -27,10 +27,10 @@ from tests.sync.conftest import (  # noqa: F401  (fixtures)
     unity_settings,
 )
 
+from frontdesk.context import AppContext
 from frontdesk.credentials.models import CredentialIncident
 from frontdesk.delivery.capture import LoopbackController
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings, SyncSettings
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.foreground import run_to_end

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from frontdesk.cli.main import app
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.credentials.models import CredentialWarning
 from frontdesk.integrations.groups import group_properties
 from frontdesk.integrations.models import IntegrationGroup
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 
 from .conftest import DAY, Loopback, Practice, run_all_to_end

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from frontdesk.access.principal import Principal
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.credentials.diagnose import diagnose
-from frontdesk.server.context import AppContext
 
 from .conftest import DAY, Loopback, Practice, fast_connectors, run_all_to_end
 

@@ -11,13 +11,13 @@ from tests.conftest import KeyFactory
 
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.credentials.expiry import (
     PM_PASSWORD_AGE,
     SERVICE_CREDENTIALS_EXPIRY,
     expiry_warnings,
 )
 from frontdesk.credentials.health import check_warnings
-from frontdesk.server.context import AppContext
 from frontdesk.settings import CredentialSettings
 
 from .conftest import NOW, OTHER_TENANT, Mailbox, Practice

@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.credentials.incidents import notify_incidents, reason_words, record_stop
 from frontdesk.integrations.models import IntegrationGroup
-from frontdesk.server.context import AppContext
 
 from .conftest import DAY, Loopback, Mailbox, Practice, incidents, run_all_to_end
 

@@ -11,11 +11,11 @@ import pytest
 from frontdesk.access.principal import Principal
 from frontdesk.clock import ManualClock
 from frontdesk.connectors.base import CheckResult, CheckStatus, Connector
+from frontdesk.context import AppContext
 from frontdesk.credentials.reauthorize import reauthorize
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.sandbox.unity import SandboxConfig, default_config
 from frontdesk.sandbox.unity.config import PM_ACTIONS
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync.dispatcher import schedule_due
 

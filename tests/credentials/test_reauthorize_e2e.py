@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from frontdesk.access.principal import Principal
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.integrations.groups import set_group_status
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
-from frontdesk.server.context import AppContext
 from frontdesk.settings import SyncSettings
 from frontdesk.sync.dispatcher import schedule_due
 

@@ -12,10 +12,10 @@ import pytest
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import add_business
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import LoopbackController
 from frontdesk.delivery.channel import OutgoingMessage, TemplateSet
 from frontdesk.delivery.templates import default_template_set
-from frontdesk.server.context import AppContext
 
 PATIENT_EMAIL = "Zoe.Patient@Example.ORG"
 PATIENT_FIRST_NAME = "Zoëlle"

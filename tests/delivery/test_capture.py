@@ -8,6 +8,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import (
     MailCapture,
     get_captured_by_message_id,
@@ -18,7 +19,6 @@ from frontdesk.delivery.compose import compose_review_request
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.engagement.optouts import is_opted_out
 from frontdesk.logs import configure_logging
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings
 
 

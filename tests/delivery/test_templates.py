@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from frontdesk.access.principal import Principal
+from frontdesk.context import AppContext
 from frontdesk.delivery.channel import TEMPLATE_ERROR, PermanentDeliveryError, TemplateSet
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.template_service import (
@@ -22,7 +23,6 @@ from frontdesk.delivery.templates import (
     validate_template_set,
 )
 from frontdesk.errors import InvalidInput
-from frontdesk.server.context import AppContext
 from frontdesk.settings import SmtpSettings
 
 Templates = Callable[..., TemplateSet]

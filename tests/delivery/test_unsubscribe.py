@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.engagement.optout_models import ContactPepper, OptOut
 from frontdesk.engagement.optouts import (
     contact_pepper,
@@ -27,7 +28,6 @@ from frontdesk.engagement.unsubscribe import (
     unsubscribe_link,
 )
 from frontdesk.security.secrets import SecretBox
-from frontdesk.server.context import AppContext
 
 ONE_CLICK = {"content-type": "application/x-www-form-urlencoded"}
 

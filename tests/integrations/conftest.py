@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.integrations.lenient_json import relax_json_whitespace
 from frontdesk.integrations.models import IntegrationSource, IntegrationTrigger
-from frontdesk.server.context import AppContext
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

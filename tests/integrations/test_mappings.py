@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.integrations.mappings import effective_properties, list_mappings
-from frontdesk.server.context import AppContext
 
 ENTERPRISE = 149547879572938
 LOUDOUN = 149547899859217  # America/Chicago

@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from frontdesk.audit.models import AuditEvent
+from frontdesk.context import AppContext
 from frontdesk.integrations.groups import group_properties
-from frontdesk.server.context import AppContext
 
 ENTERPRISE = 149547879572938
 LOUDOUN = 149547899859217

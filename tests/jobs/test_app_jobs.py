@@ -8,11 +8,11 @@ from typing import Any
 import croniter
 import pytest
 
+from frontdesk.context import AppContext
 from frontdesk.errors import ConfigurationError
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, cron_every
 from frontdesk.jobs.registry import AppJobs
-from frontdesk.server.context import AppContext
 from frontdesk.settings import JobsSettings, ReviewSettings, SyncSettings
 
 

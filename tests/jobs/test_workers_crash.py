@@ -39,6 +39,7 @@ from tests.sync.conftest import SERVICE_USERNAME, Loopback, unity  # noqa: F401 
 
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.delivery.models import CapturedMail
@@ -57,7 +58,6 @@ from frontdesk.sandbox.unity import (
     SandboxConfig,
     multi_group_config,
 )
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings, UnitySettings
 from frontdesk.sync.models import SyncRun
 from frontdesk.sync.service import request_run

@@ -29,12 +29,12 @@ from tests.sync.conftest import (  # noqa: F401  (fixtures)
 )
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import LoopbackController
 from frontdesk.engagement.ledger_models import PENDING, ReviewRequest
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.tasks import TaskRegistry
-from frontdesk.server.context import AppContext
 from frontdesk.settings import ReviewSettings, Settings, SmtpSettings, SyncSettings
 from frontdesk.sync.engine import SyncEngine
 

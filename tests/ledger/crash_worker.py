@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
+from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.logs import configure_logging
-from frontdesk.server.context import AppContext
 from frontdesk.settings import load_settings
 from frontdesk.sync.worker import SyncWorker
 

@@ -28,6 +28,7 @@ from tests.sync.conftest import SERVICE_USERNAME
 from tests.sync.test_decisions import decisions, expected
 
 from frontdesk.access.principal import Principal
+from frontdesk.context import AppContext
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.engagement import outbox
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
@@ -35,7 +36,6 @@ from frontdesk.engagement.ledger_models import PARKED, PENDING, SENDING, SENT, R
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.integrations.models import IntegrationMapping
 from frontdesk.sandbox.unity.knobs import Knobs, Latency
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync.models import SyncRun
 

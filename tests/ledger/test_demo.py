@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from frontdesk.context import AppContext
 from frontdesk.delivery.models import CapturedMail
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import first_sync, seed_demo, seed_integration
 from frontdesk.engagement.ledger_models import SENT, ReviewRequest
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.staff.service import authenticate
 

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from frontdesk.audit.models import AuditEvent
 from frontdesk.cli.main import app
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
 from frontdesk.delivery.channel import ChannelRegistry
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.engagement.ledger_models import FAILED, PENDING, SENT
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings
 
 from .conftest import ON, Practice, Sink, Wired, requests

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import select, update
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
 from frontdesk.engagement.ledger_models import (
@@ -26,7 +27,6 @@ from frontdesk.engagement.ledger_models import (
     ReviewRequest,
     ledger_key,
 )
-from frontdesk.server.context import AppContext
 
 from .conftest import DAY, ON, STATUSES, TYPES, Loopback, Practice, Sink, Wired, requests
 

@@ -6,10 +6,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
+from frontdesk.context import AppContext
 from frontdesk.db.migrate import current_revisions, head_revisions, upgrade
 from frontdesk.db.models import Base
 from frontdesk.jobs.procrastinate_schema import include_name
-from frontdesk.server.context import AppContext
 
 
 async def test_migrations_match_models(ctx: AppContext) -> None:

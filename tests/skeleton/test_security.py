@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from frontdesk.context import AppContext
 from frontdesk.db.types import EncryptedText
 from frontdesk.errors import FatalError
 from frontdesk.logs import configure_logging, get_logger
 from frontdesk.security.passwords import hash_password, verify_password
 from frontdesk.security.redaction import redact, scrub_text
 from frontdesk.security.secrets import SecretBox, load_keys
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 
 SECRET = "F5trgFre5-very-secret"

@@ -23,6 +23,7 @@ from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.context import AppContext
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_PM_PASSWORD,
@@ -34,7 +35,6 @@ from frontdesk.sandbox.unity import (
     default_config,
 )
 from frontdesk.sandbox.unity import ManualClock as SandboxClock
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SyncSettings, UnitySettings
 from frontdesk.sync.engine import SyncEngine
 

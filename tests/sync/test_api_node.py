@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.procrastinate_queue import ProcrastinateJobQueue, libpq_url
 from frontdesk.server.app import create_app
-from frontdesk.server.context import AppContext
 from frontdesk.settings import JobsSettings, Settings, SyncSettings
 from frontdesk.sync.worker import SyncWorker
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.sandbox.unity import Latency
-from frontdesk.server.context import AppContext
 from frontdesk.sync.engine import SyncEngine
 
 from .conftest import DAY, Loopback, Practice, fast_connectors

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from frontdesk.context import AppContext
 from frontdesk.delivery.addresses import check_email_address
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.optouts import record_contact_opt_out
 from frontdesk.integrations.models import IntegrationSource
 from frontdesk.sandbox.unity import Sandbox
-from frontdesk.server.context import AppContext
 from frontdesk.sync.engine import SyncEngine
 
 from .conftest import DAY, LOCATIONS, STATUSES, TYPES, Loopback, Practice

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from frontdesk.clock import ManualClock
 from frontdesk.connectors.base import Window
+from frontdesk.context import AppContext
 from frontdesk.integrations.models import IntegrationMapping
 from frontdesk.jobs.queue import AlreadyQueued
-from frontdesk.server.context import AppContext
 from frontdesk.sync import runs
 from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.models import SyncRun, SyncRunMapping

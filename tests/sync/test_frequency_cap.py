@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from frontdesk.context import AppContext
 from frontdesk.sandbox.unity import (
     DEFAULT_SERVICE_PASSWORD,
     ClientCredential,
     PracticeShape,
     SandboxConfig,
 )
-from frontdesk.server.context import AppContext
 from frontdesk.sync.engine import SyncEngine
 
 from .conftest import DAY, LOCATIONS, SERVICE_USER, SERVICE_USERNAME, Loopback, Practice

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.integrations.models import IntegrationGroup
-from frontdesk.server.context import AppContext
 from frontdesk.settings import SyncSettings
 from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.engine import SyncEngine

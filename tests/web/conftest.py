@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
@@ -26,7 +27,6 @@ from frontdesk.sandbox.unity import (
     create_unity_app,
     default_config,
 )
-from frontdesk.server.context import AppContext
 from frontdesk.settings import UnitySettings
 from frontdesk.staff.service import create_user
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from frontdesk.access.principal import Principal
 from frontdesk.audit.models import AuditEvent
 from frontdesk.businesses.service import add_business
+from frontdesk.context import AppContext
 from frontdesk.integrations.groups import get_group, group_properties, set_group_status
 from frontdesk.integrations.mappings import list_mappings
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.sandbox.unity import DEFAULT_PM_PASSWORD, DEFAULT_PM_USER, Sandbox
-from frontdesk.server.context import AppContext
 from frontdesk.web.wizard import slot
 
 from .conftest import ASHBURN, ENTERPRISE, LOUDOUN, SECRET_VALUES, LoginAs

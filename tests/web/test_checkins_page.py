@@ -23,13 +23,13 @@ from frontdesk.access.principal import Principal
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import add_business
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.reasons import Reason
 from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.sandbox.unity import Sandbox
-from frontdesk.server.context import AppContext
 from frontdesk.staff.roles import PATIENT_DETAIL_MASK
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.service import request_run

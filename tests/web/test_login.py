@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import ManualClock
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 from frontdesk.staff.models import StaffSession, StaffUser
 from frontdesk.staff.service import LOCKOUT_AFTER, LOCKOUT_FOR
 from frontdesk.staff.sessions import COOKIE_NAME, IDLE_TIMEOUT, session_id_of

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
 from frontdesk.integrations.groups import set_group_status
 from frontdesk.integrations.models import IntegrationGroup
-from frontdesk.server.context import AppContext
 from frontdesk.staff.roles import (
     PATIENT_DETAIL_MASK,
     ROLES,

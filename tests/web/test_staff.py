@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from frontdesk.access.principal import Principal
 from frontdesk.cli.main import app as cli
+from frontdesk.context import AppContext
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.security.passwords import verify_password
-from frontdesk.server.context import AppContext
 from frontdesk.staff.models import StaffUser
 from frontdesk.staff.service import authenticate, create_user, practices_of
 

@@ -13,7 +13,7 @@ import pytest
 
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 from frontdesk.staff.roles import PATIENT_DETAIL_MASK
 
 from .conftest import LoginAs

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from frontdesk.answering.client import AnsweringClient
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import ManualClock
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 from .conftest import LoginAs, UserFactory
 from .tickets_world import API_KEY, API_PASSWORD, API_USER, UNASSIGNED, Desk, desk

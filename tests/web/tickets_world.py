@@ -23,7 +23,7 @@ from frontdesk.answering.desk.practice_links import set_practice_links
 from frontdesk.answering.desk.visibility import ticket_access
 from frontdesk.answering.models import AnsweringTicket
 from frontdesk.clock import ManualClock
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 COMPANY = "Night Owl Answering"
 API_USER, API_PASSWORD, API_KEY = "owl", "Owl#Secret1", "0123456789abcdef0123456789abcdef"

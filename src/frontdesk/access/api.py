@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.access.models import ApiKey
 from frontdesk.access.service import create_api_key, list_api_keys, revoke_api_key
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/api-keys", tags=["access"])
 Context = Annotated[AppContext, Depends(get_context)]

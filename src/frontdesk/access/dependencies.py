@@ -9,8 +9,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import authenticate_key
+from frontdesk.context import AppContext
 from frontdesk.errors import AuthenticationRequired, PermissionDenied
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer fd_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")

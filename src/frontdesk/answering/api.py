@@ -37,8 +37,9 @@ from frontdesk.answering.wire import (
     parse_params,
     read_body,
 )
+from frontdesk.context import AppContext
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 log = get_logger(__name__)
 BASE_PATH = "/cc/modules/apiv2"

@@ -36,9 +36,9 @@ from frontdesk.answering.tokens import issue_token
 from frontdesk.answering.wire import AnsweringFailure, Failure, is_blank
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
+from frontdesk.context import AppContext
 from frontdesk.errors import NotFound
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 
 log = get_logger(__name__)
 

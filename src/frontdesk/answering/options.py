@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 _KEY = "answering.options"
 

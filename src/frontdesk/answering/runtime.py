@@ -20,8 +20,8 @@ import anyio.to_thread
 
 from frontdesk.answering.cache import TtlCache
 from frontdesk.answering.group_commit import GroupCommitter
+from frontdesk.context import AppContext
 from frontdesk.security.passwords import hash_password, verify_password
-from frontdesk.server.context import AppContext
 
 _KEY = "answering.runtime"
 

@@ -17,7 +17,8 @@ from frontdesk.answering import accounts, login
 from frontdesk.answering.accounts import UserView
 from frontdesk.answering.models import AnsweringLockout
 from frontdesk.answering.runtime import invalidate_caches
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/answering", tags=["answering accounts"])
 Context = Annotated[AppContext, Depends(get_context)]

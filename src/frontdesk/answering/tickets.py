@@ -37,9 +37,9 @@ from frontdesk.answering.options import AnsweringOptions
 from frontdesk.answering.runtime import get_runtime
 from frontdesk.answering.tokens import Caller, random_alphanumeric
 from frontdesk.answering.wire import AnsweringFailure, ApiError, Failure, is_blank
+from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 
 log = get_logger(__name__)
 

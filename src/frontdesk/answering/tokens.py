@@ -26,8 +26,8 @@ from frontdesk.answering.models import AnsweringCompany, AnsweringToken, Answeri
 from frontdesk.answering.options import AnsweringOptions
 from frontdesk.answering.runtime import get_runtime
 from frontdesk.answering.wire import AnsweringFailure, Failure
+from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
-from frontdesk.server.context import AppContext
 
 TOKEN_LENGTH = 16
 _ALPHABET = string.ascii_letters + string.digits

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.audit.service import list_events
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 

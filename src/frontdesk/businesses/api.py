@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses import service
 from frontdesk.businesses.models import Business
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/businesses", tags=["businesses"])
 Context = Annotated[AppContext, Depends(get_context)]

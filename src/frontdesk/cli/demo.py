@@ -17,11 +17,11 @@ from rich.table import Table
 from frontdesk.answering.client import API_PATH
 from frontdesk.cli.runtime import cli_settings, console, run
 from frontdesk.cli.serve import serve_app
+from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
-from frontdesk.server.context import AppContext
 
 
 def demo_command(

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from frontdesk import eventloop
+from frontdesk.context import AppContext
 from frontdesk.errors import FrontdeskError
 from frontdesk.eventloop import EventLoopChoice
 from frontdesk.logs import configure_logging
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, load_settings
 
 T = TypeVar("T")

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import LOCATION, get_by_number
 from frontdesk.cli.runtime import console, opened_context, run
+from frontdesk.context import AppContext
 from frontdesk.engagement.reasons import words
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
-from frontdesk.server.context import AppContext
 from frontdesk.sync import service
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.foreground import run_all

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.connectors.base import CheckResult
+from frontdesk.context import AppContext
 from frontdesk.credentials.health import group_health
 from frontdesk.credentials.reauthorize import reauthorize
 from frontdesk.integrations.schemas import PropertyIn
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.api import RunOut, run_out
 

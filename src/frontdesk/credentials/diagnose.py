@@ -18,10 +18,10 @@ from frontdesk.access.principal import Principal
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.errors import ServerLogEntry
+from frontdesk.context import AppContext
 from frontdesk.credentials.reauthorize import ConnectorBuilder, default_connectors
 from frontdesk.errors import FrontdeskError
 from frontdesk.integrations.groups import get_group, group_properties
-from frontdesk.server.context import AppContext
 from frontdesk.sync.models import SyncRun
 
 LOG_LIMIT = 50

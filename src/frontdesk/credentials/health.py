@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
+from frontdesk.context import AppContext
 from frontdesk.credentials.expiry import (
     PM_PASSWORD_KEY,
     ExpiryWarning,
@@ -32,7 +33,6 @@ from frontdesk.credentials.notify import SupportNotifier, support_notifier
 from frontdesk.integrations.groups import can_see_group
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync.models import SyncRun
 

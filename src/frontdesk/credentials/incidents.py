@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
+from frontdesk.context import AppContext
 from frontdesk.credentials.models import CredentialIncident
 from frontdesk.credentials.notify import SupportNotifier, support_notifier
 from frontdesk.integrations.groups import get_group, set_group_status
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.sync.models import SyncRun
 
 log = get_logger(__name__)

@@ -22,6 +22,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.registry import create_connector
+from frontdesk.context import AppContext
 from frontdesk.credentials.incidents import blocked_by_license, open_incident, resolve
 from frontdesk.credentials.models import CredentialIncident
 from frontdesk.integrations import properties as props
@@ -35,7 +36,6 @@ from frontdesk.integrations.groups import (
 from frontdesk.integrations.mappings import list_mappings
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun

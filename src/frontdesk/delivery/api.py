@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses.service import visible_business
+from frontdesk.context import AppContext
 from frontdesk.delivery import template_service
 from frontdesk.delivery.templates import (
     CHANNEL_PARTS,
@@ -18,7 +19,7 @@ from frontdesk.delivery.templates import (
     VARIABLES,
 )
 from frontdesk.errors import NotFound
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/businesses/{number}/message-templates", tags=["delivery"])
 Context = Annotated[AppContext, Depends(get_context)]

@@ -26,7 +26,7 @@ from frontdesk.answering.client import AnsweringClient
 from frontdesk.answering.models import AnsweringDoctor, AnsweringTicket, AnsweringUser
 from frontdesk.answering.runtime import invalidate_caches
 from frontdesk.answering.tickets import request_hash
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 
 COMPANY: Final = "Night Owl Answering Service"
 API_USER: Final = "nightowl"

@@ -12,8 +12,8 @@ from frontdesk.access.models import ApiKey
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import create_api_key, revoke_api_key
 from frontdesk.businesses.service import add_business, get_by_number
+from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering
-from frontdesk.server.context import AppContext
 
 DEMO_ENTERPRISE = (149547879572938, "Riverside Family Medicine")
 DEMO_LOCATIONS = (

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
+from frontdesk.context import AppContext
 from frontdesk.engagement import checkin_queries as queries
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/checkins", tags=["checkins"])
 Context = Annotated[AppContext, Depends(get_context)]

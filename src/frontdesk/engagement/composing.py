@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.context import AppContext
 from frontdesk.delivery.addresses import check_email_address, usable_review_url
 from frontdesk.delivery.channel import OutgoingMessage, PermanentDeliveryError, TemplateSet
 from frontdesk.delivery.template_service import resolve_template_set
@@ -29,7 +30,6 @@ from frontdesk.engagement.unsubscribe import DEFAULT_TTL, make_unsubscribe_token
 from frontdesk.errors import ConfigurationError, FrontdeskError
 from frontdesk.integrations.mappings import effective_properties
 from frontdesk.integrations.models import IntegrationMapping
-from frontdesk.server.context import AppContext
 
 REPLY_TO_KEY = "review.reply_to"
 REVIEW_URL_KEY = "review.url"

@@ -20,6 +20,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, visible_business
 from frontdesk.clock import Clock
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import get_captured_by_message_id, parse_captured
 from frontdesk.engagement import ledger
 from frontdesk.engagement.checkin_models import CheckIn
@@ -27,7 +28,6 @@ from frontdesk.engagement.checkin_queries import mask
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from frontdesk.security.secrets import SecretBox
-from frontdesk.server.context import AppContext
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
     ChannelRegistry,
     PermanentDeliveryError,
@@ -45,7 +46,6 @@ from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.queue import AlreadyQueued, JobQueue
 from frontdesk.jobs.tasks import RetryPolicy, Task
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 
 log = get_logger(__name__)
 

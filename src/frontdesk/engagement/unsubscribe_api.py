@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from frontdesk.businesses.models import Business
+from frontdesk.context import AppContext
 from frontdesk.engagement.optouts import record_opt_out
 from frontdesk.engagement.unsubscribe import (
     ExpiredUnsubscribeToken,
@@ -26,7 +27,7 @@ from frontdesk.engagement.unsubscribe import (
     read_unsubscribe_token,
 )
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(tags=["unsubscribe"], include_in_schema=True)
 Context = Annotated[AppContext, Depends(get_context)]

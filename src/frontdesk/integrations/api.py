@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.dependencies import CurrentPrincipal
+from frontdesk.context import AppContext
 from frontdesk.errors import Conflict
 from frontdesk.integrations import catalog, groups, mappings
 from frontdesk.integrations.groups import PropertyInput
@@ -37,7 +38,7 @@ from frontdesk.integrations.schemas import (
     source_out,
     trigger_out,
 )
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/integration", tags=["integration"], route_class=LenientJSONRoute)
 Context = Annotated[AppContext, Depends(get_context)]

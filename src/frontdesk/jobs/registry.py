@@ -29,12 +29,12 @@ from functools import partial
 
 from frontdesk.answering.desk.delivery import TASK_NAME as WEBHOOK_TASK
 from frontdesk.answering.desk.delivery import deliver_webhook
+from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, Periodic, cron_every
 from frontdesk.jobs.queue import DurableJobQueue, JobQueue
 from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.sync.jobs import SyncJobs
 
 log = get_logger(__name__)

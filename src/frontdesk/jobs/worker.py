@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 from sqlalchemy.engine import make_url
 
+from frontdesk.context import AppContext
 from frontdesk.db.migrate import current_revisions, head_revisions
 from frontdesk.errors import ConfigurationError
 from frontdesk.jobs.factory import build_procrastinate_queue
 from frontdesk.jobs.registry import AppJobs
 from frontdesk.logs import get_logger
 from frontdesk.security.secrets import key_file
-from frontdesk.server.context import AppContext
 from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.settings import Settings
 

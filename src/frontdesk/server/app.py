@@ -15,6 +15,7 @@ from frontdesk.answering.desk.delivery import WebhookPump
 from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
+from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
 from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.api import router as delivery_router
@@ -24,7 +25,6 @@ from frontdesk.engagement.sending import ReviewSender
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
-from frontdesk.server.context import AppContext
 from frontdesk.server.errors import install_error_handlers
 from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware

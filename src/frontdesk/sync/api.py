@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from frontdesk.access.dependencies import CurrentPrincipal
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 from frontdesk.sync import service
 from frontdesk.sync.models import SyncRun
 

@@ -34,11 +34,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.connectors.base import Window
+from frontdesk.context import AppContext
 from frontdesk.integrations.mappings import effective_customer_fetch_delay
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.jobs.queue import AlreadyQueued, JobQueue
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.sync import runs
 from frontdesk.sync.models import OPEN_STATUSES, QUEUED, SyncRun
 from frontdesk.sync.windows import local_day, next_run_after, window_for

@@ -34,11 +34,11 @@ from frontdesk.connectors.base import Appointment, Connector
 from frontdesk.connectors.errors import CredentialsRejected, MissingLicense
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.registry import create_connector
+from frontdesk.context import AppContext
 from frontdesk.credentials import incidents
 from frontdesk.engagement.checkins import WrittenCheckIn, insert_checkins, run_counts
 from frontdesk.errors import FrontdeskError, TransientError, Unauthorized
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings
 from frontdesk.sync import runs
 from frontdesk.sync.batch import BatchDecider

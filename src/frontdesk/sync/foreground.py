@@ -11,8 +11,8 @@ import asyncio
 import random
 from collections.abc import Sequence
 
+from frontdesk.context import AppContext
 from frontdesk.jobs.tasks import RetryPolicy
-from frontdesk.server.context import AppContext
 from frontdesk.sync import runs
 from frontdesk.sync.engine import Progress, SyncEngine
 from frontdesk.sync.models import QUEUED, WAITING, SyncRun

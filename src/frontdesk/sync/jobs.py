@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
+from frontdesk.context import AppContext
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, Periodic, cron_every
 from frontdesk.jobs.queue import JobQueue
 from frontdesk.jobs.tasks import RetryPolicy, Task
-from frontdesk.server.context import AppContext
 from frontdesk.sync.dispatcher import TASK, Dispatcher
 from frontdesk.sync.engine import ConnectorBuilder, DecisionHook, SyncEngine
 

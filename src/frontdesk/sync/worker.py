@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.factory import build_job_queue
 from frontdesk.jobs.queue import JobQueue
 from frontdesk.jobs.tasks import TaskRegistry
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 from frontdesk.sync.engine import ConnectorBuilder, DecisionHook
 from frontdesk.sync.jobs import SyncJobs
 

@@ -22,7 +22,8 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from frontdesk.access.principal import Principal
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.models import StaffUser
 from frontdesk.staff.roles import Permission, can
 from frontdesk.staff.service import principal_of

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun
 

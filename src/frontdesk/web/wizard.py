@@ -25,13 +25,13 @@ from datetime import datetime
 from starlette.datastructures import FormData
 
 from frontdesk.access.principal import Principal
+from frontdesk.context import AppContext
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.integrations.models import IntegrationGroup
-from frontdesk.server.context import AppContext
 
 LOCATION_NAME = props.DEFAULT_MATCH_KEY
 REVIEW_URL = "review.url"

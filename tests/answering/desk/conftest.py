@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from frontdesk.access.principal import Principal
 from frontdesk.answering.desk import lifecycle
 from frontdesk.clock import ManualClock
-from frontdesk.server.context import AppContext
+from frontdesk.context import AppContext
 from frontdesk.staff.models import StaffUser, StaffUserPractice
 
 TEST_HEADER = b"x-test-staff"

@@ -21,13 +21,13 @@ from tests.sync.conftest import ENTERPRISE, LOCATIONS, OTHER_TENANT
 from tests.web.conftest import LoginAs
 
 from frontdesk.audit.models import AuditEvent
+from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
 from frontdesk.delivery.channel import ChannelRegistry
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.models import CapturedMail
 from frontdesk.engagement import outbox_queries
 from frontdesk.engagement.ledger_models import FAILED, PENDING, SENT
-from frontdesk.server.context import AppContext
 from frontdesk.settings import Settings, SmtpSettings
 from frontdesk.staff.roles import PATIENT_DETAIL_MASK
 from frontdesk.web.pages import outbox as outbox_page

@@ -39,8 +39,9 @@ from frontdesk.answering.desk.schemas import (
     webhook_out,
 )
 from frontdesk.answering.desk.visibility import TicketAccess, ticket_access
+from frontdesk.context import AppContext
 from frontdesk.errors import InvalidInput, NotFound
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/answering", tags=["answering ticket desk"])
 Context = Annotated[AppContext, Depends(get_context)]

@@ -46,10 +46,10 @@ from frontdesk.answering.desk.webhooks import (
     sign,
 )
 from frontdesk.audit.service import record_event
+from frontdesk.context import AppContext
 from frontdesk.errors import Conflict, NotFound
 from frontdesk.jobs.tasks import RetryPolicy
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 
 log = get_logger(__name__)
 _OPTIONS_KEY = "answering.webhook_options"

@@ -45,9 +45,9 @@ from frontdesk.answering.tickets import (
 )
 from frontdesk.answering.tokens import Caller
 from frontdesk.answering.wire import AnsweringFailure, Failure
+from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
 from frontdesk.logs import get_logger
-from frontdesk.server.context import AppContext
 
 log = get_logger(__name__)
 WINDOW: Final = timedelta(hours=24)

@@ -23,10 +23,11 @@ from frontdesk.businesses.service import (
     locations_of,
     visible_business,
 )
+from frontdesk.context import AppContext
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import get_source, list_sources, list_triggers
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, StaffContext, require
 from frontdesk.web.connection import check_connection, discover_values

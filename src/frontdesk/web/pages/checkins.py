@@ -28,12 +28,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.businesses.models import Business
+from frontdesk.context import AppContext
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED, CheckIn
 from frontdesk.engagement.reasons import ORDER, words
 from frontdesk.errors import InvalidInput
 from frontdesk.security.secrets import SecretBox
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import StaffContext, require
 from frontdesk.web.params import business_number, query_text

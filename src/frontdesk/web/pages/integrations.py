@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from frontdesk.context import AppContext
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.groups import (
@@ -22,7 +23,7 @@ from frontdesk.integrations.groups import (
     set_group_status,
 )
 from frontdesk.integrations.mappings import effective_customer_fetch_delay, list_mappings
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, StaffContext, require
 from frontdesk.web.connection import check_connection

@@ -15,7 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.service import LOCKOUT_AFTER, LOCKOUT_FOR, authenticate
 from frontdesk.staff.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, end_session, start_session
 from frontdesk.web.auth import (

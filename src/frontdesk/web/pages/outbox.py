@@ -30,11 +30,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from frontdesk.context import AppContext
 from frontdesk.engagement import outbox
 from frontdesk.engagement import outbox_queries as queries
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.errors import Conflict, InvalidInput, NotFound
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, Forbidden, StaffContext, require
 from frontdesk.web.mail_preview import inert_html

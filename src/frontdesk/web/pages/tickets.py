@@ -31,8 +31,9 @@ from frontdesk.answering.desk import actions, delivery, lifecycle, queries
 from frontdesk.answering.desk.schemas import detail_out, page_out
 from frontdesk.answering.desk.visibility import TicketAccess, ticket_access
 from frontdesk.answering.options import get_options
+from frontdesk.context import AppContext
 from frontdesk.errors import NotFound, RequestError
-from frontdesk.server.context import AppContext, get_context
+from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web import tickets_view as view
 from frontdesk.web.auth import CheckedForm, StaffContext, require

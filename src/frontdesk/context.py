@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
-
 from frontdesk.clock import Clock, SystemClock
 from frontdesk.db.engine import Database
 from frontdesk.db.migrate import upgrade
@@ -42,9 +40,3 @@ class AppContext:
 
     async def close(self) -> None:
         await self.db.dispose()
-
-
-def get_context(request: Request) -> AppContext:
-    """FastAPI dependency: the process context stored on the app."""
-    ctx: AppContext = request.app.state.context
-    return ctx

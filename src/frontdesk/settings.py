@@ -60,6 +60,8 @@ class JobsSettings(BaseModel):
     """procrastinate: a worker silent this long is dead; the sweeper requeues its jobs."""
     keep_finished_hours: int = Field(default=72, ge=1)
     """procrastinate: finished jobs older than this are pruned (daily)."""
+    shutdown_graceful_timeout_s: float | None = Field(default=None, gt=0)
+    """``frontdesk worker``: how long running jobs may take to finish after SIGTERM."""
 
 
 class SyncSettings(BaseModel):
@@ -116,10 +118,46 @@ class CredentialSettings(BaseModel):
     """How often ``frontdesk serve`` looks for expiry warnings (0: never)."""
 
 
+class TicketWebhookSettings(BaseModel):
+    """Ticket status pushes to answering services (``FRONTDESK_ANSWERING__WEBHOOKS__...``)."""
+
+    max_attempts: int = Field(default=8, ge=1)
+    """POSTs before a delivery is parked (with the defaults: 30 to 60 min after the first)."""
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(default=1800.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    lease_s: float = Field(default=120.0, gt=0)
+    """How long a claimed delivery stays ``sending`` before another runner may take it over."""
+    poll_s: float = Field(default=5.0, gt=0)
+    batch: int = Field(default=50, ge=1)
+
+
 class AnsweringSettings(BaseModel):
-    """Answering Service API v2 behaviour switches."""
+    """How the Answering Service API v2 resolves the vendor's ambiguities (spec §6;
+    docs/answering.md), with the spec's recommendations as defaults
+    (``FRONTDESK_ANSWERING__...``)."""
 
     http_status_codes: bool = False
+    """Ambiguity 4: HTTP 200 with the code in the body unless this is on."""
+    allow_empty_client_code: bool = False
+    """Ambiguity 9: ``client_code`` is required non-blank by default."""
+    strict_dob: bool = True
+    """Ambiguity 24: also refuse birth years before 1900 and dates after today (410)."""
+    notes_timezone: str = "UTC"
+    """Ambiguity 21: the time zone of the ``notes`` timestamp."""
+    case_insensitive_usernames: bool = False
+    """§4.3 step 2: usernames match exactly unless this is on."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """Bodies above this are refused with a clear message."""
+    token_ttl_s: int = Field(default=7200, ge=1)
+    """§4.4: a token expires this long after its last recorded activity."""
+    activity_granularity_s: int = Field(default=60, ge=1)
+    """A token's last activity is written at most once per this many seconds."""
+    lockout_failures: int = Field(default=5, ge=1)
+    """More than this many failed tokenCreate calls for one username within the window lock it."""
+    lockout_window_s: int = Field(default=900, ge=1)
+    lockout_duration_s: int = Field(default=900, ge=1)
+    webhooks: TicketWebhookSettings = TicketWebhookSettings()
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,7 @@ from tests.connectors.http_peer import serve  # noqa: F401  (fixture: the transp
 
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.retry import RetryPolicy
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_PM_PASSWORD,

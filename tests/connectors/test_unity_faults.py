@@ -23,7 +23,7 @@ from frontdesk.connectors.errors import (
     RemoteTimeout,
     Unreachable,
 )
-from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.retry import RetryPolicy
 from frontdesk.errors import ConfigurationError, FatalError, TransientError, Unauthorized
 from frontdesk.sandbox.unity import (
     DEFAULT_PM_USER,

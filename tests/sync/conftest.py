@@ -22,7 +22,7 @@ from frontdesk.clock import ManualClock
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.retry import RetryPolicy
 from frontdesk.context import AppContext
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,

@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from frontdesk.answering.desk import idempotency
 from frontdesk.answering.login import create_token
-from frontdesk.answering.options import AnsweringOptions, get_options
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tickets import create_ticket, ticket_status
 from frontdesk.answering.tokens import authenticate
 from frontdesk.answering.wire import (
@@ -39,13 +39,13 @@ from frontdesk.answering.wire import (
 )
 from frontdesk.context import AppContext
 from frontdesk.logs import get_logger
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_answering, get_context
 
 log = get_logger(__name__)
 BASE_PATH = "/cc/modules/apiv2"
 router = APIRouter(tags=["answering service API v2"])
 Handler = Callable[
-    [AppContext, AnsweringOptions, Mapping[str, str], Mapping[str, str]], Awaitable[dict[str, str]]
+    [AppContext, AnsweringRuntime, Mapping[str, str], Mapping[str, str]], Awaitable[dict[str, str]]
 ]
 
 
@@ -55,11 +55,11 @@ def _token(query: Mapping[str, str], params: Mapping[str, str]) -> str | None:
 
 
 async def _token_create(
-    ctx: AppContext, options: AnsweringOptions, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
 ) -> dict[str, str]:
     token = await create_token(
         ctx,
-        options,
+        runtime,
         username=params.get("login_username"),
         login_password=params.get("login_password"),
     )
@@ -67,22 +67,22 @@ async def _token_create(
 
 
 async def _create_ticket(
-    ctx: AppContext, options: AnsweringOptions, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
 ) -> dict[str, str]:
-    caller = await authenticate(ctx, options, _token(query, params))
+    caller = await authenticate(ctx, runtime, _token(query, params))
     key = params.get(idempotency.BODY_FIELD)
     if not is_blank(key):
         assert key is not None
         return await idempotency.create_ticket_once(
-            ctx, options, caller=caller, params=params, key=key
+            ctx, runtime, caller=caller, params=params, key=key
         )
-    return await create_ticket(ctx, options, caller=caller, params=params)
+    return await create_ticket(ctx, runtime, caller=caller, params=params)
 
 
 async def _ticket_status(
-    ctx: AppContext, options: AnsweringOptions, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
 ) -> dict[str, str]:
-    caller = await authenticate(ctx, options, _token(query, params))
+    caller = await authenticate(ctx, runtime, _token(query, params))
     ticket_id = query.get("ticket_id")
     if is_blank(ticket_id):
         ticket_id = params.get("ticket_id")
@@ -114,7 +114,7 @@ _SUMMARY = "Answering Service API v2 (resource=tokenCreate|as|adi|ticketStatus)"
 async def answering_api(request: Request) -> Response:
     """The front controller: every outcome is one envelope (spec §4.2)."""
     ctx = get_context(request)
-    options = get_options(ctx)
+    runtime = get_answering(request)
     resource = request.query_params.get("resource", "")
     try:
         handler = RESOURCES.get(resource.lower())
@@ -122,15 +122,19 @@ async def answering_api(request: Request) -> Response:
             return _error(404, "Unknown resource", 404)
         if request.method not in ("GET", "POST"):
             return _error(405, "Method not allowed: use GET or POST", 405)
-        body = await read_body(request, options.max_body_bytes) if request.method == "POST" else b""
+        body = (
+            await read_body(request, runtime.options.max_body_bytes)
+            if request.method == "POST"
+            else b""
+        )
         params = await parse_params(request, body)
         header_key = request.headers.get(idempotency.HEADER)
         if header_key is not None:  # the header wins over the body field
             params = {**params, idempotency.BODY_FIELD: header_key}
-        result = await handler(ctx, options, request.query_params, params)
+        result = await handler(ctx, runtime, request.query_params, params)
         return envelope_response(result=result)
     except AnsweringFailure as failure:
-        status = failure.errors[0].code if options.http_status_codes else 200
+        status = failure.errors[0].code if runtime.options.http_status_codes else 200
         log.info("answering.refused", resource=resource, code=failure.failure.code)
         return envelope_response(errors=failure.errors, status=status)
     except BodyTooLarge as exc:

@@ -29,9 +29,8 @@ from frontdesk.answering.models import (
     AnsweringUser,
     AnsweringUserPractice,
 )
-from frontdesk.answering.options import AnsweringOptions
 from frontdesk.answering.password_token import decrypt_password_token
-from frontdesk.answering.runtime import get_runtime
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tokens import issue_token
 from frontdesk.answering.wire import AnsweringFailure, Failure, is_blank
 from frontdesk.audit.service import record_event
@@ -53,12 +52,12 @@ class _Account:
 
 
 async def create_token(
-    ctx: AppContext, options: AnsweringOptions, *, username: str | None, login_password: str | None
+    ctx: AppContext, runtime: AnsweringRuntime, *, username: str | None, login_password: str | None
 ) -> str:
     """A new token for valid credentials; raises :class:`AnsweringFailure` (413/408)."""
     if is_blank(username) or is_blank(login_password):
         if not is_blank(username):
-            await _record_failure(ctx, options, username=str(username), reason="missing_password")
+            await _record_failure(ctx, runtime, username=str(username), reason="missing_password")
         raise AnsweringFailure(Failure.TOKEN_NOT_CREATED)
     assert username is not None
     assert login_password is not None
@@ -67,12 +66,11 @@ async def create_token(
         if await active_lockout(session, username=username, now=now) is not None:
             log.warning("answering.token_refused_locked", username=username)
             raise AnsweringFailure(Failure.TOKEN_NOT_CREATED)
-        account = await _account(session, username=username, options=options)
+        account = await _account(session, username=username, runtime=runtime)
         has_practices = account is not None and await _has_practices(session, account.user_id)
-    runtime = get_runtime(ctx)
     if account is None:
         await runtime.verify_password(None, login_password.encode())
-        await _record_failure(ctx, options, username=username, reason="unknown_user")
+        await _record_failure(ctx, runtime, username=username, reason="unknown_user")
         raise AnsweringFailure(Failure.TOKEN_NOT_CREATED)
     key = ctx.secrets.decrypt(account.encryption_key).encode("utf-8")
     decrypted = decrypt_password_token(login_password, key)
@@ -80,10 +78,10 @@ async def create_token(
         if " " in login_password:
             # Ambiguity 23: a form post without URL-encoding turns '+' into ' '; PHP fails too.
             log.info("answering.password_token_has_space", username=account.username)
-        await _record_failure(ctx, options, username=username, reason="undecryptable")
+        await _record_failure(ctx, runtime, username=username, reason="undecryptable")
         raise AnsweringFailure(Failure.TOKEN_NOT_CREATED)
     if not await runtime.verify_password(account.password_hash, decrypted.plaintext):
-        await _record_failure(ctx, options, username=username, reason="wrong_password")
+        await _record_failure(ctx, runtime, username=username, reason="wrong_password")
         raise AnsweringFailure(Failure.TOKEN_NOT_CREATED)
     if not account.active or not has_practices:
         log.info("answering.token_refused_no_access", username=account.username)
@@ -93,19 +91,19 @@ async def create_token(
             delete(AnsweringLoginFailure).where(AnsweringLoginFailure.username == username)
         )
         token = await issue_token(
-            session, user_id=account.user_id, now=ctx.clock.now(), ttl_s=options.token_ttl_s
+            session, user_id=account.user_id, now=ctx.clock.now(), ttl_s=runtime.options.token_ttl_s
         )
     log.info("answering.token_created", username=account.username)
     return token
 
 
 async def _account(
-    session: AsyncSession, *, username: str, options: AnsweringOptions
+    session: AsyncSession, *, username: str, runtime: AnsweringRuntime
 ) -> _Account | None:
     column = AnsweringUser.username
     condition = (
         func.lower(column) == username.lower()
-        if options.case_insensitive_usernames
+        if runtime.options.case_insensitive_usernames
         else column == username
     )
     query = select(
@@ -144,14 +142,14 @@ async def active_lockout(
 
 
 async def _record_failure(
-    ctx: AppContext, options: AnsweringOptions, *, username: str, reason: str
+    ctx: AppContext, runtime: AnsweringRuntime, *, username: str, reason: str
 ) -> None:
     username = username[:120]
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         session.add(AnsweringLoginFailure(username=username, at=now, reason=reason))
         await session.flush()
-        since = now - timedelta(seconds=options.lockout_window_s)
+        since = now - timedelta(seconds=runtime.options.lockout_window_s)
         count = (
             await session.execute(
                 select(func.count())
@@ -161,10 +159,10 @@ async def _record_failure(
         ).scalar_one()
         log.info("answering.token_refused", username=username, reason=reason, failures=count)
         if (
-            count > options.lockout_failures
+            count > runtime.options.lockout_failures
             and await active_lockout(session, username=username, now=now) is None
         ):
-            until = now + timedelta(seconds=options.lockout_duration_s)
+            until = now + timedelta(seconds=runtime.options.lockout_duration_s)
             session.add(
                 AnsweringLockout(
                     username=username, locked_at=now, locked_until=until, failures=count

@@ -16,9 +16,8 @@ from frontdesk.access.dependencies import StaffPrincipal
 from frontdesk.answering import accounts, login
 from frontdesk.answering.accounts import UserView
 from frontdesk.answering.models import AnsweringLockout
-from frontdesk.answering.runtime import invalidate_caches
 from frontdesk.context import AppContext
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import AnsweringDep, get_context
 
 router = APIRouter(prefix="/api/answering", tags=["answering accounts"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -150,7 +149,7 @@ async def list_companies(ctx: Context, _staff: StaffPrincipal) -> list[CompanyOu
 
 @router.patch("/companies/{name}", response_model=CompanyOut)
 async def patch_company(
-    name: str, body: CompanyPatch, ctx: Context, staff: StaffPrincipal
+    name: str, body: CompanyPatch, ctx: Context, staff: StaffPrincipal, answering: AnsweringDep
 ) -> CompanyOut:
     try:
         async with ctx.db.transaction() as session:
@@ -165,7 +164,7 @@ async def patch_company(
                 id=company.id, name=company.name, unassignedPracticeCode=body.unassignedPracticeCode
             )
     finally:
-        invalidate_caches(ctx)  # this process sees account changes at once
+        answering.invalidate()  # this process sees account changes at once
 
 
 @router.get("/practices", response_model=list[PracticeOut])
@@ -178,7 +177,9 @@ async def list_practices(ctx: Context, _staff: StaffPrincipal) -> list[PracticeO
 
 
 @router.post("/practices", status_code=status.HTTP_201_CREATED, response_model=PracticeOut)
-async def put_practice(body: PracticeIn, ctx: Context, _staff: StaffPrincipal) -> PracticeOut:
+async def put_practice(
+    body: PracticeIn, ctx: Context, _staff: StaffPrincipal, answering: AnsweringDep
+) -> PracticeOut:
     """Create a practice, or rename an existing one."""
     try:
         async with ctx.db.transaction() as session:
@@ -187,7 +188,7 @@ async def put_practice(body: PracticeIn, ctx: Context, _staff: StaffPrincipal) -
             )
             return PracticeOut(id=p.id, code=p.code, name=p.name)
     finally:
-        invalidate_caches(ctx)  # this process sees account changes at once
+        answering.invalidate()  # this process sees account changes at once
 
 
 @router.get("/doctors", response_model=list[DoctorOut])
@@ -209,7 +210,9 @@ async def list_doctors(
 
 
 @router.post("/doctors", status_code=status.HTTP_201_CREATED, response_model=DoctorOut)
-async def add_doctor(body: DoctorIn, ctx: Context, staff: StaffPrincipal) -> DoctorOut:
+async def add_doctor(
+    body: DoctorIn, ctx: Context, staff: StaffPrincipal, answering: AnsweringDep
+) -> DoctorOut:
     try:
         async with ctx.db.transaction() as session:
             d = await accounts.add_doctor(
@@ -229,7 +232,7 @@ async def add_doctor(body: DoctorIn, ctx: Context, staff: StaffPrincipal) -> Doc
                 secureMessaging=d.secure_messaging,
             )
     finally:
-        invalidate_caches(ctx)  # this process sees account changes at once
+        answering.invalidate()  # this process sees account changes at once
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -239,7 +242,9 @@ async def list_users(ctx: Context, _staff: StaffPrincipal) -> list[UserOut]:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def add_user(body: UserIn, ctx: Context, staff: StaffPrincipal) -> UserOut:
+async def add_user(
+    body: UserIn, ctx: Context, staff: StaffPrincipal, answering: AnsweringDep
+) -> UserOut:
     """Create an API user (and its company and practices when missing)."""
     try:
         async with ctx.db.transaction() as session:
@@ -256,12 +261,12 @@ async def add_user(body: UserIn, ctx: Context, staff: StaffPrincipal) -> UserOut
             )
             return _user_out(view)
     finally:
-        invalidate_caches(ctx)  # this process sees account changes at once
+        answering.invalidate()  # this process sees account changes at once
 
 
 @router.patch("/users/{username}", response_model=UserOut)
 async def patch_user(
-    username: str, body: UserPatch, ctx: Context, staff: StaffPrincipal
+    username: str, body: UserPatch, ctx: Context, staff: StaffPrincipal, answering: AnsweringDep
 ) -> UserOut:
     try:
         async with ctx.db.transaction() as session:
@@ -278,7 +283,7 @@ async def patch_user(
             )
             return _user_out(view)
     finally:
-        invalidate_caches(ctx)  # this process sees account changes at once
+        answering.invalidate()  # this process sees account changes at once
 
 
 @router.get("/lockouts", response_model=list[LockoutOut])

@@ -33,8 +33,7 @@ from frontdesk.answering.models import (
     AnsweringTicketStatus,
     AnsweringUserPractice,
 )
-from frontdesk.answering.options import AnsweringOptions
-from frontdesk.answering.runtime import get_runtime
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tokens import Caller, random_alphanumeric
 from frontdesk.answering.wire import AnsweringFailure, ApiError, Failure, is_blank
 from frontdesk.context import AppContext
@@ -160,12 +159,8 @@ class TicketWriter:
         raise AssertionError("unreachable")
 
 
-def get_ticket_writer(ctx: AppContext) -> TicketWriter:
-    writer = ctx.extras.get("answering.ticket_writer")
-    if not isinstance(writer, TicketWriter):
-        writer = TicketWriter()
-        ctx.extras["answering.ticket_writer"] = writer
-    return writer
+TICKET_WRITER = TicketWriter()
+"""The writer of the hot path (stateless: its id maker and attempts only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,21 +177,23 @@ class PreparedTicket:
 
 
 async def prepare_ticket(
-    ctx: AppContext, options: AnsweringOptions, *, caller: Caller, params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, *, caller: Caller, params: Mapping[str, str]
 ) -> PreparedTicket:
     """Validate one submission (407, 410, 405, 406/414/411) and build its row; writes nothing."""
     fields = ticket_fields(params)
-    required = [f for f in REQUIRED if not (f == "client_code" and options.allow_empty_client_code)]
+    required = [
+        f for f in REQUIRED if not (f == "client_code" and runtime.options.allow_empty_client_code)
+    ]
     missing = [f for f in required if is_blank(fields[f])]
     if missing:
         code = Failure.MISSING_FIELD.code
         errors = [ApiError(code, f"{Failure.MISSING_FIELD.message}: {f}") for f in missing]
         raise AnsweringFailure(Failure.MISSING_FIELD, errors)
     now = ctx.clock.now()
-    local = now.astimezone(ZoneInfo(options.notes_timezone))
-    if not valid_dob(fields["dob"], strict=options.strict_dob, today=local.date()):
+    local = now.astimezone(ZoneInfo(runtime.options.notes_timezone))
+    if not valid_dob(fields["dob"], strict=runtime.options.strict_dob, today=local.date()):
         raise AnsweringFailure(Failure.INVALID_DOB)
-    practice_id, doctor_id, unassigned = await _resolve(ctx, caller=caller, fields=fields)
+    practice_id, doctor_id, unassigned = await _resolve(ctx, runtime, caller=caller, fields=fields)
     notes = (
         f"{local:%Y-%m-%d %H:%M:%S} : Created by Answering Service API v2.0 "
         f"from {caller.company_name} by {caller.username}"
@@ -235,11 +232,11 @@ def log_created(caller: Caller, prepared: PreparedTicket, ticket_id: str) -> Non
 
 
 async def create_ticket(
-    ctx: AppContext, options: AnsweringOptions, *, caller: Caller, params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, *, caller: Caller, params: Mapping[str, str]
 ) -> dict[str, str]:
     """Validate and store one ticket; the 19-key result, or :class:`AnsweringFailure`."""
-    prepared = await prepare_ticket(ctx, options, caller=caller, params=params)
-    ticket_id = await get_runtime(ctx).committer.submit(get_ticket_writer(ctx), prepared.item)
+    prepared = await prepare_ticket(ctx, runtime, caller=caller, params=params)
+    ticket_id = await runtime.committer.submit(TICKET_WRITER, prepared.item)
     log_created(caller, prepared, ticket_id)
     return prepared.answer(ticket_id)
 
@@ -255,12 +252,11 @@ def stored_result(ticket: Mapping[Any, Any]) -> dict[str, str]:
 
 
 async def _resolve(
-    ctx: AppContext, *, caller: Caller, fields: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, *, caller: Caller, fields: Mapping[str, str]
 ) -> tuple[int, int | None, bool]:
     """(practice id, doctor id, unassigned) or 405/406/414/411 (spec §4.5 stages 4-5)."""
     prac = fields["prac"].strip()
     dc = fields["dc"].strip()
-    runtime = get_runtime(ctx)
     now = ctx.clock.now()
     found = await runtime.practices.get(
         (caller.user_id, prac), now, lambda: _load_practice(ctx, caller.user_id, prac)

@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.answering.models import AnsweringCompany, AnsweringToken, AnsweringUser
-from frontdesk.answering.options import AnsweringOptions
-from frontdesk.answering.runtime import get_runtime
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.wire import AnsweringFailure, Failure
 from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
@@ -150,23 +149,22 @@ async def _load_token(ctx: AppContext, token_hash: str) -> TokenRecord | None:
     return TokenRecord(caller=caller, active=active, last_activity_at=last_activity)
 
 
-async def authenticate(ctx: AppContext, options: AnsweringOptions, token: str | None) -> Caller:
+async def authenticate(ctx: AppContext, runtime: AnsweringRuntime, token: str | None) -> Caller:
     """The caller behind ``token``, sliding its window; 408 when missing, unknown or expired."""
     if token is None or not token.strip() or len(token) > 256:
         raise AnsweringFailure(Failure.NOT_AUTHENTICATED)
-    runtime = get_runtime(ctx)
     key = hash_token(token)
     now = ctx.clock.now()
     record: TokenRecord | None = await runtime.tokens.get(key, now, lambda: _load_token(ctx, key))
-    if record is not None and _idle(record, now) >= options.token_ttl_s:
+    if record is not None and _idle(record, now) >= runtime.options.token_ttl_s:
         # The cache may be behind another process's activity write: ask the database.
         record = await _load_token(ctx, key)
         if record is not None:
             runtime.tokens.put(key, record, now)
-    if record is None or not record.active or _idle(record, now) >= options.token_ttl_s:
+    if record is None or not record.active or _idle(record, now) >= runtime.options.token_ttl_s:
         runtime.tokens.discard(key)
         raise AnsweringFailure(Failure.NOT_AUTHENTICATED)
-    if _idle(record, now) >= options.activity_granularity_s:
+    if _idle(record, now) >= runtime.options.activity_granularity_s:
         record.last_activity_at = now  # first: concurrent requests of this token skip the write
         await runtime.committer.submit(TOUCH, (record.caller.token_id, now))
     return record.caller

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import httpx
 import typer
 from rich.table import Table
 
 from frontdesk.answering.client import API_PATH
 from frontdesk.cli.runtime import cli_settings, console, run
 from frontdesk.cli.serve import serve_app
+from frontdesk.composition import Process, Role, running
 from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.runtime import start_services
@@ -40,11 +42,12 @@ def demo_command(
         async def prepare() -> tuple[DemoSeed, dict[str, int]]:
             ctx = await AppContext.open(settings)
             try:
-                seed = await seed_demo(ctx)
-                integration = await seed_integration(ctx, api_key=seed.api_key)
-                seed.businesses.extend(integration.businesses)
-                seed.answering = await seed_answering(ctx)
-                return seed, await first_sync(ctx, group_id=integration.group_id)
+                async with running(ctx, Role.CLI) as process, _api(process) as api:
+                    seed = await seed_demo(ctx)
+                    integration = await seed_integration(ctx, api=api, api_key=seed.api_key)
+                    seed.businesses.extend(integration.businesses)
+                    seed.answering = await seed_answering(ctx)
+                    return seed, await first_sync(process, group_id=integration.group_id)
             finally:
                 await ctx.close()
 
@@ -59,12 +62,18 @@ def demo_command(
         console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
         console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
         console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
-        app = create_app(settings)  # the server opens its own context in its own event loop
+        app = create_app(settings, demo=True)  # its own context and process, in its own loop
         if not no_browser:
             console.print("(no browser is opened on a headless machine; open the URL yourself)")
         serve_app(app, settings, host=host, port=port)
     finally:
         services.stop()
+
+
+def _api(process: Process) -> httpx.AsyncClient:
+    """A client of this process's own app (the demo configures through the public API)."""
+    app = create_app(process.settings, process=process)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo")
 
 
 def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:

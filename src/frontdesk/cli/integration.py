@@ -14,20 +14,20 @@ import typer
 from rich.table import Table
 
 from frontdesk.access.principal import Principal
-from frontdesk.cli.runtime import console, opened_context, read_secret, run
+from frontdesk.cli.runtime import console, opened_context, opened_process, read_secret, run
+from frontdesk.cli.sync import Synced, run_and_queue
+from frontdesk.composition import Process
 from frontdesk.credentials.diagnose import LOG_LIMIT, Diagnosis, diagnose
 from frontdesk.credentials.health import GroupHealth, check_warnings, group_health
 from frontdesk.credentials.reauthorize import Reauthorization, reauthorize
-from frontdesk.integrations.groups import PropertyInput
-from frontdesk.sync.engine import SyncEngine
-from frontdesk.sync.foreground import run_all
-from frontdesk.sync.models import SyncRun
+from frontdesk.errors import InvalidInput
+from frontdesk.integrations import properties as props
+from frontdesk.integrations.groups import PropertyInput, get_group
 
 app = typer.Typer(
     help="Integration credentials: health, diagnose, re-authorise.", no_args_is_help=True
 )
 CLI = Principal.system("cli")
-SECURE_KEYS = ("PM_Password", "User_Name")
 
 
 def _when(moment: datetime | None) -> str:
@@ -147,8 +147,10 @@ def diagnose_command(
     """Test the connection, read the remote's error log, show the last run."""
 
     async def go() -> Diagnosis:
-        async with opened_context() as ctx:
-            return await diagnose(ctx, principal=CLI, group_id=group, log_limit=logs)
+        async with opened_process() as process:
+            return await diagnose(
+                process.ctx, process.plugins, principal=CLI, group_id=group, log_limit=logs
+            )
 
     found = run(go())
     _print_diagnosis(found)
@@ -161,7 +163,11 @@ def reauthorize_command(
     group: Annotated[int, typer.Option("--group", help="integration group id")],
     keys: Annotated[
         list[str] | None,
-        typer.Option("--key", help="property to set (repeat; default PM_Password)"),
+        typer.Option(
+            "--key",
+            help="property to set (repeat; default: the source's expiring password, "
+            "PM_Password for Allscripts)",
+        ),
     ] = None,
     recheck: Annotated[
         bool, typer.Option("--recheck", help="store nothing: re-check the stored credentials")
@@ -174,26 +180,25 @@ def reauthorize_command(
     ] = True,
 ) -> None:
     """New credentials from a hidden prompt (or stdin, one line per key); check; reactivate."""
-    wanted = [] if recheck else list(keys or ["PM_Password"])
-    values = [
-        PropertyInput(key, read_secret(f"New {key}"), is_secure=key in SECURE_KEYS)
-        for key in wanted
-    ]
-    if any(not p.value for p in values):
-        console.print("[red]error:[/red] an empty value was given")
-        raise typer.Exit(2)
 
-    async def go() -> tuple[Reauthorization, list[SyncRun]]:
-        async with opened_context() as ctx:
+    async def go() -> tuple[Reauthorization, Synced | None]:
+        async with opened_process() as process:
+            values = await _new_values(process, group=group, keys=keys, recheck=recheck)
             done = await reauthorize(
-                ctx, principal=CLI, group_id=group, properties=values, backfill=backfill
+                process.ctx,
+                process.plugins,
+                principal=CLI,
+                group_id=group,
+                properties=values,
+                backfill=backfill,
             )
-            finished: list[SyncRun] = []
+            synced = None
             if done.runs and wait:
-                finished = await run_all(ctx, SyncEngine(ctx), [r.id for r in done.runs])
-            return done, finished
+                synced = await run_and_queue(process, done.runs, send=False)
+            return done, synced
 
-    done, finished = run(go())
+    done, synced = run(go())
+    finished = synced.runs if synced is not None else []
     check = done.check
     console.print(
         f"check: {check.status.value} — {check.message}"
@@ -221,5 +226,30 @@ def reauthorize_command(
                 else ""
             )
         )
+    if synced is not None:
+        console.print(f"{len(synced.requests)} review requests queued")
     if any(item.status != "succeeded" for item in finished):
         raise typer.Exit(1)
+
+
+async def _new_values(
+    process: Process, *, group: int, keys: list[str] | None, recheck: bool
+) -> list[PropertyInput]:
+    """The new values, each from a hidden prompt (or stdin, one line per key); by default
+    the source's expiring password (its spec names it), secure as its spec says."""
+    if recheck:
+        return []
+    async with process.ctx.db.reader() as session:
+        source = (await get_group(session, group_id=group, principal=CLI)).source.name
+    spec = process.plugins.spec(source)
+    wanted = list(keys or ([spec.password_key] if spec and spec.password_key else []))
+    if not wanted:
+        raise InvalidInput("name the properties to set with --key", field="key")
+    values = []
+    for key in wanted:
+        known = props.spec_for(key, spec)
+        value = read_secret(f"New {key}")
+        if not value:
+            raise InvalidInput(f"an empty value was given for {key}", field="key")
+        values.append(PropertyInput(key, value, is_secure=bool(known and known.secure)))
+    return values

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from frontdesk import eventloop
+from frontdesk.composition import Process, Role, running
 from frontdesk.context import AppContext
 from frontdesk.errors import FrontdeskError
 from frontdesk.eventloop import EventLoopChoice
@@ -49,6 +50,13 @@ async def opened_context(settings: Settings | None = None) -> AsyncIterator[AppC
         yield ctx
     finally:
         await ctx.close()
+
+
+@asynccontextmanager
+async def opened_process(settings: Settings | None = None) -> AsyncIterator[Process]:
+    """The parts of a CLI command (the composition root's ``cli`` role), started."""
+    async with opened_context(settings) as ctx, running(ctx, Role.CLI) as process:
+        yield process
 
 
 def read_secret(prompt: str) -> str:

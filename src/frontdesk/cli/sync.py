@@ -1,8 +1,17 @@
-"""``frontdesk sync run|backfill``: sync now, in the foreground, with a progress bar."""
+"""``frontdesk sync run|backfill``: sync now, in the foreground, with a progress bar.
+
+Deciding writes the ledger: the review requests of the eligible check-ins are written in the
+same transaction as their decisions (the composition root's decision hook, as in every other
+runner). By default they are queued for the next sender (``N review requests queued``: the
+serving process's sweeper, or a procrastinate worker, sends them); ``--send`` sends them
+here, in the foreground, one attempt each.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,17 +22,23 @@ from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import LOCATION, get_by_number
-from frontdesk.cli.runtime import console, opened_context, run
+from frontdesk.cli.runtime import console, opened_process, run
+from frontdesk.composition import Process
 from frontdesk.context import AppContext
+from frontdesk.engagement import ledger
 from frontdesk.engagement.reasons import words
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.sync import service
-from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.foreground import run_all
 from frontdesk.sync.models import SyncRun
 
 app = typer.Typer(help="Sync appointments now (foreground).", no_args_is_help=True)
+SEND_OPTION = typer.Option(
+    "--send",
+    help="send the review requests now, here, one attempt each (default: queue them for the "
+    "serving process's sender)",
+)
 CLI = Principal.system("cli")
 
 
@@ -50,8 +65,8 @@ async def _targets(ctx: AppContext, number: int) -> list[tuple[int, list[int] | 
     return sorted(targets, key=lambda t: t[0])
 
 
-async def _run_in_foreground(ctx: AppContext, created: Sequence[SyncRun]) -> list[SyncRun]:
-    engine = SyncEngine(ctx)
+async def _run_in_foreground(process: Process, created: Sequence[SyncRun]) -> list[SyncRun]:
+    ctx, engine = process.ctx, process.engine
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]run {task.fields[run]}[/bold]"),
@@ -72,6 +87,39 @@ async def _run_in_foreground(ctx: AppContext, created: Sequence[SyncRun]) -> lis
             bar.update(task, total=1, completed=1)
             finished.append(final)
     return finished
+
+
+@dataclass
+class Synced:
+    """What a foreground sync did: its runs and their review requests."""
+
+    runs: list[SyncRun]
+    requests: list[int]
+    sent: dict[int, str] | None = None
+
+
+async def run_and_queue(process: Process, created: Sequence[SyncRun], *, send: bool) -> Synced:
+    """Run ``created`` to their end here; then their review requests, written as they were
+    decided, are left queued or (``send``) sent here, one attempt each."""
+    finished = await _run_in_foreground(process, created)
+    async with process.ctx.db.reader() as session:
+        requests = await ledger.requests_of_runs(session, run_ids=[r.id for r in finished])
+    synced = Synced(runs=finished, requests=requests)
+    if send and requests:
+        synced.sent = await process.sender.send_requests(requests)
+    return synced
+
+
+def _report_requests(synced: Synced) -> None:
+    if synced.sent is None:
+        console.print(f"{len(synced.requests)} review requests queued")
+        return
+    states = Counter(synced.sent.values())
+    waiting = len(synced.requests) - sum(states.values())
+    parts = [f"{count} {state}" for state, count in sorted(states.items())]
+    if waiting:
+        parts.append(f"{waiting} not sent here (already claimed or not due)")
+    console.print(f"{len(synced.requests)} review requests: " + ", ".join(parts))
 
 
 def _report(finished: Sequence[SyncRun]) -> None:
@@ -100,12 +148,14 @@ def run_command(
     on: Annotated[
         str | None, typer.Option("--on", help="the day the run acts as (YYYY-MM-DD)")
     ] = None,
+    send: Annotated[bool, SEND_OPTION] = False,
 ) -> None:
     """Sync a business now: its groups (a location: its group, for that location only)."""
-    day = date.fromisoformat(on) if on else None
+    day = _day(on, "--on")
 
-    async def go() -> list[SyncRun]:
-        async with opened_context() as ctx:
+    async def go() -> Synced:
+        async with opened_process() as process:
+            ctx = process.ctx
             created: list[SyncRun] = []
             for group_id, mapping_ids in await _targets(ctx, business):
                 async with ctx.db.transaction() as session:
@@ -117,9 +167,11 @@ def run_command(
                         on=day,
                         mapping_ids=mapping_ids,
                     )
-            return await _run_in_foreground(ctx, created)
+            return await run_and_queue(process, created, send=send)
 
-    _report(run(go()))
+    synced = run(go())
+    _report_requests(synced)
+    _report(synced.runs)
 
 
 @app.command("backfill")
@@ -127,20 +179,37 @@ def backfill_command(
     group: Annotated[int, typer.Option("--group", help="integration group id")],
     first: Annotated[str, typer.Option("--from", help="first appointment day (YYYY-MM-DD)")],
     last: Annotated[str, typer.Option("--to", help="last appointment day (YYYY-MM-DD)")],
+    send: Annotated[bool, SEND_OPTION] = False,
 ) -> None:
     """Read a range of days again (runs of at most 62 days, one after another)."""
+    first_day, last_day = _day(first, "--from"), _day(last, "--to")
+    assert first_day is not None
+    assert last_day is not None
 
-    async def go() -> list[SyncRun]:
-        async with opened_context() as ctx:
+    async def go() -> Synced:
+        async with opened_process() as process:
+            ctx = process.ctx
             async with ctx.db.transaction() as session:
                 created = await service.request_backfill(
                     session,
                     principal=CLI,
                     clock=ctx.clock,
                     group_id=group,
-                    first=date.fromisoformat(first),
-                    last=date.fromisoformat(last),
+                    first=first_day,
+                    last=last_day,
                 )
-            return await _run_in_foreground(ctx, created)
+            return await run_and_queue(process, created, send=send)
 
-    _report(run(go()))
+    synced = run(go())
+    _report_requests(synced)
+    _report(synced.runs)
+
+
+def _day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option (a clear error, not a traceback, for anything else)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint=option) from None

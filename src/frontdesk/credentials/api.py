@@ -20,7 +20,7 @@ from frontdesk.context import AppContext
 from frontdesk.credentials.health import group_health
 from frontdesk.credentials.reauthorize import reauthorize
 from frontdesk.integrations.schemas import PropertyIn
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_context, get_process
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.api import RunOut, run_out
 
@@ -76,15 +76,14 @@ async def reauthorize_group(
     """Check the new credentials; store them, reactivate and backfill only if it passes."""
     done = await reauthorize(
         ctx,
+        get_process(request).plugins,
         principal=principal,
         group_id=groupId,
         properties=[p.to_input() for p in body.integrationGroupProperties],
         backfill=body.backfill,
     )
     if done.runs:
-        worker = getattr(request.app.state, "sync_worker", None)
-        if worker is not None:
-            worker.kick()
+        get_process(request).runs_queued()
     async with ctx.db.reader() as session:
         ids = await sync_service.mapping_ids_of(session, run_ids=[r.id for r in done.runs])
     return ReauthorizeOut(

@@ -2,8 +2,8 @@
 
 ``check()`` with the stored credentials, the remote's own error log (Unity ``LastLogs``,
 errors only, newest first, at most 50, text scrubbed by the connector) and the last run's
-counts and error. Connectors that can read a server log satisfy :class:`RecentErrors`; the
-Unity connector is adapted here (its client already reads ``LastLogs``).
+counts and error. Connectors that can read a server log satisfy :class:`RecentErrors` (the
+Unity connector reads ``LastLogs``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
-from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.errors import ServerLogEntry
 from frontdesk.context import AppContext
-from frontdesk.credentials.reauthorize import ConnectorBuilder, default_connectors
+from frontdesk.credentials.reauthorize import ConnectorBuilder
 from frontdesk.errors import FrontdeskError
 from frontdesk.integrations.groups import get_group, group_properties
+from frontdesk.plugins import Plugins
 from frontdesk.sync.models import SyncRun
 
 LOG_LIMIT = 50
@@ -51,13 +51,12 @@ async def recent_errors(connector: Connector, limit: int = LOG_LIMIT) -> list[Se
     """The remote's recent errors, newest first (empty when the connector has no log)."""
     if isinstance(connector, RecentErrors):
         return list(await connector.recent_errors(limit))
-    if isinstance(connector, UnityConnector):
-        return await connector.client.last_logs(errors_only=True, count=limit)
     return []
 
 
 async def diagnose(
     ctx: AppContext,
+    plugins: Plugins,
     *,
     principal: Principal,
     group_id: int,
@@ -75,7 +74,7 @@ async def diagnose(
         ).scalar_one_or_none() or (await session.execute(newest.limit(1))).scalar_one_or_none()
         if last_run is not None:
             session.expunge(last_run)  # keep its loaded values after the reader ends
-    connector = (connectors or default_connectors)(source, properties, ctx.settings)
+    connector = (connectors or plugins.connector)(source, properties, ctx.settings)
     try:
         result = await connector.check()
         found = Diagnosis(group_id, status, reason, result, last_run=last_run)

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.connectors.base import CheckResult, Connector
-from frontdesk.connectors.registry import create_connector
 from frontdesk.context import AppContext
 from frontdesk.credentials.incidents import blocked_by_license, open_incident, resolve
 from frontdesk.credentials.models import CredentialIncident
@@ -36,6 +35,7 @@ from frontdesk.integrations.groups import (
 from frontdesk.integrations.mappings import list_mappings
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.logs import get_logger
+from frontdesk.plugins import Plugins
 from frontdesk.settings import Settings
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun
@@ -61,19 +61,16 @@ class Reauthorization:
     runs: list[SyncRun] = field(default_factory=list)
 
 
-def default_connectors(source: str, properties: Mapping[str, str], settings: Settings) -> Connector:
-    return create_connector(source, properties, settings)
-
-
 async def run_check(
     ctx: AppContext,
+    plugins: Plugins,
     *,
     source: str,
     properties: Mapping[str, str],
     connectors: ConnectorBuilder | None = None,
 ) -> CheckResult:
     """``check()`` of a connector built from ``properties`` (closed afterwards)."""
-    connector = (connectors or default_connectors)(source, properties, ctx.settings)
+    connector = (connectors or plugins.connector)(source, properties, ctx.settings)
     try:
         return await connector.check()
     finally:
@@ -82,6 +79,7 @@ async def run_check(
 
 async def reauthorize(
     ctx: AppContext,
+    plugins: Plugins,
     *,
     principal: Principal,
     group_id: int,
@@ -96,12 +94,15 @@ async def reauthorize(
         props.check_properties(
             [(p.key, p.value, p.is_secure) for p in properties],
             level="group",
-            source=source,
+            source=plugins.spec(source),
+            plugins=plugins,
             field=FIELD,
         )
         current = await group_properties(session, group_id=group.id, secrets=ctx.secrets)
     effective = {**current, **{p.key: p.value for p in properties}}
-    result = await run_check(ctx, source=source, properties=effective, connectors=connectors)
+    result = await run_check(
+        ctx, plugins, source=source, properties=effective, connectors=connectors
+    )
     async with ctx.db.transaction() as session:
         group = await get_group(session, group_id=group_id, principal=principal)
         incident = await open_incident(session, group_id=group.id)
@@ -114,7 +115,9 @@ async def reauthorize(
             incident_id=incident.id if incident else None,
         )
         if result.ok:
-            await _apply(ctx, session, principal, group, incident, properties, backfill, outcome)
+            await _apply(
+                ctx, plugins, session, principal, group, incident, properties, backfill, outcome
+            )
         await record_event(
             session,
             clock=ctx.clock,
@@ -147,6 +150,7 @@ async def reauthorize(
 
 async def _apply(
     ctx: AppContext,
+    plugins: Plugins,
     session: AsyncSession,
     principal: Principal,
     group: IntegrationGroup,
@@ -161,6 +165,7 @@ async def _apply(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             group_id=group.id,
             properties=properties,
         )

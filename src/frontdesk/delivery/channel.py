@@ -14,8 +14,18 @@ into the project's error tree (:mod:`frontdesk.errors`)::
 
 Error text quotes codes, reasons and ledger keys, never the recipient or patient names.
 
-A request found ``sending`` after a crash is resolved with :meth:`ReviewChannel.was_delivered`
-when ``supports_idempotency_check`` is true; SMTP has no such query, so the ledger parks it.
+The contract, for any channel (email today; SMS and webhooks plug in the same way):
+
+- ``name`` and ``reaches`` (:class:`~frontdesk.delivery.reach.Reach`): how it reaches a
+  patient — the decision step, opt-outs, the cap and the composer take the contact of that
+  kind;
+- ``message_id(ledger_key)``: the id the message will carry, assigned *before* the send and
+  stored with the claim, so a request whose outcome is unknown after a crash can be looked up
+  (the email ``Message-ID`` in the relay's log, a provider's id);
+- ``send(message)``: deliver or raise a classified error;
+- ``reconcile(ledger_key, message_id)``: after a crash, ask the remote side whether the
+  message arrived — True / False, or None when the channel cannot tell (SMTP: the ledger
+  parks the request with its Message-ID for an operator).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from frontdesk.delivery.reach import Reach
 from frontdesk.errors import ConfigurationError, FatalError, TransientError
 
 # Reasons a permanent failure carries (stable strings: the ledger stores them).
@@ -79,14 +90,18 @@ class ReviewChannel(Protocol):
     """A way to deliver review requests (email, SMS, webhook)."""
 
     name: str
-    supports_idempotency_check: bool
+    reaches: Reach
+
+    def message_id(self, ledger_key: str) -> str | None:
+        """The id the message of ``ledger_key`` will carry (None: known only after sending)."""
+        ...
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Deliver ``message`` or raise a classified delivery error."""
         ...
 
-    async def was_delivered(self, ledger_key: str) -> bool | None:
-        """Whether the message of ``ledger_key`` reached the remote side; None: unknowable."""
+    async def reconcile(self, ledger_key: str, message_id: str | None) -> bool | None:
+        """Whether the message reached the remote side; None: this channel cannot tell."""
         ...
 
 
@@ -117,31 +132,21 @@ class DeliveryConfigurationError(ConfigurationError):
     code = "delivery_configuration"
 
 
-class NullChannel:
-    """Accepts everything and delivers nothing (dry runs, disabled channels)."""
-
-    supports_idempotency_check = True
-
-    def __init__(self, name: str = "null") -> None:
-        self.name = name
-
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        return SendResult(channel=self.name, ledger_key=message.ledger_key, message_id="")
-
-    async def was_delivered(self, ledger_key: str) -> bool | None:
-        return False
-
-
 class RecordingChannel:
     """A fake for tests: records what it is asked to send; ``fail_with`` scripts failures.
 
     ``fail_with`` is consumed one error per call (None in the list means "succeed this time").
     """
 
-    supports_idempotency_check = True
-
-    def __init__(self, name: str = "email", *, fail_with: Iterable[Exception | None] = ()) -> None:
+    def __init__(
+        self,
+        name: str = "email",
+        *,
+        reaches: Reach = Reach.EMAIL,
+        fail_with: Iterable[Exception | None] = (),
+    ) -> None:
         self.name = name
+        self.reaches = reaches
         self.sent: list[OutgoingMessage] = []
         self.attempts = 0
         self._failures = list(fail_with)
@@ -157,11 +162,23 @@ class RecordingChannel:
             channel=self.name, ledger_key=message.ledger_key, message_id=message.ledger_key
         )
 
-    async def was_delivered(self, ledger_key: str) -> bool | None:
+    def message_id(self, ledger_key: str) -> str | None:
+        return ledger_key
+
+    async def reconcile(self, ledger_key: str, message_id: str | None) -> bool | None:
         return any(m.ledger_key == ledger_key for m in self.sent)
 
 
 ChannelFactory = Callable[[], ReviewChannel]
+
+
+@dataclass(frozen=True)
+class ChannelPlugin:
+    """A channel as it registers: its name, how it reaches a patient, its factory."""
+
+    name: str
+    reaches: Reach
+    factory: ChannelFactory
 
 
 class ChannelRegistry:
@@ -171,25 +188,38 @@ class ChannelRegistry:
     or by a test with fakes; channels are created on first use and then reused.
     """
 
-    def __init__(self, factories: dict[str, ChannelFactory] | None = None) -> None:
-        self._factories: dict[str, ChannelFactory] = dict(factories or {})
+    def __init__(self, plugins: Iterable[ChannelPlugin] = ()) -> None:
+        self._plugins: dict[str, ChannelPlugin] = {}
         self._channels: dict[str, ReviewChannel] = {}
+        for plugin in plugins:
+            self.register(plugin)
 
-    def add(self, name: str, factory: ChannelFactory) -> None:
-        if name in self._factories:
-            raise ValueError(f"channel {name!r} registered twice")
-        self._factories[name] = factory
+    def register(self, plugin: ChannelPlugin) -> None:
+        if plugin.name in self._plugins:
+            raise ValueError(f"channel {plugin.name!r} registered twice")
+        self._plugins[plugin.name] = plugin
+
+    def add(self, channel: ReviewChannel) -> None:
+        """Register an already built channel (tests, fakes)."""
+        self.register(ChannelPlugin(channel.name, channel.reaches, lambda: channel))
 
     def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self._factories))
+        return tuple(sorted(self._plugins))
+
+    def reach(self, name: str) -> Reach:
+        """How the channel called ``name`` reaches a patient (ConfigurationError: unknown)."""
+        return self._plugin(name).reaches
+
+    def _plugin(self, name: str) -> ChannelPlugin:
+        plugin = self._plugins.get(name)
+        if plugin is None:
+            raise ConfigurationError(f"no delivery channel named {name!r}", field="channel")
+        return plugin
 
     def get(self, name: str) -> ReviewChannel:
         """The channel called ``name``; an unknown name is a configuration error."""
         if name not in self._channels:
-            factory = self._factories.get(name)
-            if factory is None:
-                raise ConfigurationError(f"no delivery channel named {name!r}", field="channel")
-            self._channels[name] = factory()
+            self._channels[name] = self._plugin(name).factory()
         return self._channels[name]
 
     async def aclose(self) -> None:

@@ -41,7 +41,8 @@ from frontdesk.delivery.channel import (
     SendResult,
     TransientDeliveryError,
 )
-from frontdesk.delivery.email_format import BuiltEmail, build_email
+from frontdesk.delivery.email_format import BuiltEmail, build_email, message_id_from
+from frontdesk.delivery.reach import Reach
 from frontdesk.errors import FatalError, FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.security.redaction import scrub_text
@@ -80,7 +81,7 @@ class EmailChannel:
     """
 
     name = "email"
-    supports_idempotency_check = False
+    reaches = Reach.EMAIL
 
     def __init__(
         self,
@@ -128,8 +129,12 @@ class EmailChannel:
             detail=_status(response),
         )
 
-    async def was_delivered(self, ledger_key: str) -> bool | None:
-        """SMTP has no way to ask: always None (unknowable)."""
+    def message_id(self, ledger_key: str) -> str | None:
+        """The ``Message-ID`` the message of ``ledger_key`` carries (derived from the key)."""
+        return message_id_from(ledger_key, sender_address=self._smtp.from_)
+
+    async def reconcile(self, ledger_key: str, message_id: str | None) -> bool | None:
+        """SMTP has no way to ask: always None (the operator looks the Message-ID up)."""
         return None
 
     async def aclose(self) -> None:

@@ -56,6 +56,13 @@ def message_id_for(ledger_key: str, *, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def message_id_from(ledger_key: str, *, sender_address: str) -> str:
+    """The ``Message-ID`` :func:`build_email` gives the message of ``ledger_key``."""
+    sender = _check_own_address(sender_address).address
+    domain = sender.rsplit("@", 1)[1] if sender else "localhost"
+    return message_id_for(ledger_key, domain=domain)
+
+
 def build_email(message: OutgoingMessage, *, sender_address: str, when: datetime) -> BuiltEmail:
     """Render and assemble the email of ``message``, or raise a classified delivery error."""
     recipient = check_email_address(message.recipient)

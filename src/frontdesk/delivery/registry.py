@@ -1,17 +1,16 @@
-"""Which channel implementation serves which channel name, decided once from settings."""
+"""The channels that ship with frontdesk, as the composition root registers them."""
 
 from __future__ import annotations
 
 from frontdesk.clock import Clock
-from frontdesk.delivery.channel import ChannelRegistry
+from frontdesk.delivery.channel import ChannelPlugin
 from frontdesk.delivery.email import EmailChannel
+from frontdesk.delivery.reach import Reach
 from frontdesk.settings import Settings
 
 EMAIL = "email"
 
 
-def build_channels(settings: Settings, *, clock: Clock) -> ChannelRegistry:
-    """The application's channels: ``email`` over SMTP (``sms``, ``webhook`` come later)."""
-    registry = ChannelRegistry()
-    registry.add(EMAIL, lambda: EmailChannel(settings.smtp, clock=clock))
-    return registry
+def builtin_channels(settings: Settings, *, clock: Clock) -> list[ChannelPlugin]:
+    """``email`` over SMTP (``sms`` and ``webhook`` register the same way)."""
+    return [ChannelPlugin(EMAIL, Reach.EMAIL, lambda: EmailChannel(settings.smtp, clock=clock))]

@@ -24,7 +24,6 @@ from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts
 from frontdesk.answering.client import AnsweringClient
 from frontdesk.answering.models import AnsweringDoctor, AnsweringTicket, AnsweringUser
-from frontdesk.answering.runtime import invalidate_caches
 from frontdesk.answering.tickets import request_hash
 from frontdesk.context import AppContext
 
@@ -165,7 +164,6 @@ async def seed_answering(ctx: AppContext) -> DemoAnswering:
             AnsweringTicket.company_id == company.id
         )
         hashes = set((await session.execute(stored)).scalars())
-    invalidate_caches(ctx)  # this process's token and account caches
     missing = [t for t in TICKETS if request_hash(t) not in hashes]
     if missing:
         await _submit(ctx, missing, password=password, key=key)

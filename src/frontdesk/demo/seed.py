@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from frontdesk.access.models import ApiKey
 from frontdesk.access.principal import Principal
 from frontdesk.access.service import create_api_key, revoke_api_key
 from frontdesk.businesses.service import add_business, get_by_number
+from frontdesk.composition import Process
 from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering
 
@@ -115,15 +117,15 @@ class DemoIntegration:
     businesses: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-async def seed_integration(ctx: AppContext, *, api_key: str) -> DemoIntegration:
+async def seed_integration(
+    ctx: AppContext, *, api: httpx.AsyncClient, api_key: str
+) -> DemoIntegration:
     """The sandbox's enterprise and locations, an Allscripts group with the sandbox's default
-    credentials and a mapping per location — through the integration API, once."""
-    import httpx
-
+    credentials and a mapping per location — through the integration API (``api``: a client
+    of this process's app), once."""
     from frontdesk.demo.runtime import SANDBOX_SERVICE_USER
     from frontdesk.integrations.models import IntegrationGroup
     from frontdesk.sandbox.unity import DEFAULT_PM_PASSWORD, DEFAULT_PM_USER
-    from frontdesk.server.app import create_app
 
     system = Principal.system("demo")
     async with ctx.db.transaction() as session:
@@ -164,52 +166,50 @@ async def seed_integration(ctx: AppContext, *, api_key: str) -> DemoIntegration:
         return {"propertyKey": key, "propertyValue": value, "isSecure": secure}
 
     headers = {"Authorization": f"Bearer {api_key}"}
-    transport = httpx.ASGITransport(app=create_app(ctx.settings, context=ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+    client = api
+    r = await client.put(
+        "/integration/add/businessintegrationgroup",
+        json={
+            "parentBusinessNumber": SANDBOX_ENTERPRISE[0],
+            "integrationSourceId": 32,
+            "integrationGroupTriggers": [{"triggerId": 56, "triggerTypeId": 1}],
+            "integrationGroupProperties": [
+                prop("User_Name", SANDBOX_SERVICE_USER, True),
+                prop("PM_Password", DEFAULT_PM_PASSWORD, True),
+                prop("pms_user_name", DEFAULT_PM_USER),
+                prop("allscripts.appointment.status", DEMO_STATUSES),
+            ],
+        },
+        headers=headers,
+    )
+    r.raise_for_status()
+    group_id = int(r.json()["groupId"])
+    for name, number in SANDBOX_LOCATIONS:
+        properties = [prop("allscripts.location.name", name)]
+        if name != "Purcellville Clinic":
+            properties.append(prop("review.url", f"https://reviews.example.org/{number}"))
         r = await client.put(
-            "/integration/add/businessintegrationgroup",
+            "/integration/add/businessintegrationmapping",
             json={
-                "parentBusinessNumber": SANDBOX_ENTERPRISE[0],
-                "integrationSourceId": 32,
-                "integrationGroupTriggers": [{"triggerId": 56, "triggerTypeId": 1}],
-                "integrationGroupProperties": [
-                    prop("User_Name", SANDBOX_SERVICE_USER, True),
-                    prop("PM_Password", DEFAULT_PM_PASSWORD, True),
-                    prop("pms_user_name", DEFAULT_PM_USER),
-                    prop("allscripts.appointment.status", DEMO_STATUSES),
-                ],
+                "businessNumber": number,
+                "integrationGroupId": group_id,
+                "integrationProperties": properties,
             },
             headers=headers,
         )
         r.raise_for_status()
-        group_id = int(r.json()["groupId"])
-        for name, number in SANDBOX_LOCATIONS:
-            properties = [prop("allscripts.location.name", name)]
-            if name != "Purcellville Clinic":
-                properties.append(prop("review.url", f"https://reviews.example.org/{number}"))
-            r = await client.put(
-                "/integration/add/businessintegrationmapping",
-                json={
-                    "businessNumber": number,
-                    "integrationGroupId": group_id,
-                    "integrationProperties": properties,
-                },
-                headers=headers,
-            )
-            r.raise_for_status()
     return DemoIntegration(group_id=group_id, created=True, businesses=listed)
 
 
-async def first_sync(ctx: AppContext, *, group_id: int) -> dict[str, int]:
+async def first_sync(process: Process, *, group_id: int) -> dict[str, int]:
     """Run the group once in the foreground and send its review requests (to the capture),
     so decisions and captured mail exist when the demo opens; skipped once the group ran."""
-    from frontdesk.engagement.ledger_models import PENDING, ReviewRequest
-    from frontdesk.engagement.sending import ReviewSender
-    from frontdesk.sync.engine import SyncEngine
+    from frontdesk.engagement.ledger import requests_of_runs
     from frontdesk.sync.foreground import run_all
     from frontdesk.sync.models import SyncRun
     from frontdesk.sync.service import request_run
 
+    ctx = process.ctx
     async with ctx.db.reader() as session:
         ran = await session.execute(select(SyncRun.id).where(SyncRun.group_id == group_id))
         if ran.first() is not None:
@@ -218,21 +218,10 @@ async def first_sync(ctx: AppContext, *, group_id: int) -> dict[str, int]:
     async with ctx.db.transaction() as session:
         runs = await request_run(session, principal=system, clock=ctx.clock, group_id=group_id)
         run_ids = [run.id for run in runs]
-    sender = ReviewSender(ctx)
-    engine = SyncEngine(ctx, on_decided=sender.on_decided)
-    finished = await run_all(ctx, engine, run_ids)
+    finished = await run_all(ctx, process.engine, run_ids)
     async with ctx.db.reader() as session:
-        pending = list(
-            (
-                await session.execute(
-                    select(ReviewRequest.id).where(ReviewRequest.state == PENDING)
-                )
-            ).scalars()
-        )
-    try:
-        outcomes = await sender.send_requests(pending)
-    finally:
-        await sender.aclose()  # its pooled SMTP connections
+        pending = await requests_of_runs(session, run_ids=run_ids)
+    outcomes = await process.sender.send_requests(pending)
     return {
         "fetched": sum(int((run.counts or {}).get("fetched", 0)) for run in finished),
         "eligible": sum(int((run.counts or {}).get("eligible", 0)) for run in finished),

@@ -18,8 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.context import AppContext
-from frontdesk.delivery.addresses import check_email_address, usable_review_url
-from frontdesk.delivery.channel import OutgoingMessage, PermanentDeliveryError, TemplateSet
+from frontdesk.delivery.addresses import usable_review_url
+from frontdesk.delivery.channel import (
+    ChannelRegistry,
+    OutgoingMessage,
+    PermanentDeliveryError,
+    TemplateSet,
+)
+from frontdesk.delivery.reach import contact_of
 from frontdesk.delivery.template_service import resolve_template_set
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger import Claim, Claimed
@@ -60,8 +66,9 @@ class Prepared:
 class Composer:
     """Builds messages for claimed requests; caches per process what rarely changes."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, channels: ChannelRegistry) -> None:
         self.ctx = ctx
+        self.channels = channels
         self._locations: dict[tuple[int, str], tuple[float, LocationFacts]] = {}
         self._pepper: bytes | None = None
 
@@ -83,6 +90,7 @@ class Composer:
             select(
                 request.id,
                 CheckIn.mapping_id,
+                CheckIn.patient_id,
                 CheckIn.patient_sealed,
                 CheckIn.contact_hash,
                 opted,
@@ -95,9 +103,11 @@ class Composer:
         failed: list[tuple[Claim, FrontdeskError]] = []
         for item in claimed:
             try:
-                mapping_id, sealed, contact_hash, opted_out = found[item.claim.request_id]
+                mapping_id, patient_id, sealed, contact_hash, opted_out = found[
+                    item.claim.request_id
+                ]
                 message = await self._message(
-                    session, item, mapping_id, sealed, contact_hash, bool(opted_out)
+                    session, item, mapping_id, patient_id, sealed, contact_hash, bool(opted_out)
                 )
             except FrontdeskError as error:
                 failed.append((item.claim, error))
@@ -110,6 +120,7 @@ class Composer:
         session: AsyncSession,
         item: Claimed,
         mapping_id: int | None,
+        patient_id: str,
         sealed: str | None,
         contact_hash: str | None,
         opted_out: bool,
@@ -117,9 +128,10 @@ class Composer:
         if opted_out:
             raise PermanentDeliveryError("opted out since the decision", reason="opted_out")
         patient: dict[str, Any] = json.loads(self.ctx.secrets.decrypt(sealed)) if sealed else {}
-        address = check_email_address(patient.get("email")).address
+        reach = self.channels.reach(item.channel)
+        address = contact_of(reach, {**patient, "patient_id": patient_id}).address
         if address is None:
-            raise PermanentDeliveryError("no usable email address", reason="no_usable_contact")
+            raise PermanentDeliveryError(f"no usable {reach} contact", reason="no_usable_contact")
         if mapping_id is None:
             raise ConfigurationError("the location's mapping was deleted", field="mapping")
         location = await self.location(session, mapping_id, item.channel)

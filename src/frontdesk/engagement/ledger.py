@@ -231,6 +231,20 @@ async def record_sent(
     )
 
 
+async def assign_message_ids(session: AsyncSession, *, ids: Sequence[tuple[Claim, str]]) -> None:
+    """Store the id each claimed message will carry, before it is sent (fenced per claim):
+    a request whose outcome a crash leaves unknown can then be looked up at the remote side."""
+    if not ids:
+        return
+    t = _TABLE.c
+    await session.execute(
+        update(_TABLE)
+        .where(t.id == bindparam("b_id"), t.claim_token == bindparam("b_token"))
+        .values(message_id=bindparam("b_message_id")),
+        [{"b_id": c.request_id, "b_token": c.token, "b_message_id": m} for c, m in ids],
+    )
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -289,6 +303,7 @@ class Stale:
     attempt: int
     channel: str
     key: str
+    message_id: str | None = None
 
 
 async def stale_sending(session: AsyncSession, *, now: datetime, lease_s: float) -> list[Stale]:
@@ -300,7 +315,14 @@ async def stale_sending(session: AsyncSession, *, now: datetime, lease_s: float)
         )
     )
     return [
-        Stale(r.id, token=r.claim_token, attempt=r.attempts, channel=r.channel, key=r.ledger_key)
+        Stale(
+            r.id,
+            token=r.claim_token,
+            attempt=r.attempts,
+            channel=r.channel,
+            key=r.ledger_key,
+            message_id=r.message_id,
+        )
         for r in rows.scalars()
     ]
 
@@ -313,3 +335,16 @@ async def requeue(session: AsyncSession, *, request_id: int, now: datetime) -> b
         .values(state=PENDING, attempts=0, next_attempt_at=now, updated_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def requests_of_runs(session: AsyncSession, *, run_ids: Sequence[int]) -> list[int]:
+    """Ids of the review requests written for the check-ins of ``run_ids`` (in id order)."""
+    if not run_ids:
+        return []
+    rows = await session.execute(
+        select(ReviewRequest.id)
+        .join(CheckIn, CheckIn.id == ReviewRequest.checkin_id)
+        .where(CheckIn.run_id.in_(list(run_ids)))
+        .order_by(ReviewRequest.id)
+    )
+    return list(rows.scalars())

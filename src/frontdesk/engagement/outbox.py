@@ -26,6 +26,7 @@ from frontdesk.engagement import ledger
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.checkin_queries import mask
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
+from frontdesk.engagement.sending import ReviewSender
 from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from frontdesk.security.secrets import SecretBox
 
@@ -156,15 +157,15 @@ async def requeue(
     return found
 
 
-async def requeue_now(ctx: AppContext, *, principal: Principal, request_id: int) -> ReviewRequest:
+async def requeue_now(
+    ctx: AppContext, sender: ReviewSender, *, principal: Principal, request_id: int
+) -> ReviewRequest:
     """:func:`requeue` in a transaction of its own, then hand the request to this process's
     sender (the embedded runner's), so it goes now rather than at the next sweep. Returns
     the request as requeued (``pending``), detached."""
     async with ctx.db.transaction() as session:
         found = await requeue(session, principal=principal, clock=ctx.clock, request_id=request_id)
-    sender = ctx.extras.get("review_sender")
-    if sender is not None:
-        await sender.defer([request_id])
+    await sender.defer([request_id])  # no-op where this process has no queue
     return found
 
 

@@ -16,7 +16,8 @@ from pydantic.alias_generators import to_camel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
 from frontdesk.engagement import outbox
-from frontdesk.server.dependencies import get_context
+from frontdesk.engagement.sending import ReviewSender
+from frontdesk.server.dependencies import get_context, get_sender
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -97,9 +98,14 @@ async def outbox_get(
 
 
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
-async def outbox_requeue(requestId: int, ctx: Context, principal: CurrentPrincipal) -> RequestOut:
+async def outbox_requeue(
+    requestId: int,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    sender: Annotated[ReviewSender, Depends(get_sender)],
+) -> RequestOut:
     """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
-    found = await outbox.requeue_now(ctx, principal=principal, request_id=requestId)
+    found = await outbox.requeue_now(ctx, sender, principal=principal, request_id=requestId)
     async with ctx.db.reader() as session:
         (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=False)
     return RequestOut(**view.as_dict())

@@ -35,6 +35,8 @@ class MappingRules:
     frequency_cap_days: int
     sensitive_types: tuple[str, ...]
     review_link: bool
+    channel: str = "email"
+    """The channel its requests go by (``review.channel``): its contact is the one checked."""
     oldest_request_day: date | None = None
     """Backfill runs only: appointments before this day are ``too_old`` to ask about."""
 
@@ -67,8 +69,11 @@ class Candidate:
     appointment_type: str
     type_description: str
     birth_date: date | None
-    contact_problem: str | None  # None: a usable email
+    contact_problem: str | None  # None: a usable contact for the mapping's channel
     contact_hash: str | None
+    channel: str = "email"
+    contact_kind: str = "email"
+    """How the channel reaches the patient (email, mobile, webhook): for the detail text."""
 
 
 @dataclass
@@ -170,14 +175,18 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
     if not rules.review_link:
         return Verdict(RESTRICTED, Reason.NO_REVIEW_LINK, "review.url is missing or unusable")
     if candidate.contact_problem is not None:
-        return Verdict(RESTRICTED, Reason.NO_USABLE_CONTACT, f"email {candidate.contact_problem}")
+        return Verdict(
+            RESTRICTED,
+            Reason.NO_USABLE_CONTACT,
+            f"{candidate.contact_kind} {candidate.contact_problem}",
+        )
     if candidate.contact_hash is not None and candidate.contact_hash in facts.opted_out:
-        return Verdict(RESTRICTED, Reason.OPTED_OUT, "email opted out")
+        return Verdict(RESTRICTED, Reason.OPTED_OUT, f"{candidate.channel} opted out")
     if rules.frequency_cap_days > 0:
         for key in cap_keys(candidate):
             for day in facts.requested.get(key, ()):
                 if abs((candidate.day - day).days) < rules.frequency_cap_days:
-                    kind = "patient" if key.startswith("p:") else "email"
+                    kind = "patient" if key.startswith("p:") else candidate.contact_kind
                     return Verdict(
                         RESTRICTED, Reason.FREQUENCY_CAP, f"same {kind} eligible on {day}"
                     )

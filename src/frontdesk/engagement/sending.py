@@ -12,9 +12,12 @@
 3. one short write transaction: **record** ``sent``; ``pending`` with backoff (transient);
    ``failed`` (permanent refusal); ``parked`` (attempts spent, configuration error).
 
-A crash between 1 and 3 leaves rows ``sending``; :meth:`ReviewSender.sweep` finds them once
-their claim is older than the lease and asks the channel (``was_delivered``) when it can
-answer, else parks them for an operator: never a second message, never a silent loss. The
+The claim transaction also stores the id each message will carry (the channel's
+``message_id``: the email ``Message-ID``), so a crash between 1 and 3 leaves rows ``sending``
+*with* the id to look up; :meth:`ReviewSender.sweep` finds them once their claim is older
+than the lease and asks the channel (``reconcile``) when it can answer, else parks them as
+``outcome_unknown`` for an operator, who sees the id in the outbox and looks it up in the
+relay's log: never a second message, never a silent loss. The
 sweeper also re-defers pending rows that are due (the embedded queue lives in memory).
 """
 
@@ -36,7 +39,6 @@ from frontdesk.delivery.channel import (
     ReviewChannel,
     SendResult,
 )
-from frontdesk.delivery.registry import build_channels
 from frontdesk.engagement import ledger
 from frontdesk.engagement.checkins import WrittenCheckIn, chunks
 from frontdesk.engagement.composing import Composer, Prepared
@@ -44,8 +46,9 @@ from frontdesk.engagement.ledger_models import FAILED, PARKED, PENDING, SENT
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.queue import AlreadyQueued, JobQueue
-from frontdesk.jobs.tasks import RetryPolicy, Task
+from frontdesk.jobs.tasks import Task
 from frontdesk.logs import get_logger
+from frontdesk.retry import RetryPolicy
 
 log = get_logger(__name__)
 
@@ -62,12 +65,19 @@ class UnexpectedSendError(FrontdeskError):
 class ReviewSender:
     """The ledger's runtime for one process: hook, task body, sweeper."""
 
-    def __init__(self, ctx: AppContext, *, channels: ChannelRegistry | None = None) -> None:
+    def __init__(self, ctx: AppContext, *, channels: ChannelRegistry) -> None:
         self.ctx = ctx
         self.settings = ctx.settings.review
-        self.channels = channels or build_channels(ctx.settings, clock=ctx.clock)
+        self.channels = channels
         self.queue: JobQueue | None = None
-        self.composer = Composer(ctx)
+        # No jitter: a row's next attempt is a plain time an operator can read in the outbox.
+        self.retry = RetryPolicy(
+            max_attempts=self.settings.max_attempts,
+            base_s=self.settings.retry_base_s,
+            max_s=self.settings.retry_max_s,
+            jitter=0.0,
+        )
+        self.composer = Composer(ctx, channels=channels)
         # Slices in flight at once: a slice is claimed only when it can be sent at once, so a
         # row is ``sending`` only while its message is really on its way (lease arithmetic).
         slices = max(1, self.settings.send_concurrency // max(1, self.settings.claim_batch))
@@ -158,6 +168,7 @@ class ReviewSender:
             prepared, unusable = await self.composer.prepare(session, claimed)
             for claim, error in unusable:
                 outcomes[claim.request_id] = await self._record_error(session, claim, error)
+            await ledger.assign_message_ids(session, ids=self._message_ids(prepared))
         results = await asyncio.gather(*(self._send_one(p) for p in prepared))
         async with ctx.db.transaction() as session:
             sent = [(p.claim, r.message_id) for p, r in results if isinstance(r, SendResult)]
@@ -179,6 +190,15 @@ class ReviewSender:
             log.exception("review.send.crashed", request_id=prepared.claim.request_id)
             return prepared, UnexpectedSendError(type(error).__name__)
 
+    def _message_ids(self, prepared: Sequence[Prepared]) -> list[tuple[ledger.Claim, str]]:
+        """The ids the messages will carry, where the channel knows them before sending."""
+        ids: list[tuple[ledger.Claim, str]] = []
+        for item in prepared:
+            message_id = self._channel(item.channel).message_id(item.message.ledger_key)
+            if message_id:
+                ids.append((item.claim, message_id))
+        return ids
+
     def _channel(self, name: str) -> ReviewChannel:
         return self.channels.get(name)
 
@@ -189,7 +209,7 @@ class ReviewSender:
         code: str = error.code
         next_at: datetime | None = None
         if isinstance(error, TransientError):
-            if claim.attempt >= self.settings.max_attempts:
+            if not self.retry.should_retry(error, claim.attempt):
                 state, code = PARKED, "attempts_exhausted"
             else:
                 state, next_at = PENDING, now + timedelta(seconds=self.backoff(claim.attempt))
@@ -219,8 +239,7 @@ class ReviewSender:
 
     def backoff(self, attempt: int) -> float:
         """Seconds before the next attempt after failed ``attempt`` (exponential, capped)."""
-        ceiling = self.settings.retry_base_s * 2 ** (attempt - 1)
-        return float(min(self.settings.retry_max_s, ceiling))
+        return self.retry.delay(attempt)
 
     # -- the sweeper --------------------------------------------------------------------
 
@@ -266,10 +285,8 @@ class ReviewSender:
             channel = self._channel(stale.channel)
         except ConfigurationError:
             return PARKED, "outcome_unknown"
-        if not channel.supports_idempotency_check:
-            return PARKED, "outcome_unknown"
         try:
-            delivered = await channel.was_delivered(stale.key)
+            delivered = await channel.reconcile(stale.key, stale.message_id)
         except FrontdeskError:
             delivered = None
         if delivered is True:

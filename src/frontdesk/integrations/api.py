@@ -38,7 +38,7 @@ from frontdesk.integrations.schemas import (
     source_out,
     trigger_out,
 )
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import PluginsDep, get_context
 
 router = APIRouter(prefix="/integration", tags=["integration"], route_class=LenientJSONRoute)
 Context = Annotated[AppContext, Depends(get_context)]
@@ -57,7 +57,9 @@ async def _unit_of_work(ctx: AppContext) -> AsyncIterator[AsyncSession]:
 
 
 @router.get("/sources", response_model=list[SourceOut])
-async def list_sources(ctx: Context, principal: CurrentPrincipal) -> list[SourceOut]:
+async def list_sources(
+    ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> list[SourceOut]:
     """The catalog of integration sources (with their lifecycle, live or beta)."""
     async with ctx.db.reader() as session:
         return [source_out(s) for s in await catalog.list_sources(session)]
@@ -65,7 +67,7 @@ async def list_sources(ctx: Context, principal: CurrentPrincipal) -> list[Source
 
 @router.get("/trigger/integrationtriggers/sourceid/{sourceId}", response_model=list[TriggerOut])
 async def list_source_triggers(
-    sourceId: int, ctx: Context, principal: CurrentPrincipal
+    sourceId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[TriggerOut]:
     """Every trigger a source offers (guide: "Fetch information for all the triggers")."""
     async with ctx.db.reader() as session:
@@ -73,7 +75,9 @@ async def list_source_triggers(
 
 
 @router.put("/add/businessintegrationgroup", response_model=GroupOut)
-async def create_group(body: GroupCreateIn, ctx: Context, principal: CurrentPrincipal) -> GroupOut:
+async def create_group(
+    body: GroupCreateIn, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> GroupOut:
     """Create the integration group of an SMB or an enterprise; the answer carries ``groupId``."""
     async with _unit_of_work(ctx) as session:
         group = await groups.create_group(
@@ -81,24 +85,25 @@ async def create_group(body: GroupCreateIn, ctx: Context, principal: CurrentPrin
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             parent_business_number=body.parentBusinessNumber,
             source_id=body.integrationSourceId,
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             properties=[p.to_input() for p in body.integrationGroupProperties],
         )
-        return group_out(group)
+        return group_out(group, plugins)
 
 
 @router.get("/businessintegrationgroup/{businessNumber}", response_model=list[GroupOut])
 async def business_groups(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal
+    businessNumber: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[GroupOut]:
     """The groups of a business (for a location: the groups it is mapped into)."""
     async with ctx.db.reader() as session:
         found = await groups.groups_of_business(
             session, principal=principal, business_number=businessNumber
         )
-        return [group_out(g) for g in found]
+        return [group_out(g, plugins) for g in found]
 
 
 @router.post("/update/businessintegrationgroup", response_model=GroupOut)
@@ -106,6 +111,7 @@ async def update_group_triggers(
     body: GroupTriggersIn,
     ctx: Context,
     principal: CurrentPrincipal,
+    plugins: PluginsDep,
     replace_triggers: Annotated[
         bool,
         Query(alias="replaceTriggers", description="true: replace the triggers; false: add"),
@@ -118,24 +124,29 @@ async def update_group_triggers(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             group_id=body.groupId,
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             replace=replace_triggers,
             properties=[p.to_input() for p in body.integrationGroupProperties],
         )
-        return group_out(group)
+        return group_out(group, plugins)
 
 
 @router.get(GROUP, response_model=GroupOut)
-async def get_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> GroupOut:
+async def get_group(
+    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> GroupOut:
     """One group with its triggers and properties (secure values masked)."""
     async with ctx.db.reader() as session:
-        return group_out(await groups.get_group(session, group_id=groupId, principal=principal))
+        return group_out(
+            await groups.get_group(session, group_id=groupId, principal=principal), plugins
+        )
 
 
 @router.patch(GROUP, response_model=GroupOut)
 async def patch_group(
-    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal
+    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> GroupOut:
     """Set the group's status (active/inactive) and/or some group properties by key."""
     async with _unit_of_work(ctx) as session:
@@ -150,14 +161,17 @@ async def patch_group(
                 principal=principal,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 group_id=groupId,
                 properties=[p.to_input() for p in body.integrationGroupProperties],
             )
-        return group_out(group)
+        return group_out(group, plugins)
 
 
 @router.delete(GROUP, status_code=status.HTTP_204_NO_CONTENT)
-async def delete_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> Response:
+async def delete_group(
+    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> Response:
     """Delete a group with its triggers, properties and mappings."""
     async with _unit_of_work(ctx) as session:
         await groups.delete_group(session, principal=principal, clock=ctx.clock, group_id=groupId)
@@ -171,6 +185,7 @@ async def put_group_property(
     body: PropertyValueIn,
     ctx: Context,
     principal: CurrentPrincipal,
+    plugins: PluginsDep,
 ) -> GroupOut:
     """Set one group property."""
     prop = PropertyInput(key=propertyKey, value=body.propertyValue, is_secure=body.isSecure)
@@ -180,38 +195,44 @@ async def put_group_property(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             group_id=groupId,
             properties=[prop],
             field="",
         )
-        return group_out(group)
+        return group_out(group, plugins)
 
 
 @router.delete(GROUP + "/properties/{propertyKey}", response_model=GroupOut)
 async def delete_group_property(
-    groupId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal
+    groupId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> GroupOut:
     """Remove one group property (required keys cannot be removed)."""
     async with _unit_of_work(ctx) as session:
         group = await groups.delete_group_property(
-            session, principal=principal, clock=ctx.clock, group_id=groupId, key=propertyKey
+            session,
+            principal=principal,
+            clock=ctx.clock,
+            plugins=plugins,
+            group_id=groupId,
+            key=propertyKey,
         )
-        return group_out(group)
+        return group_out(group, plugins)
 
 
 @router.get(GROUP + "/mappings", response_model=list[MappingOut])
 async def group_mappings(
-    groupId: int, ctx: Context, principal: CurrentPrincipal
+    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[MappingOut]:
     """The locations mapped to a group."""
     async with ctx.db.reader() as session:
         found = await mappings.list_mappings(session, group_id=groupId, principal=principal)
-        return [mapping_out(m) for m in found]
+        return [mapping_out(m, plugins) for m in found]
 
 
 @router.put("/add/businessintegrationmapping", response_model=MappingOut)
 async def create_mapping(
-    body: MappingCreateIn, ctx: Context, principal: CurrentPrincipal
+    body: MappingCreateIn, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> MappingOut:
     """Map a location to a group (single-location form, or with ``integrationProperties``)."""
     changes = body.to_changes()
@@ -221,25 +242,31 @@ async def create_mapping(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             group_id=body.integrationGroupId,
             business_number=body.businessNumber,
             changes=changes,
         )
-        return mapping_out(mapping)
+        return mapping_out(mapping, plugins)
 
 
 @router.get(MAPPING, response_model=MappingOut)
-async def get_mapping(mappingId: int, ctx: Context, principal: CurrentPrincipal) -> MappingOut:
+async def get_mapping(
+    mappingId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> MappingOut:
     """One mapping: schedule, location properties, effective properties."""
     async with ctx.db.reader() as session:
-        return mapping_out(
-            await mappings.get_mapping(session, mapping_id=mappingId, principal=principal)
-        )
+        found = await mappings.get_mapping(session, mapping_id=mappingId, principal=principal)
+        return mapping_out(found, plugins)
 
 
 @router.patch(MAPPING, response_model=MappingOut)
 async def patch_mapping(
-    mappingId: int, body: MappingPatchIn, ctx: Context, principal: CurrentPrincipal
+    mappingId: int,
+    body: MappingPatchIn,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
 ) -> MappingOut:
     """Change status, frequency, next run time, delay, time zone, dry run or properties."""
     changes = body.to_changes()
@@ -249,14 +276,17 @@ async def patch_mapping(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             mapping_id=mappingId,
             changes=changes,
         )
-        return mapping_out(mapping)
+        return mapping_out(mapping, plugins)
 
 
 @router.delete(MAPPING, status_code=status.HTTP_204_NO_CONTENT)
-async def delete_mapping(mappingId: int, ctx: Context, principal: CurrentPrincipal) -> Response:
+async def delete_mapping(
+    mappingId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+) -> Response:
     """Detach a location from its group."""
     async with _unit_of_work(ctx) as session:
         await mappings.delete_mapping(
@@ -272,6 +302,7 @@ async def put_mapping_property(
     body: PropertyValueIn,
     ctx: Context,
     principal: CurrentPrincipal,
+    plugins: PluginsDep,
 ) -> MappingOut:
     """Set one location property or override."""
     prop = PropertyInput(key=propertyKey, value=body.propertyValue, is_secure=body.isSecure)
@@ -281,19 +312,25 @@ async def put_mapping_property(
             principal=principal,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             mapping_id=mappingId,
             changes=MappingChanges(properties=[prop], properties_field=""),
         )
-        return mapping_out(mapping)
+        return mapping_out(mapping, plugins)
 
 
 @router.delete(MAPPING + "/properties/{propertyKey}", response_model=MappingOut)
 async def delete_mapping_property(
-    mappingId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal
+    mappingId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> MappingOut:
     """Remove one location property (the group's match key cannot be removed)."""
     async with _unit_of_work(ctx) as session:
         mapping = await mappings.delete_mapping_property(
-            session, principal=principal, clock=ctx.clock, mapping_id=mappingId, key=propertyKey
+            session,
+            principal=principal,
+            clock=ctx.clock,
+            plugins=plugins,
+            mapping_id=mappingId,
+            key=propertyKey,
         )
-        return mapping_out(mapping)
+        return mapping_out(mapping, plugins)

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.connectors.spec import SourceSpec
 from frontdesk.errors import InvalidInput, NotFound
-from frontdesk.integrations.models import IntegrationSource, IntegrationTrigger
+from frontdesk.integrations.models import (
+    IntegrationSource,
+    IntegrationTrigger,
+    IntegrationTriggerType,
+)
 
 
 @dataclass(frozen=True)
@@ -84,3 +89,44 @@ async def resolve_triggers(
             )
         resolved.append((trigger, type_id))
     return resolved
+
+
+async def upsert_specs(session: AsyncSession, specs: Sequence[SourceSpec]) -> None:
+    """Bring the catalog up to date with the registered sources (at every start-up).
+
+    A source row and its triggers are inserted when missing and their names, category and
+    lifecycle updated from the spec; ids never change (groups and check-ins refer to them),
+    and triggers the spec no longer lists are left as they are.
+    """
+    for spec in specs:
+        entry = spec.catalog
+        source = await session.get(IntegrationSource, entry.source_id)
+        if source is None:
+            source = IntegrationSource(id=entry.source_id)
+            session.add(source)
+        source.name = entry.name
+        source.source_category = entry.category
+        source.integration_type = entry.integration_type
+        source.oauth_enabled = entry.oauth_enabled
+        source.lifecycle = entry.lifecycle
+        source.match_key = spec.match_key
+        await session.flush()
+        for trigger_spec in entry.triggers:
+            if await session.get(IntegrationTriggerType, trigger_spec.trigger_type_id) is None:
+                session.add(
+                    IntegrationTriggerType(
+                        id=trigger_spec.trigger_type_id, name=trigger_spec.trigger_type_name
+                    )
+                )
+                await session.flush()
+            trigger = await session.get(IntegrationTrigger, trigger_spec.trigger_id)
+            if trigger is None:
+                trigger = IntegrationTrigger(id=trigger_spec.trigger_id, active=True)
+                session.add(trigger)
+            trigger.source_id = entry.source_id
+            trigger.trigger_service = trigger_spec.name
+            trigger.display_name = trigger_spec.display_name
+            trigger.description = trigger_spec.description
+            trigger.trigger_type_id = trigger_spec.trigger_type_id
+            trigger.action_group_id = trigger_spec.action_group_id
+        await session.flush()

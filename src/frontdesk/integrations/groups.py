@@ -18,6 +18,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import ENTERPRISE, LOCATION, visible_business
 from frontdesk.clock import Clock
+from frontdesk.connectors.spec import SourceSpec
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import TriggerRef, get_source, resolve_triggers
@@ -28,6 +29,7 @@ from frontdesk.integrations.models import (
     IntegrationMapping,
     MappingProperty,
 )
+from frontdesk.plugins import Plugins
 from frontdesk.security.secrets import SecretBox
 
 
@@ -79,6 +81,7 @@ async def create_group(
     principal: Principal,
     clock: Clock,
     secrets: SecretBox,
+    plugins: Plugins,
     parent_business_number: int,
     source_id: int,
     triggers: Sequence[TriggerRef],
@@ -108,10 +111,9 @@ async def create_group(
             field="parentBusinessNumber",
         )
     resolved = await resolve_triggers(session, source=source, refs=triggers)
-    checked = _check(properties, source=source.name)
-    missing = [
-        k for k in props.required_group_keys(source.name) if k not in {c.key for c in checked}
-    ]
+    spec = plugins.spec(source.name)
+    checked = _check(properties, source=spec, plugins=plugins)
+    missing = [k for k in props.required_group_keys(spec) if k not in {c.key for c in checked}]
     if missing:
         raise InvalidInput(
             f"missing required group properties: {', '.join(missing)}",
@@ -159,6 +161,7 @@ async def update_triggers(
     principal: Principal,
     clock: Clock,
     secrets: SecretBox,
+    plugins: Plugins,
     group_id: int,
     triggers: Sequence[TriggerRef],
     replace: bool,
@@ -200,6 +203,7 @@ async def update_triggers(
             principal=principal,
             clock=clock,
             secrets=secrets,
+            plugins=plugins,
             group_id=group.id,
             properties=properties,
         )
@@ -266,13 +270,15 @@ async def set_group_properties(
     principal: Principal,
     clock: Clock,
     secrets: SecretBox,
+    plugins: Plugins,
     group_id: int,
     properties: Sequence[PropertyInput],
     field: str = "integrationGroupProperties",
 ) -> IntegrationGroup:
     """Add or replace group properties by key (other keys are left as they are)."""
     group = await get_group(session, group_id=group_id, principal=principal)
-    checked = _check(properties, source=group.source.name, field=field)
+    spec = plugins.spec(group.source.name)
+    checked = _check(properties, source=spec, plugins=plugins, field=field)
     rows = {p.key: p for p in group.properties}
     now = clock.now()
     for item in checked:
@@ -297,14 +303,21 @@ async def set_group_properties(
 
 
 async def delete_group_property(
-    session: AsyncSession, *, principal: Principal, clock: Clock, group_id: int, key: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    clock: Clock,
+    plugins: Plugins,
+    group_id: int,
+    key: str,
 ) -> IntegrationGroup:
     """Remove one group property (404 if absent; 422 for a required key)."""
     group = await get_group(session, group_id=group_id, principal=principal)
     row = next((p for p in group.properties if p.key == key), None)
     if row is None:
         raise NotFound(f"group {group_id} has no property {key}", field="propertyKey")
-    if key in props.required_group_keys(group.source.name):
+    spec = plugins.spec(group.source.name)
+    if key in props.required_group_keys(spec):
         raise InvalidInput(f"{key} is required on every group", field="propertyKey")
     group.properties.remove(row)
     group.updated_at = clock.now()
@@ -331,9 +344,10 @@ async def group_properties(
 
 
 def match_key(group: IntegrationGroup) -> str:
-    """The location property that is the primary match key (``data.fetch.logic``)."""
+    """The location property that is the primary match key: ``data.fetch.logic``, else the
+    source's own (its spec's, recorded in the catalog)."""
     row = next((p for p in group.properties if p.key == props.DATA_FETCH_LOGIC), None)
-    return row.value if row is not None and row.value else props.DEFAULT_MATCH_KEY
+    return row.value if row is not None and row.value else (group.source.match_key or "")
 
 
 def requires_match_key(group: IntegrationGroup) -> bool:
@@ -366,10 +380,18 @@ async def check_match_keys(session: AsyncSession, *, group: IntegrationGroup, fi
 
 
 def _check(
-    items: Sequence[PropertyInput], *, source: str, field: str = "integrationGroupProperties"
+    items: Sequence[PropertyInput],
+    *,
+    source: SourceSpec | None,
+    plugins: Plugins,
+    field: str = "integrationGroupProperties",
 ) -> list[props.CheckedProperty]:
     return props.check_properties(
-        [(p.key, p.value, p.is_secure) for p in items], level="group", source=source, field=field
+        [(p.key, p.value, p.is_secure) for p in items],
+        level="group",
+        source=source,
+        plugins=plugins,
+        field=field,
     )
 
 

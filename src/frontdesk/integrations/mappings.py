@@ -43,6 +43,7 @@ from frontdesk.integrations.schedule import (
     next_daily_run,
     to_utc,
 )
+from frontdesk.plugins import Plugins
 from frontdesk.security.secrets import SecretBox
 
 PROPERTIES_FIELD = "integrationProperties"
@@ -92,6 +93,7 @@ async def create_mapping(
     principal: Principal,
     clock: Clock,
     secrets: SecretBox,
+    plugins: Plugins,
     group_id: int,
     business_number: int,
     changes: MappingChanges,
@@ -130,7 +132,7 @@ async def create_mapping(
         updated_at=now,
         properties=[],
     )
-    _apply(mapping, changes, secrets=secrets, now=now)
+    _apply(mapping, changes, secrets=secrets, plugins=plugins, now=now)
     session.add(mapping)
     await session.flush()
     await _check_match_key(session, mapping=mapping)
@@ -151,13 +153,14 @@ async def update_mapping(
     principal: Principal,
     clock: Clock,
     secrets: SecretBox,
+    plugins: Plugins,
     mapping_id: int,
     changes: MappingChanges,
 ) -> IntegrationMapping:
     """Change a mapping's schedule, time zone, flags and (by key) location properties."""
     mapping = await get_mapping(session, mapping_id=mapping_id, principal=principal)
     now = clock.now()
-    _apply(mapping, changes, secrets=secrets, now=now)
+    _apply(mapping, changes, secrets=secrets, plugins=plugins, now=now)
     mapping.updated_at = now
     await session.flush()
     await _check_match_key(session, mapping=mapping)
@@ -173,11 +176,17 @@ async def update_mapping(
 
 
 async def delete_mapping_property(
-    session: AsyncSession, *, principal: Principal, clock: Clock, mapping_id: int, key: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    clock: Clock,
+    plugins: Plugins,
+    mapping_id: int,
+    key: str,
 ) -> IntegrationMapping:
     """Remove one location property (404 if absent; 422 for the group's match key)."""
     mapping = await get_mapping(session, mapping_id=mapping_id, principal=principal)
-    spec = props.spec_for(key, mapping.group.source.name)
+    spec = props.spec_for(key, plugins.spec(mapping.group.source.name))
     row = next((p for p in mapping.properties if p.key == key), None)
     if spec is not None and spec.mapping_field is not None:
         if getattr(mapping, spec.mapping_field) is None:
@@ -269,7 +278,12 @@ def _check_belongs(group: IntegrationGroup, business: Business) -> None:
 
 
 def _apply(
-    mapping: IntegrationMapping, changes: MappingChanges, *, secrets: SecretBox, now: datetime
+    mapping: IntegrationMapping,
+    changes: MappingChanges,
+    *,
+    secrets: SecretBox,
+    plugins: Plugins,
+    now: datetime,
 ) -> None:
     if changes.timezone is not None:
         mapping.timezone = validate_timezone(changes.timezone)
@@ -297,7 +311,8 @@ def _apply(
     checked = props.check_properties(
         [(p.key, p.value, p.is_secure) for p in changes.properties],
         level="location",
-        source=mapping.group.source.name,
+        source=plugins.spec(mapping.group.source.name),
+        plugins=plugins,
         field=changes.properties_field,
     )
     rows = {p.key: p for p in mapping.properties}

@@ -42,6 +42,8 @@ class IntegrationSource(Base):
     integration_type: Mapped[str] = mapped_column(String(60))
     oauth_enabled: Mapped[bool] = mapped_column(Boolean)
     lifecycle: Mapped[str] = mapped_column(String(16))
+    match_key: Mapped[str | None] = mapped_column(String(120))
+    """The location property groups of this source route by (its spec's; upserted)."""
 
 
 class IntegrationTrigger(Base):

@@ -1,33 +1,40 @@
-"""The registry of known property keys: one table of :class:`PropertySpec`, one checker.
+"""The property keys every source shares, and the one checker for core and source keys.
 
-Each spec says the value's type (a validator that returns the stored text or raises
-``ValueError`` with a message that never quotes the value), where the key may be set (group,
-location or both: a location value of a group key is an override), whether it is secure
-(for a known key the registry decides, whatever ``isSecure`` the caller sent: a password is
-never stored in plain text by mistake, a location name never hidden from routing) and whether
-every group of its source needs it. Unknown keys are kept as sent and reported as unknown;
-``isSecure`` is honoured for them.
+The keys of one source (credentials, allow-lists, the location match key) are declared by
+its spec (:class:`~frontdesk.connectors.spec.SourceSpec`); the keys here are the core's own:
+the review link, channel and reply-to, the fetch delay, the rule settings and
+``data.fetch.logic``. Each spec says the value's type (a validator that returns the stored
+text or raises ``ValueError`` with a message that never quotes the value), where the key may
+be set (group, location or both: a location value of a group key is an override), whether it
+is secure (for a known key the spec decides, whatever ``isSecure`` the caller sent: a
+password is never stored in plain text by mistake, a location name never hidden from
+routing) and whether every group of its source needs it. Unknown keys are kept as sent and
+reported as unknown; ``isSecure`` is honoured for them. ``review.channel`` must name a
+channel registered in this process, ``data.fetch.logic`` a match key of the group's source.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
-from urllib.parse import urlsplit
 
+from frontdesk.connectors.spec import (
+    Level,
+    PropertySpec,
+    SourceSpec,
+    allow_list,
+    http_url,
+)
 from frontdesk.errors import InvalidInput
 from frontdesk.integrations.models import PropertyColumns
+from frontdesk.plugins import Plugins
 from frontdesk.security.secrets import SecretBox
 
-Level = Literal["group", "location"]
-Scope = Literal["group", "location", "both"]
-
-ALLSCRIPTS = "ALLSCRIPTS"
 DATA_FETCH_LOGIC = "data.fetch.logic"
-DEFAULT_MATCH_KEY = "allscripts.location.name"
+CHANNEL = "review.channel"
+DEFAULT_CHANNEL = "email"
 CUSTOMER_FETCH_DELAY = "customer.fetch.delay"
 # Without a configured delay the sync reads yesterday's appointments: the 06:00 run then sees
 # visits that have happened, not today's still-open schedule.
@@ -36,38 +43,6 @@ MAX_VALUE_LENGTH = 2000
 MASK = "********"
 
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
-# ``ubiquity_id:client_id^tenant_id^`` (e.g. ``10220c34e:0010220^1^``) or the older ``id:user``.
-_SERVICE_USER = re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+(\^\d+\^)?$")
-
-
-def text(value: str) -> str:
-    """Any non-blank text."""
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-def service_user(value: str) -> str:
-    """The Unity ServiceUser, ``ubiquity_id:client_id^tenant_id^``."""
-    if not _SERVICE_USER.match(value.strip()):
-        raise ValueError("must look like ubiquity_id:client_id^tenant_id^")
-    return value.strip()
-
-
-def allow_list(value: str) -> str:
-    """A comma-separated list of values; blanks between commas are refused."""
-    items = [item.strip() for item in value.split(",")]
-    if not all(items):
-        raise ValueError("must be a comma-separated list without empty items")
-    return ",".join(items)
-
-
-def http_url(value: str) -> str:
-    """An absolute http(s) URL."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an absolute http(s) URL")
-    return value.strip()
 
 
 def days(value: str) -> str:
@@ -93,10 +68,10 @@ def age(value: str) -> str:
 
 
 def channel_name(value: str) -> str:
-    """A review channel name: ``email``, ``sms`` or ``webhook``."""
+    """A review channel name (whether it is registered is checked against the process's)."""
     name = value.strip().lower()
-    if name not in ("email", "sms", "webhook"):
-        raise ValueError("must be email, sms or webhook")
+    if not _KEY_SHAPE.match(name):
+        raise ValueError("must be a channel name")
     return name
 
 
@@ -110,106 +85,18 @@ def reply_to_address(value: str) -> str:
     return checked.address
 
 
-def match_key_name(value: str) -> str:
-    """The name of a location property that may be the primary match key."""
-    spec = SPECS.get(value.strip())
-    if spec is None or not spec.match_key:
-        choices = ", ".join(sorted(k for k, s in SPECS.items() if s.match_key))
-        raise ValueError(f"must name a location match key ({choices})")
-    return spec.key
+def property_key(value: str) -> str:
+    """The name of a location property (whether it is a match key is checked per source)."""
+    if not _KEY_SHAPE.match(value.strip()):
+        raise ValueError("must name a location property")
+    return value.strip()
 
 
-@dataclass(frozen=True)
-class PropertySpec:
-    """What a known property key may hold and where it may be set."""
-
-    key: str
-    kind: str
-    validator: Callable[[str], str]
-    scope: Scope
-    secure: bool = False
-    required: bool = False
-    sources: frozenset[str] = frozenset()  # empty: every source
-    match_key: bool = False  # may be named by data.fetch.logic
-    mapping_field: str | None = None  # a location value is stored in this integer column
-    description: str = ""
-
-    def applies_to(self, source: str) -> bool:
-        return not self.sources or source in self.sources
-
-    def allowed_at(self, level: Level) -> bool:
-        return self.scope in ("both", level)
-
-
-_ALLSCRIPTS = frozenset({ALLSCRIPTS})
-
-REGISTRY: tuple[PropertySpec, ...] = (
-    PropertySpec(
-        "User_Name",
-        "service-user",
-        service_user,
-        "group",
-        secure=True,
-        required=True,
-        sources=_ALLSCRIPTS,
-        description="Unity ServiceUser ubiquity_id:client_id^tenant_id^",
-    ),
-    PropertySpec(
-        "PM_Password",
-        "text",
-        text,
-        "group",
-        secure=True,
-        required=True,
-        sources=_ALLSCRIPTS,
-        description="password of the PM/EHR user (expires every 90 days)",
-    ),
-    PropertySpec(
-        "pms_user_name",
-        "text",
-        text,
-        "group",
-        required=True,
-        sources=_ALLSCRIPTS,
-        description="the PM/EHR user name (Unity AppUserID)",
-    ),
-    PropertySpec(
-        "allscripts.appointment.status",
-        "allow-list",
-        allow_list,
-        "both",
-        sources=_ALLSCRIPTS,
-        description="appointment statuses that may get a review request",
-    ),
-    PropertySpec(
-        "allscripts.appointment.type",
-        "allow-list",
-        allow_list,
-        "both",
-        sources=_ALLSCRIPTS,
-        description="appointment types that may get a review request",
-    ),
-    PropertySpec(
-        "allscripts.unity.url",
-        "url",
-        http_url,
-        "group",
-        sources=_ALLSCRIPTS,
-        description="this client's Unity base URL (default: the app-wide setting)",
-    ),
-    PropertySpec(
-        "allscripts.location.name",
-        "text",
-        text,
-        "location",
-        sources=_ALLSCRIPTS,
-        match_key=True,
-        description="the location's name in Allscripts",
-    ),
+CORE: tuple[PropertySpec, ...] = (
     PropertySpec(
         DATA_FETCH_LOGIC,
         "property-key",
-        match_key_name,
+        property_key,
         "group",
         description="the location property that is the primary match key",
     ),
@@ -221,11 +108,11 @@ REGISTRY: tuple[PropertySpec, ...] = (
         description="the review link (group default, location override)",
     ),
     PropertySpec(
-        "review.channel",
+        CHANNEL,
         "channel",
         channel_name,
         "both",
-        description="how review requests are sent: email (default); sms, webhook later",
+        description="how review requests are sent: a registered channel (default: email)",
     ),
     PropertySpec(
         "review.reply_to",
@@ -265,7 +152,12 @@ REGISTRY: tuple[PropertySpec, ...] = (
     ),
 )
 
-SPECS: dict[str, PropertySpec] = {spec.key: spec for spec in REGISTRY}
+CORE_SPECS: dict[str, PropertySpec] = {spec.key: spec for spec in CORE}
+
+
+def specs_of(source: SourceSpec | None) -> list[PropertySpec]:
+    """Every key a group of ``source`` knows: its own, then the core's."""
+    return [*(source.properties if source else ()), *CORE]
 
 
 @dataclass(frozen=True)
@@ -282,14 +174,21 @@ class CheckedProperty:
         return self.spec is not None
 
 
-def spec_for(key: str, source: str) -> PropertySpec | None:
+def spec_for(key: str, source: SourceSpec | None) -> PropertySpec | None:
     """The spec of ``key`` for groups of ``source``, or None when the key is unknown there."""
-    spec = SPECS.get(key)
-    return spec if spec is not None and spec.applies_to(source) else None
+    own = source.key_spec(key) if source is not None else None
+    return own or CORE_SPECS.get(key)
 
 
 def check_property(
-    *, key: str, value: str, is_secure: bool, level: Level, source: str, field: str
+    *,
+    key: str,
+    value: str,
+    is_secure: bool,
+    level: Level,
+    source: SourceSpec | None,
+    plugins: Plugins,
+    field: str,
 ) -> CheckedProperty:
     """Validate one property for ``level``; ``field`` prefixes the error's field name."""
     if not _KEY_SHAPE.match(key):
@@ -310,13 +209,32 @@ def check_property(
         raise InvalidInput(f"{key} can only be set {where}", field=_join(field, "propertyKey"))
     try:
         stored = spec.validator(value)
+        _check_plugged(spec, stored, source=source, plugins=plugins)
     except ValueError as exc:
         raise InvalidInput(f"{key} {exc}", field=_join(field, "propertyValue")) from None
     return CheckedProperty(key=key, value=stored, secure=spec.secure, spec=spec)
 
 
+def _check_plugged(
+    spec: PropertySpec, value: str, *, source: SourceSpec | None, plugins: Plugins
+) -> None:
+    """The checks that depend on what is registered: channels, the source's match keys."""
+    if spec.key == CHANNEL and value not in plugins.channels.names():
+        choices = ", ".join(plugins.channels.names())
+        raise ValueError(f"must name a registered channel ({choices})")
+    if spec.key == DATA_FETCH_LOGIC:
+        keys = sorted(s.key for s in specs_of(source) if s.match_key)
+        if value not in keys:
+            raise ValueError(f"must name a location match key ({', '.join(keys)})")
+
+
 def check_properties(
-    items: Sequence[tuple[str, str, bool]], *, level: Level, source: str, field: str
+    items: Sequence[tuple[str, str, bool]],
+    *,
+    level: Level,
+    source: SourceSpec | None,
+    plugins: Plugins,
+    field: str,
 ) -> list[CheckedProperty]:
     """Validate a request's property list (``(key, value, isSecure)``); keys must be unique."""
     checked: list[CheckedProperty] = []
@@ -328,7 +246,13 @@ def check_properties(
         seen.add(key)
         checked.append(
             check_property(
-                key=key, value=value, is_secure=is_secure, level=level, source=source, field=where
+                key=key,
+                value=value,
+                is_secure=is_secure,
+                level=level,
+                source=source,
+                plugins=plugins,
+                field=where,
             )
         )
     return checked
@@ -338,12 +262,12 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def required_group_keys(source: str) -> list[str]:
+def required_group_keys(source: SourceSpec | None) -> list[str]:
     """Keys every group of ``source`` must have."""
-    return [s.key for s in REGISTRY if s.required and s.applies_to(source)]
+    return [s.key for s in specs_of(source) if s.required]
 
 
-def unknown_keys(keys: Iterable[str], source: str) -> list[str]:
+def unknown_keys(keys: Iterable[str], source: SourceSpec | None) -> list[str]:
     """The keys the registry does not know for ``source``, sorted."""
     return sorted(k for k in keys if spec_for(k, source) is None)
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from frontdesk.connectors.spec import SourceSpec
 from frontdesk.errors import InvalidInput
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import TriggerRef
@@ -29,6 +30,7 @@ from frontdesk.integrations.models import (
     PropertyColumns,
 )
 from frontdesk.integrations.schedule import local_iso
+from frontdesk.plugins import Plugins
 
 Status = Literal["active", "inactive"]
 
@@ -238,7 +240,9 @@ def trigger_out(trigger: IntegrationTrigger) -> TriggerOut:
     )
 
 
-def _properties_out(rows: Sequence[PropertyColumns], source: str) -> list[PropertyOut]:
+def _properties_out(
+    rows: Sequence[PropertyColumns], source: SourceSpec | None
+) -> list[PropertyOut]:
     return [
         PropertyOut(
             propertyKey=row.key,
@@ -251,8 +255,9 @@ def _properties_out(rows: Sequence[PropertyColumns], source: str) -> list[Proper
     ]
 
 
-def group_out(group: IntegrationGroup) -> GroupOut:
+def group_out(group: IntegrationGroup, plugins: Plugins) -> GroupOut:
     source = group.source
+    spec = plugins.spec(source.name)
     return GroupOut(
         groupId=group.id,
         integrationSourceType=SourceTypeOut(
@@ -273,15 +278,15 @@ def group_out(group: IntegrationGroup) -> GroupOut:
         businessNumber=group.business.number,
         status=group.status,
         statusReason=group.status_reason,
-        integrationGroupProperties=_properties_out(group.properties, source.name),
-        unknownPropertyKeys=props.unknown_keys((p.key for p in group.properties), source.name),
+        integrationGroupProperties=_properties_out(group.properties, spec),
+        unknownPropertyKeys=props.unknown_keys((p.key for p in group.properties), spec),
         createdAt=group.created_at,
         updatedAt=group.updated_at,
     )
 
 
-def mapping_out(mapping: IntegrationMapping) -> MappingOut:
-    source = mapping.group.source.name
+def mapping_out(mapping: IntegrationMapping, plugins: Plugins) -> MappingOut:
+    source = plugins.spec(mapping.group.source.name)
     return MappingOut(
         mappingId=mapping.id,
         businessNumber=mapping.business.number,

@@ -54,7 +54,8 @@ def build_procrastinate_queue(
         url=db_url,
         concurrency=concurrency or settings.jobs.concurrency,
         periodic=periodic,
-        shutdown_graceful_timeout_s=shutdown_graceful_timeout_s,
+        shutdown_graceful_timeout_s=shutdown_graceful_timeout_s
+        or settings.jobs.shutdown_graceful_timeout_s,
         heartbeat_s=settings.jobs.heartbeat_s,
         stalled_after_s=settings.jobs.stalled_after_s,
     )

@@ -45,8 +45,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from frontdesk.jobs.periodic import Periodic
 from frontdesk.jobs.queue import AlreadyQueued
-from frontdesk.jobs.tasks import RetryPolicy, Task, TaskBody, TaskRegistry
+from frontdesk.jobs.tasks import Task, TaskBody, TaskRegistry
 from frontdesk.logs import get_logger
+from frontdesk.retry import RetryPolicy
 
 log = get_logger(__name__)
 

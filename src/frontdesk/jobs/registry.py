@@ -33,8 +33,9 @@ from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, Periodic, cron_every
 from frontdesk.jobs.queue import DurableJobQueue, JobQueue
-from frontdesk.jobs.tasks import RetryPolicy, Task, TaskRegistry
+from frontdesk.jobs.tasks import Task, TaskRegistry
 from frontdesk.logs import get_logger
+from frontdesk.retry import RetryPolicy
 from frontdesk.sync.jobs import SyncJobs
 
 log = get_logger(__name__)
@@ -48,10 +49,10 @@ ONCE = RetryPolicy(max_attempts=1)  # periodic upkeep: the next tick is the retr
 class AppJobs:
     """Every task and schedule of one process, and the objects that defer further jobs."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, sender: ReviewSender, sync: SyncJobs) -> None:
         self.ctx = ctx
-        self.sender = ReviewSender(ctx)
-        self.sync = SyncJobs(ctx, on_decided=self.sender.on_decided)
+        self.sender = sender
+        self.sync = sync
         self.queue: JobQueue | None = None
 
     def registry(self) -> TaskRegistry:
@@ -81,18 +82,13 @@ class AppJobs:
         ]
 
     def attach(self, queue: JobQueue) -> None:
-        """Give the objects that defer jobs (dispatcher, review sender) the process's queue."""
+        """The process's queue (its upkeep is the sweep and prune jobs')."""
         self.queue = queue
-        self.sender.attach(queue)
-        self.sync.attach(queue)
 
     def _durable(self) -> DurableJobQueue | None:
         """The queue when its jobs are rows that need upkeep (procrastinate), else None."""
         queue: object = self.queue  # mypy cannot intersect two protocols
         return queue if isinstance(queue, DurableJobQueue) else None
-
-    async def aclose(self) -> None:
-        await self.sender.aclose()
 
     async def sweep(self, *, timestamp: int | None = None) -> None:
         """``jobs_sweep``: the jobs of workers silent for ``jobs.stalled_after_s`` back to

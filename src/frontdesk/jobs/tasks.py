@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from frontdesk.errors import TransientError
+from frontdesk.retry import RetryPolicy
 
 TaskBody = Callable[..., Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter, for transient errors only."""
-
-    max_attempts: int = 5
-    base_s: float = 1.0
-    max_s: float = 300.0
-    retry_on: tuple[type[BaseException], ...] = (TransientError,)
-
-    def should_retry(self, error: BaseException, attempt: int) -> bool:
-        return attempt < self.max_attempts and isinstance(error, self.retry_on)
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed ``attempt`` (1-based)."""
-        ceiling = min(self.max_s, self.base_s * 2 ** (attempt - 1))
-        return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 @dataclass(frozen=True)

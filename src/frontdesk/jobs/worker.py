@@ -15,14 +15,14 @@ from collections.abc import Iterator
 
 from sqlalchemy.engine import make_url
 
+from frontdesk.composition import Process, Role, build_process
 from frontdesk.context import AppContext
 from frontdesk.db.migrate import current_revisions, head_revisions
 from frontdesk.errors import ConfigurationError
-from frontdesk.jobs.factory import build_procrastinate_queue
-from frontdesk.jobs.registry import AppJobs
+from frontdesk.gc_tuning import freeze_startup_heap
+from frontdesk.jobs.procrastinate_queue import ProcrastinateJobQueue
 from frontdesk.logs import get_logger
 from frontdesk.security.secrets import key_file
-from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.settings import Settings
 
 log = get_logger(__name__)
@@ -62,35 +62,34 @@ async def run_worker(
 ) -> None:
     """Work on the application's tasks until a stop signal (or ``stop_requested``)."""
     check_worker_settings(settings)
-    ctx = await AppContext.open(settings)
-    jobs: AppJobs | None = None
+    jobs_settings = settings.jobs.model_copy(
+        update={
+            "concurrency": concurrency or settings.jobs.concurrency,
+            "shutdown_graceful_timeout_s": graceful_timeout_s
+            or settings.jobs.shutdown_graceful_timeout_s,
+        }
+    )
+    ctx = await AppContext.open(settings.model_copy(update={"jobs": jobs_settings}))
+    process: Process | None = None
     try:
         await _require_current_schema(ctx)
-        jobs = AppJobs(ctx)
-        registry = jobs.registry()
-        schedule = jobs.schedule()
-        queue = build_procrastinate_queue(
-            settings,
-            registry,
-            db_url=settings.sqlalchemy_url,
-            periodic=schedule,
-            concurrency=concurrency,
-            shutdown_graceful_timeout_s=graceful_timeout_s,
-        )
-        jobs.attach(queue)
+        process = build_process(ctx, Role.WORKER)
+        await process.start()
+        queue = process.queue
+        assert isinstance(queue, ProcrastinateJobQueue)
         freeze_startup_heap()  # a long-lived process like serve: keep full collections short
         stop = stop_requested or asyncio.Event()
         log.info(
             "worker.started",
             concurrency=queue.concurrency,
-            tasks=sorted(task.name for task in registry),
-            periodic={p.task: p.cron for p in schedule},
+            tasks=sorted(task.name for task in process.tasks),
+            periodic={p.task: p.cron for p in process.schedule},
         )
         with _stop_on_signals(stop):
             await queue.run_until(stop)
     finally:
-        if jobs is not None:
-            await jobs.aclose()
+        if process is not None:
+            await process.stop()
         await ctx.close()
 
 

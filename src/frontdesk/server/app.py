@@ -11,60 +11,58 @@ from frontdesk import __version__
 from frontdesk.access.api import router as access_router
 from frontdesk.answering.api import router as answering_router
 from frontdesk.answering.desk.api import router as answering_desk_router
-from frontdesk.answering.desk.delivery import WebhookPump
 from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
+from frontdesk.composition import Process, Role, build_process, serving_role
 from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
-from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.api import router as delivery_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.outbox_api import router as outbox_router
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
+from frontdesk.gc_tuning import freeze_startup_heap
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.errors import install_error_handlers
-from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.settings import Settings
 from frontdesk.sync.api import router as sync_router
-from frontdesk.sync.worker import SyncWorker
 from frontdesk.web.mount import mount_dashboard
 
 
-def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
-    """Build the ASGI app. With ``context`` given (tests, demo) the caller owns its lifetime."""
+def create_app(
+    settings: Settings,
+    *,
+    context: AppContext | None = None,
+    process: Process | None = None,
+    demo: bool = False,
+) -> FastAPI:
+    """Build the ASGI app.
+
+    Without ``context``/``process`` the app opens its context at start-up and builds its
+    process for ``serve``'s role (:func:`~frontdesk.composition.serving_role`). With a
+    ``process`` (or a ``context``, around which an API-role process is built) the caller
+    owns their lifetime (tests, the demo's seeding).
+    """
     configure_logging(settings)
+    if process is None and context is not None:
+        process = build_process(context, Role.API)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if context is not None:
+        if process is not None:
             yield
             return
         ctx = await AppContext.open(settings)
-        app.state.context = ctx
+        own = build_process(ctx, serving_role(settings, demo=demo))
+        app.state.context = own
         freeze_startup_heap()
-        webhook_pump = WebhookPump(ctx)  # pushes ticket status changes to answering services
-        await webhook_pump.start()
-        # The embedded runner (unless --no-worker). With procrastinate, `frontdesk worker`
-        # processes run the jobs and the periodic dispatcher; this node only defers into them
-        # (run now, operator requeue) and never ticks a dispatcher of its own.
-        deferring = settings.sync.worker or settings.jobs.backend == "procrastinate"
-        worker = SyncWorker(ctx, sender=ReviewSender(ctx)) if deferring else None
-        if worker is not None:
-            await worker.start()
-            app.state.sync_worker = worker
-        warnings = WarningLoop(ctx)  # credential expiry warnings: audit + support e-mail
-        await warnings.start()
+        await own.start()
         try:
             yield
         finally:
-            await warnings.stop()
-            if worker is not None:
-                await worker.stop()
-            await webhook_pump.stop()
+            await own.stop()
             await ctx.close()
 
     app = FastAPI(
@@ -74,8 +72,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         "answering-service intake.",
         lifespan=lifespan,
     )
-    if context is not None:
-        app.state.context = context
+    if process is not None:
+        app.state.context = process
     install_error_handlers(app)
     if settings.access_log:
         app.add_middleware(RequestLogMiddleware)

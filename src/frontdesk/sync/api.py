@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_context, get_process
 from frontdesk.sync import service
 from frontdesk.sync.models import SyncRun
 
@@ -85,9 +85,7 @@ def run_out(run: SyncRun, mapping_ids: list[int]) -> RunOut:
 
 
 def _wake_worker(request: Request) -> None:
-    worker = getattr(request.app.state, "sync_worker", None)
-    if worker is not None:
-        worker.kick()
+    get_process(request).runs_queued()
 
 
 async def _render(ctx: AppContext, created: list[SyncRun]) -> list[RunOut]:

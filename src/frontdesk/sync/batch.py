@@ -10,21 +10,25 @@ rows to insert. Nothing is written here; nothing of the patient is logged.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from frontdesk.connectors.base import Appointment
 from frontdesk.db.engine import Database
-from frontdesk.delivery.addresses import check_email_address
+from frontdesk.delivery.addresses import AddressCheck
+from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.engagement import checkins
 from frontdesk.engagement.optouts import hash_contact
 from frontdesk.engagement.rules import Candidate, Facts, PreparedRules, evaluate
+from frontdesk.errors import ConfigurationError
+from frontdesk.integrations.properties import DEFAULT_CHANNEL
 from frontdesk.security.secrets import SecretBox
 from frontdesk.sync.routing import SKIP, Router
 
-CHANNEL = "email"
+ReachOf = Callable[[str], Reach]
+"""Channel name → how it reaches a patient (ConfigurationError: not registered here)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class BatchDecider:
     pepper: bytes
     secrets: SecretBox
     cap_days: int
+    reach_of: ReachOf
     tally: Tally = field(default_factory=Tally)
     _seen: dict[str, set[date]] = field(default_factory=dict)
 
@@ -89,7 +94,7 @@ class BatchDecider:
             routed.append((appointment, day, target if isinstance(target, PreparedRules) else None))
         if not routed:
             return []
-        candidates = [(a, self._candidate(a, day), target) for a, day, target in routed]
+        candidates = [(a, self._candidate(a, day, target), target) for a, day, target in routed]
         facts = await self._facts(db, [c for _, c, _ in candidates])
         rows: list[dict[str, Any]] = []
         for appointment, candidate, target in candidates:
@@ -104,11 +109,19 @@ class BatchDecider:
         self.tally.decided += len(rows)
         return rows
 
-    def _candidate(self, appointment: Appointment, day: date) -> Candidate:
+    def _candidate(
+        self, appointment: Appointment, day: date, target: PreparedRules | None
+    ) -> Candidate:
         patient = appointment.patient
-        check = check_email_address(patient.email if patient else None)
+        channel = target.rules.channel if target is not None else DEFAULT_CHANNEL
+        try:
+            reach = self.reach_of(channel)
+        except ConfigurationError:
+            check, reach = AddressCheck(problem="channel_unavailable"), Reach.EMAIL
+        else:
+            check = contact_of(reach, _contact_document(appointment))
         contact_hash = (
-            hash_contact(self.pepper, channel=CHANNEL, contact=check.address)
+            hash_contact(self.pepper, channel=channel, contact=check.address)
             if check.address is not None
             else None
         )
@@ -122,11 +135,17 @@ class BatchDecider:
             birth_date=patient.birth_date if patient else None,
             contact_problem=check.problem,
             contact_hash=contact_hash,
+            channel=channel,
+            contact_kind=reach.value,
         )
 
     async def _facts(self, db: Database, candidates: Sequence[Candidate]) -> Facts:
         ids = [c.appointment_id for c in candidates]
         hashes = [c.contact_hash for c in candidates if c.contact_hash]
+        by_channel: dict[str, list[str]] = {}
+        for c in candidates:
+            if c.contact_hash:
+                by_channel.setdefault(c.channel, []).append(c.contact_hash)
         patients = [c.patient_id for c in candidates if c.patient_id]
         reach = timedelta(days=max(self.cap_days - 1, 0))
         first = min(c.day for c in candidates) - reach
@@ -136,9 +155,14 @@ class BatchDecider:
             decided = await checkins.decided_days(
                 session, group_id=scope.group_id, appointment_ids=ids
             )
-            opted = await checkins.opted_out_hashes(
-                session, scope_business_id=scope.scope_business_id, channel=CHANNEL, hashes=hashes
-            )
+            opted: set[str] = set()
+            for channel, channel_hashes in sorted(by_channel.items()):
+                opted |= await checkins.opted_out_hashes(
+                    session,
+                    scope_business_id=scope.scope_business_id,
+                    channel=channel,
+                    hashes=channel_hashes,
+                )
             requested = (
                 await checkins.eligible_days(
                     session,
@@ -198,3 +222,16 @@ class BatchDecider:
             "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
         }
         return self.secrets.encrypt(json.dumps(document, separators=(",", ":")))
+
+
+def _contact_document(appointment: Appointment) -> dict[str, str | None]:
+    """What :func:`~frontdesk.delivery.reach.contact_of` reads of a patient."""
+    patient = appointment.patient
+    if patient is None:
+        return {"patient_id": appointment.patient_id}
+    return {
+        "patient_id": appointment.patient_id,
+        "email": patient.email,
+        "cell_phone": patient.cell_phone,
+        "home_phone": patient.home_phone,
+    }

@@ -33,12 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.connectors.base import Appointment, Connector
 from frontdesk.connectors.errors import CredentialsRejected, MissingLicense
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.registry import create_connector
 from frontdesk.context import AppContext
 from frontdesk.credentials import incidents
 from frontdesk.engagement.checkins import WrittenCheckIn, insert_checkins, run_counts
 from frontdesk.errors import FrontdeskError, TransientError, Unauthorized
 from frontdesk.logs import get_logger
+from frontdesk.plugins import Plugins
 from frontdesk.settings import Settings
 from frontdesk.sync import runs
 from frontdesk.sync.batch import BatchDecider
@@ -75,10 +75,13 @@ class SyncEngine:
         self,
         ctx: AppContext,
         *,
+        plugins: Plugins,
         connectors: ConnectorBuilder | None = None,
         on_decided: DecisionHook | None = None,
     ) -> None:
         self.ctx = ctx
+        self.plugins = plugins
+        self.sources = plugins.sources
         self.settings = ctx.settings.sync
         self._connectors = connectors or self._default_connector
         self._on_decided = on_decided
@@ -89,7 +92,7 @@ class SyncEngine:
     ) -> Connector:
         if self._limits is None:
             self._limits = ConcurrencyLimits.from_settings(settings)
-        return create_connector(source, properties, settings, limits=self._limits)
+        return self.sources.get(source).connector(properties, settings, self._limits)
 
     async def sync_group(self, *, run_id: int) -> None:
         """The task body (registered as ``sync_group``)."""
@@ -169,6 +172,7 @@ class SyncEngine:
         async with ctx.db.transaction() as session:
             prepared = await prepare_run(
                 session,
+                sources=self.sources,
                 run_id=claim.run_id,
                 settings=self.settings,
                 secrets=ctx.secrets,
@@ -213,6 +217,7 @@ class SyncEngine:
             pepper=prepared.pepper,
             secrets=self.ctx.secrets,
             cap_days=max(r.frequency_cap_days for r in prepared.in_scope),
+            reach_of=self.plugins.channels.reach,
         )
 
     async def _write(

@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 
 from frontdesk.context import AppContext
-from frontdesk.jobs.tasks import RetryPolicy
+from frontdesk.retry import RetryPolicy
 from frontdesk.sync import runs
 from frontdesk.sync.engine import Progress, SyncEngine
 from frontdesk.sync.models import QUEUED, WAITING, SyncRun

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from frontdesk.context import AppContext
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, Periodic, cron_every
-from frontdesk.jobs.queue import JobQueue
-from frontdesk.jobs.tasks import RetryPolicy, Task
+from frontdesk.jobs.tasks import Task
+from frontdesk.retry import RetryPolicy
 from frontdesk.sync.dispatcher import TASK, Dispatcher
-from frontdesk.sync.engine import ConnectorBuilder, DecisionHook, SyncEngine
+from frontdesk.sync.engine import SyncEngine
 
 DISPATCH_TASK = "sync_dispatch"
 
@@ -25,15 +25,9 @@ DISPATCH_TASK = "sync_dispatch"
 class SyncJobs:
     """The sync engine and dispatcher of one process, as tasks and a schedule."""
 
-    def __init__(
-        self,
-        ctx: AppContext,
-        *,
-        connectors: ConnectorBuilder | None = None,
-        on_decided: DecisionHook | None = None,
-    ) -> None:
+    def __init__(self, ctx: AppContext, *, engine: SyncEngine) -> None:
         self.ctx = ctx
-        self.engine = SyncEngine(ctx, connectors=connectors, on_decided=on_decided)
+        self.engine = engine
         self._dispatcher: Dispatcher | None = None
 
     def tasks(self) -> list[Task]:
@@ -61,15 +55,14 @@ class SyncJobs:
             )
         ]
 
-    def attach(self, queue: JobQueue) -> Dispatcher:
-        """The dispatcher defers ``sync_group`` jobs into ``queue``."""
-        self._dispatcher = Dispatcher(self.ctx, queue)
-        return self._dispatcher
+    def attach(self, dispatcher: Dispatcher) -> None:
+        """The dispatcher whose tick ``sync_dispatch`` runs (it defers into the queue)."""
+        self._dispatcher = dispatcher
 
     @property
     def dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
-            raise RuntimeError("SyncJobs.attach(queue) first: the dispatcher defers into it")
+            raise RuntimeError("SyncJobs.attach(dispatcher) first (the composition root does)")
         return self._dispatcher
 
     async def dispatch(self, *, timestamp: int | None = None) -> None:

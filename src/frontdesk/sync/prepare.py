@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.clock import Clock
 from frontdesk.connectors.base import Window
+from frontdesk.connectors.spec import SourceRegistry
 from frontdesk.engagement.optouts import contact_pepper
 from frontdesk.engagement.rules import MappingRules
 from frontdesk.integrations import properties as props
@@ -57,6 +58,7 @@ class NotRunnable:
 async def prepare_run(
     session: AsyncSession,
     *,
+    sources: SourceRegistry,
     run_id: int,
     settings: SyncSettings,
     secrets: SecretBox,
@@ -69,6 +71,12 @@ async def prepare_run(
     if group.status != "active":
         return NotRunnable(
             "group_" + group.status, f"integration group {group.id} is {group.status}"
+        )
+    spec = sources.find(group.source.name)
+    if spec is None:
+        return NotRunnable(
+            "source_not_registered",
+            f"no connector is registered here for the source {group.source.name}",
         )
     key = match_key(group)
     mappings = {m.id: m for m in await list_mappings(session, group_id=group.id)}
@@ -87,6 +95,7 @@ async def prepare_run(
                 mapping,
                 properties=effective_properties(mapping, secrets=secrets),
                 match_key=key,
+                source=spec.spec,
                 settings=settings,
             )
             if run.kind == "backfill":  # the ``too_old`` rule: ask only about recent visits

@@ -1,7 +1,7 @@
 """Routing rows to mappings, and each mapping's rule settings.
 
 A group's schedule is read once per window; each row goes to the mapping whose match-key
-property (``data.fetch.logic``, default ``allscripts.location.name``) equals the row's
+property (``data.fetch.logic``, default: the source's match key) equals the row's
 ``LocationName`` — compared trimmed, with inner blanks collapsed, case-insensitively. A
 mapping without the property (an SMB's single location) takes every row no other mapping
 takes. Rows of an active mapping that this run does not cover are skipped (they belong to
@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from frontdesk.connectors.spec import SourceSpec
 from frontdesk.delivery.addresses import usable_review_url
 from frontdesk.engagement.rules import MappingRules, PreparedRules, StatusMatch
 from frontdesk.integrations.models import IntegrationMapping
+from frontdesk.integrations.properties import CHANNEL, DEFAULT_CHANNEL
 from frontdesk.settings import SyncSettings
 
-STATUS_KEY = "allscripts.appointment.status"
-TYPE_KEY = "allscripts.appointment.type"
 REVIEW_URL = "review.url"
 MIN_AGE = "engagement.min.age"
 CAP_DAYS = "engagement.frequency.cap.days"
@@ -48,6 +48,7 @@ def mapping_rules(
     *,
     properties: Mapping[str, str],
     match_key: str,
+    source: SourceSpec,
     settings: SyncSettings,
 ) -> MappingRules:
     """The rule settings of a mapping from its effective properties and the defaults."""
@@ -58,15 +59,21 @@ def mapping_rules(
         location_name=properties.get(match_key, ""),
         timezone=mapping.timezone,
         dry_run=mapping.dry_run,
-        allowed_statuses=split_list(properties.get(STATUS_KEY)),
-        allowed_types=split_list(properties.get(TYPE_KEY)),
+        allowed_statuses=_allow_list(properties, source.status_key),
+        allowed_types=_allow_list(properties, source.type_key),
         min_age=_int(properties.get(MIN_AGE), settings.min_age),
         frequency_cap_days=_int(properties.get(CAP_DAYS), settings.frequency_cap_days),
         sensitive_types=split_list(sensitive)
         if sensitive is not None
         else tuple(settings.sensitive_types),
         review_link=usable_review_url(properties.get(REVIEW_URL)) is not None,
+        channel=(properties.get(CHANNEL) or DEFAULT_CHANNEL).strip().lower(),
     )
+
+
+def _allow_list(properties: Mapping[str, str], key: str | None) -> tuple[str, ...]:
+    """The source's allow-list (its spec names the key; none: every value is allowed)."""
+    return split_list(properties.get(key)) if key is not None else ()
 
 
 SKIP = object()

@@ -22,45 +22,34 @@ import contextlib
 
 from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.jobs.factory import build_job_queue
 from frontdesk.jobs.queue import JobQueue
-from frontdesk.jobs.tasks import TaskRegistry
 from frontdesk.logs import get_logger
-from frontdesk.sync.engine import ConnectorBuilder, DecisionHook
-from frontdesk.sync.jobs import SyncJobs
+from frontdesk.sync.dispatcher import Dispatcher
 
 log = get_logger(__name__)
 
 
 class SyncWorker:
-    """Dispatcher loop + job queue for one process (or, on procrastinate, deferring only)."""
+    """Dispatcher loop + job queue for one process (or, on procrastinate, deferring only).
+
+    Built by the composition root (:mod:`frontdesk.composition`) from parts it built: the
+    queue (whose registry holds the sync and send tasks), the dispatcher deferring into it
+    and the review sender (its sweeper runs here on the embedded runner).
+    """
 
     def __init__(
         self,
         ctx: AppContext,
         *,
-        connectors: ConnectorBuilder | None = None,
-        on_decided: DecisionHook | None = None,
-        queue: JobQueue | None = None,
-        sender: ReviewSender | None = None,
+        queue: JobQueue,
+        dispatcher: Dispatcher,
+        sender: ReviewSender,
     ) -> None:
         self.ctx = ctx
         self.sender = sender
-        if sender is not None and on_decided is None:
-            on_decided = sender.on_decided
-        self.jobs = SyncJobs(ctx, connectors=connectors, on_decided=on_decided)
-        self.engine = self.jobs.engine
-        tasks = TaskRegistry(self.jobs.tasks())
-        for task in sender.tasks() if sender is not None else []:
-            tasks.add(task)
-        self.queue: JobQueue = queue or build_job_queue(
-            ctx.settings, tasks, db_url=ctx.settings.sqlalchemy_url
-        )
+        self.queue = queue
+        self.dispatcher = dispatcher
         self.runs_jobs = ctx.settings.jobs.backend == "local"
-        if sender is not None:
-            sender.attach(self.queue)
-            ctx.extras["review_sender"] = sender
-        self.dispatcher = self.jobs.attach(self.queue)
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -73,8 +62,7 @@ class SyncWorker:
         await self.queue.start()
         await self.dispatcher.startup()
         self._loop = asyncio.create_task(self._run(), name="sync-dispatcher")
-        if self.sender is not None:
-            self._sweeper = asyncio.create_task(self._sweep(self.sender), name="review-sweeper")
+        self._sweeper = asyncio.create_task(self._sweep(self.sender), name="review-sweeper")
 
     def kick(self) -> None:
         """Runs were just queued (run now, backfill): tick now, or on procrastinate offer
@@ -95,8 +83,6 @@ class SyncWorker:
         self._sweeper = self._loop = None
         await asyncio.gather(*self._offers, return_exceptions=True)
         await self.queue.stop(drain=False)
-        if self.sender is not None:
-            await self.sender.aclose()  # its pooled SMTP connections
 
     async def _offer(self) -> None:
         try:

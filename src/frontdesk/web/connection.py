@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from frontdesk.connectors.base import CheckResult, CheckStatus, Discovery
-from frontdesk.connectors.registry import create_connector
 from frontdesk.errors import ConfigurationError, FrontdeskError
+from frontdesk.plugins import Plugins
 from frontdesk.settings import Settings
 
 CHECK_LABELS = {
@@ -38,10 +38,10 @@ class CheckView:
 
 
 async def check_connection(
-    settings: Settings, *, source: str, properties: Mapping[str, str]
+    settings: Settings, plugins: Plugins, *, source: str, properties: Mapping[str, str]
 ) -> CheckView:
     try:
-        connector = create_connector(source, properties, settings)
+        connector = plugins.connector(source, properties, settings)
     except ConfigurationError as error:
         return CheckView("not_configured", "Not configured", error.message, field=error.field)
     async with contextlib.aclosing(connector):
@@ -56,11 +56,16 @@ class DiscoveryView:
 
 
 async def discover_values(
-    settings: Settings, *, source: str, properties: Mapping[str, str], today: date
+    settings: Settings,
+    plugins: Plugins,
+    *,
+    source: str,
+    properties: Mapping[str, str],
+    today: date,
 ) -> DiscoveryView:
     """Statuses, types and locations seen in the last 30 days, or the reason there are none."""
     try:
-        connector = create_connector(source, properties, settings)
+        connector = plugins.connector(source, properties, settings)
     except ConfigurationError as error:
         return DiscoveryView(None, error.message)
     try:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
 from frontdesk.context import AppContext
+from frontdesk.server.dependencies import get_process
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun
 
@@ -84,7 +85,5 @@ async def run_now(
             session, principal=principal, clock=ctx.clock, group_id=group_id
         )
         ids = [run.id for run in created]
-    worker = getattr(request.app.state, "sync_worker", None)
-    if worker is not None:
-        worker.kick()  # the next tick gives every queued run its job
+    get_process(request).runs_queued()  # the next tick gives every queued run its job
     return ids

@@ -25,6 +25,7 @@ from datetime import datetime
 from starlette.datastructures import FormData
 
 from frontdesk.access.principal import Principal
+from frontdesk.connectors.spec import SourceSpec
 from frontdesk.context import AppContext
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
@@ -32,12 +33,10 @@ from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.integrations.models import IntegrationGroup
+from frontdesk.plugins import Plugins
 
-LOCATION_NAME = props.DEFAULT_MATCH_KEY
 REVIEW_URL = "review.url"
 GENERAL = "form"
-# Group keys a location may override in its drawer (its own fields cover the rest).
-OVERRIDE_KEYS = ("allscripts.appointment.status", "allscripts.appointment.type")
 
 
 class WizardError(Exception):
@@ -75,7 +74,12 @@ class Draft:
     locations: list[LocationDraft]
 
 
-def values(form: FormData, name: str, *, key: str) -> str:
+def override_keys(source: SourceSpec | None) -> tuple[str, ...]:
+    """Group keys a location may override in its drawer: the source's allow-lists."""
+    return source.allow_list_keys if source is not None else ()
+
+
+def values(form: FormData, name: str, *, key: str, source: SourceSpec | None) -> str:
     """The value of field ``name`` holding property ``key``.
 
     Allow-lists merge every value (ticked checkboxes and typed text), split on commas,
@@ -83,7 +87,7 @@ def values(form: FormData, name: str, *, key: str) -> str:
     contain commas and spaces).
     """
     raw = [v for v in form.getlist(name) if isinstance(v, str)]
-    spec = props.SPECS.get(key)
+    spec = props.spec_for(key, source)
     if spec is None or spec.kind != "allow-list":
         return next((v for v in raw if v.strip()), "")
     seen: list[str] = []
@@ -95,26 +99,27 @@ def values(form: FormData, name: str, *, key: str) -> str:
     return ",".join(seen)
 
 
-def group_property_keys(source: str) -> list[str]:
-    """The group-level keys the form offers for ``source``, in the registry's order."""
-    return [s.key for s in props.REGISTRY if s.applies_to(source) and s.allowed_at("group")]
+def group_property_keys(source: SourceSpec | None) -> list[str]:
+    """The group-level keys the form offers for ``source``: its own, then the core's."""
+    return [s.key for s in props.specs_of(source) if s.allowed_at("group")]
 
 
-def group_properties(form: FormData, *, source: str) -> list[PropertyInput]:
+def group_properties(form: FormData, *, source: SourceSpec | None) -> list[PropertyInput]:
     """The group properties typed into the form (blank optional ones left out)."""
     found: list[PropertyInput] = []
     for key in group_property_keys(source):
-        value = values(form, f"g:{key}", key=key)
+        value = values(form, f"g:{key}", key=key, source=source)
         if not value:
             if key in props.required_group_keys(source):
                 raise WizardError(f"{key} is required", f"g:{key}")
             continue
-        spec = props.SPECS[key]
+        spec = props.spec_for(key, source)
+        assert spec is not None
         found.append(PropertyInput(key=key, value=value, is_secure=spec.secure))
     return found
 
 
-def parse(form: FormData, *, source: str) -> Draft:
+def parse(form: FormData, *, source: SourceSpec | None) -> Draft:
     business = _int(form.get("business"), "business", "choose the practice")
     source_id = _int(form.get("source"), "source", "choose the integration source")
     triggers = [_int(t, "trigger", "a trigger id is a number") for t in form.getlist("trigger")]
@@ -133,7 +138,7 @@ def parse(form: FormData, *, source: str) -> Draft:
     )
 
 
-def _location(form: FormData, number: int, *, source: str) -> LocationDraft:
+def _location(form: FormData, number: int, *, source: SourceSpec | None) -> LocationDraft:
     prefix = f"l:{number}:"
     draft = LocationDraft(number=number)
     draft.active = _text(form.get(prefix + "active")) != "inactive"
@@ -149,11 +154,13 @@ def _location(form: FormData, number: int, *, source: str) -> LocationDraft:
     delay = _text(form.get(prefix + "delay"))
     if delay:
         draft.delay = _int(delay, prefix + "delay", "a whole number of days")
-    wanted = [(LOCATION_NAME, prefix + "name"), (REVIEW_URL, prefix + "review_url")]
-    wanted += [(key, f"{prefix}o:{key}") for key in OVERRIDE_KEYS]
+    wanted = [(REVIEW_URL, prefix + "review_url")]
+    if source is not None:
+        wanted.insert(0, (source.match_key, prefix + "name"))
+    wanted += [(key, f"{prefix}o:{key}") for key in override_keys(source)]
     for key, name in wanted:
         spec = props.spec_for(key, source)
-        value = values(form, name, key=key)
+        value = values(form, name, key=key, source=source)
         if value:
             draft.properties.append(
                 PropertyInput(key=key, value=value, is_secure=bool(spec and spec.secure))
@@ -162,7 +169,9 @@ def _location(form: FormData, number: int, *, source: str) -> LocationDraft:
     return draft
 
 
-async def save(ctx: AppContext, *, principal: Principal, draft: Draft) -> IntegrationGroup:
+async def save(
+    ctx: AppContext, plugins: Plugins, *, principal: Principal, draft: Draft
+) -> IntegrationGroup:
     """Create the group and its mappings in one transaction (all or nothing)."""
     async with ctx.db.transaction() as session:
         try:
@@ -171,6 +180,7 @@ async def save(ctx: AppContext, *, principal: Principal, draft: Draft) -> Integr
                 principal=principal,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 parent_business_number=draft.business,
                 source_id=draft.source_id,
                 triggers=[TriggerRef(trigger_id=t) for t in draft.trigger_ids],
@@ -185,6 +195,7 @@ async def save(ctx: AppContext, *, principal: Principal, draft: Draft) -> Integr
                     principal=principal,
                     clock=ctx.clock,
                     secrets=ctx.secrets,
+                    plugins=plugins,
                     group_id=group.id,
                     business_number=location.number,
                     changes=MappingChanges(

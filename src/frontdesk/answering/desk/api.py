@@ -41,7 +41,7 @@ from frontdesk.answering.desk.schemas import (
 from frontdesk.answering.desk.visibility import TicketAccess, ticket_access
 from frontdesk.context import AppContext
 from frontdesk.errors import InvalidInput, NotFound
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import AnsweringDep, get_context
 
 router = APIRouter(prefix="/api/answering", tags=["answering ticket desk"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -121,7 +121,7 @@ async def get_ticket(ticket_id: str, ctx: Context, access: Access) -> TicketDeta
 
 @router.post("/tickets/{ticket_id}/transition", response_model=TicketDetailOut)
 async def transition(
-    ticket_id: str, body: TransitionIn, ctx: Context, access: Access
+    ticket_id: str, body: TransitionIn, ctx: Context, access: Access, answering: AnsweringDep
 ) -> TicketDetailOut:
     """Move to ``status``; 409 names the allowed next states when the lifecycle refuses."""
     async with ctx.db.transaction() as session:
@@ -134,7 +134,7 @@ async def transition(
             note=body.note,
         )
         out = await _detail(session, access, ticket_id)
-    delivery.kick_webhooks(ctx)
+    answering.webhooks_queued()
     return out
 
 
@@ -150,7 +150,9 @@ async def add_note(ticket_id: str, body: NoteIn, ctx: Context, access: Access) -
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketDetailOut)
-async def assign(ticket_id: str, body: AssignIn, ctx: Context, access: Access) -> TicketDetailOut:
+async def assign(
+    ticket_id: str, body: AssignIn, ctx: Context, access: Access, answering: AnsweringDep
+) -> TicketDetailOut:
     """Assign to a staff user who works tickets (a nurse: linked to the ticket's practice)."""
     async with ctx.db.transaction() as session:
         await actions.assign(
@@ -162,12 +164,14 @@ async def assign(ticket_id: str, body: AssignIn, ctx: Context, access: Access) -
             note=body.note,
         )
         out = await _detail(session, access, ticket_id)
-    delivery.kick_webhooks(ctx)
+    answering.webhooks_queued()
     return out
 
 
 @router.post("/tickets/{ticket_id}/refile", response_model=RefileOut)
-async def refile(ticket_id: str, body: RefileIn, ctx: Context, access: Access) -> RefileOut:
+async def refile(
+    ticket_id: str, body: RefileIn, ctx: Context, access: Access, answering: AnsweringDep
+) -> RefileOut:
     """File under another practice (and doctor); the reason and the old codes are kept."""
     async with ctx.db.transaction() as session:
         refiling = await actions.refile(
@@ -185,7 +189,7 @@ async def refile(ticket_id: str, body: RefileIn, ctx: Context, access: Access) -
             refiling=refiling_out(refiling, access),
             ticket=detail_out(found, access) if found is not None else None,
         )
-    delivery.kick_webhooks(ctx)
+    answering.webhooks_queued()
     return out
 
 
@@ -249,12 +253,14 @@ async def list_deliveries(
 
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", response_model=DeliveryOut)
-async def redeliver(delivery_id: int, ctx: Context, access: Access) -> DeliveryOut:
+async def redeliver(
+    delivery_id: int, ctx: Context, access: Access, answering: AnsweringDep
+) -> DeliveryOut:
     """Queue a parked or delivered delivery again (a fresh attempt budget)."""
     async with ctx.db.transaction() as session:
         row = await delivery.redeliver(session, access=access, ctx=ctx, delivery_id=delivery_id)
         out = delivery_out(row)
-    delivery.kick_webhooks(ctx)
+    answering.webhooks_queued()
     return out
 
 

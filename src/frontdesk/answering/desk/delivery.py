@@ -48,39 +48,18 @@ from frontdesk.answering.desk.webhooks import (
 from frontdesk.audit.service import record_event
 from frontdesk.context import AppContext
 from frontdesk.errors import Conflict, NotFound
-from frontdesk.jobs.tasks import RetryPolicy
 from frontdesk.logs import get_logger
+from frontdesk.retry import RetryPolicy
+from frontdesk.settings import TicketWebhookSettings
 
 log = get_logger(__name__)
-_OPTIONS_KEY = "answering.webhook_options"
-_PUMP_KEY = "answering.webhook_pump"
 TASK_NAME: Final = "answering_deliver_webhook"
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookOptions:
-    max_attempts: int = 8
-    """POSTs before a delivery is parked (with the defaults: 30 to 60 min after the first)."""
-    backoff_base_s: float = 30.0
-    backoff_max_s: float = 1800.0
-    timeout_s: float = 10.0
-    lease_s: float = 120.0
-    """How long a claimed delivery stays ``sending`` before another runner may take it over."""
-    poll_s: float = 5.0
-    batch: int = 50
-
-    def backoff(self, attempts: int) -> timedelta:
-        policy = RetryPolicy(base_s=self.backoff_base_s, max_s=self.backoff_max_s)
-        return timedelta(seconds=policy.delay(attempts))
-
-
-def get_webhook_options(ctx: AppContext) -> WebhookOptions:
-    options = ctx.extras.get(_OPTIONS_KEY)
-    return options if isinstance(options, WebhookOptions) else WebhookOptions()
-
-
-def set_webhook_options(ctx: AppContext, options: WebhookOptions) -> None:
-    ctx.extras[_OPTIONS_KEY] = options
+def backoff(options: TicketWebhookSettings, attempts: int) -> timedelta:
+    """The wait before the next POST after ``attempts`` failed ones (the one retry policy)."""
+    policy = RetryPolicy(base_s=options.backoff_base_s, max_s=options.backoff_max_s)
+    return timedelta(seconds=policy.delay(attempts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +79,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def _claim(ctx: AppContext, delivery_id: int, options: WebhookOptions) -> _Claim | str:
+async def _claim(ctx: AppContext, delivery_id: int, options: TicketWebhookSettings) -> _Claim | str:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         row = await session.get(AnsweringWebhookDelivery, delivery_id, with_for_update=True)
@@ -127,7 +106,11 @@ async def _claim(ctx: AppContext, delivery_id: int, options: WebhookOptions) -> 
 
 
 async def _record(
-    ctx: AppContext, delivery_id: int, claim: _Claim, result: SendResult, options: WebhookOptions
+    ctx: AppContext,
+    delivery_id: int,
+    claim: _Claim,
+    result: SendResult,
+    options: TicketWebhookSettings,
 ) -> str:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
@@ -147,7 +130,7 @@ async def _record(
             row.last_error = result.error
         else:
             row.state = PENDING
-            row.next_attempt_at = now + options.backoff(row.attempts)
+            row.next_attempt_at = now + backoff(options, row.attempts)
             row.last_error = result.error
         return row.state
 
@@ -156,7 +139,7 @@ async def attempt_delivery(
     ctx: AppContext, delivery_id: int, *, sender: WebhookSender | None = None
 ) -> str:
     """One attempt; returns the new state, or ``"skipped"`` when nothing was due."""
-    options = get_webhook_options(ctx)
+    options = ctx.settings.answering.webhooks
     claim = await _claim(ctx, delivery_id, options)
     if isinstance(claim, str):
         return claim
@@ -204,7 +187,7 @@ async def due_deliveries(ctx: AppContext, *, limit: int) -> list[int]:
 
 async def deliver_due(ctx: AppContext, *, sender: WebhookSender | None = None) -> int:
     """Attempt every due delivery (oldest first, up to ``batch``); returns how many."""
-    ids = await due_deliveries(ctx, limit=get_webhook_options(ctx).batch)
+    ids = await due_deliveries(ctx, limit=ctx.settings.answering.webhooks.batch)
     for delivery_id in ids:
         await attempt_delivery(ctx, delivery_id, sender=sender)
     return len(ids)
@@ -221,15 +204,13 @@ class WebhookPump:
 
     async def start(self) -> None:
         if self._sender is None:
-            self._sender = WebhookSender(timeout_s=get_webhook_options(self.ctx).timeout_s)
-        self.ctx.extras[_PUMP_KEY] = self
+            self._sender = WebhookSender(timeout_s=self.ctx.settings.answering.webhooks.timeout_s)
         self._task = asyncio.create_task(self._run(), name="answering-webhooks")
 
     def kick(self) -> None:
         self._wake.set()
 
     async def stop(self) -> None:
-        self.ctx.extras.pop(_PUMP_KEY, None)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -246,15 +227,10 @@ class WebhookPump:
             except Exception as exc:  # keep going: the rows hold the truth
                 log.error("answering.webhook_pump_failed", error_type=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), get_webhook_options(self.ctx).poll_s)
+                await asyncio.wait_for(
+                    self._wake.wait(), self.ctx.settings.answering.webhooks.poll_s
+                )
             self._wake.clear()
-
-
-def kick_webhooks(ctx: AppContext) -> None:
-    """Wake this process's pump (after a commit that queued deliveries); no-op without one."""
-    pump = ctx.extras.get(_PUMP_KEY)
-    if isinstance(pump, WebhookPump):
-        pump.kick()
 
 
 async def list_deliveries(

@@ -32,8 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.answering.desk.models import AnsweringIdempotencyKey
 from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.answering.models import AnsweringTicket
-from frontdesk.answering.options import AnsweringOptions
-from frontdesk.answering.runtime import get_runtime
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tickets import (
     NewTicket,
     TicketWriter,
@@ -188,17 +187,13 @@ async def _find(
     return KeyedOutcome(row[0], row[1], created=False) if row is not None else None
 
 
-def get_keyed_writer(ctx: AppContext) -> KeyedTicketWriter:
-    writer = ctx.extras.get("answering.keyed_ticket_writer")
-    if not isinstance(writer, KeyedTicketWriter):
-        writer = KeyedTicketWriter()
-        ctx.extras["answering.keyed_ticket_writer"] = writer
-    return writer
+KEYED_WRITER = KeyedTicketWriter()
+"""The writer of keyed submissions (stateless, like the plain ticket writer)."""
 
 
 async def create_ticket_once(
     ctx: AppContext,
-    options: AnsweringOptions,
+    runtime: AnsweringRuntime,
     *,
     caller: Caller,
     params: Mapping[str, str],
@@ -218,9 +213,9 @@ async def create_ticket_once(
         )
     if found is not None:
         return await _replay(ctx, caller, found, wanted)
-    prepared = await prepare_ticket(ctx, options, caller=caller, params=params)
+    prepared = await prepare_ticket(ctx, runtime, caller=caller, params=params)
     item = KeyedTicket(prepared.item, caller.company_id, key_hash, prepared.request_hash)
-    outcome = await get_runtime(ctx).committer.submit(get_keyed_writer(ctx), item)
+    outcome = await runtime.committer.submit(KEYED_WRITER, item)
     if not outcome.created:
         return await _replay(ctx, caller, outcome, wanted)
     log_created(caller, prepared, outcome.ticket_id)

@@ -15,7 +15,7 @@ with httptools parsing, httpx's request and response types: see that module for 
   call counts as a transient failure (backoff, then :class:`SessionLost`).
 - **Retries.** Only transient failures (connect errors, timeouts, HTTP 5xx and 429), at most
   ``RetryPolicy.max_attempts`` per call, with jittered exponential backoff, ``Retry-After``
-  honoured, and a per-client retry budget (:mod:`frontdesk.connectors.retry`).
+  honoured, and a per-client retry budget (:mod:`frontdesk.retry`).
 - **Limits.** A call holds one of its integration's slots for its whole life (retries and
   backoff included) and a process-wide slot only while a request is on the wire.
 - **Timeouts.** Every request runs under ``asyncio.timeout`` (so in-process transports are
@@ -64,9 +64,9 @@ from frontdesk.connectors.errors import (
 )
 from frontdesk.connectors.http_transport import PooledTransport
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.retry import RetryBudget, RetryPolicy
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.logs import get_logger
+from frontdesk.retry import RetryBudget, RetryPolicy
 
 log = get_logger(__name__)
 
@@ -82,6 +82,9 @@ _HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json, text/plain, application/octet-stream",
 }
+
+UNITY_RETRY = RetryPolicy(max_attempts=4, base_s=0.5, max_s=8.0, jitter=0.75)
+"""Per call: 4 attempts, 0.5 s doubling up to 8 s, drawn in the top three quarters."""
 
 
 @dataclass
@@ -118,7 +121,7 @@ class UnityClient:
         self._config = config
         self._limits = limits
         self._group_slots = limits.group_slots()
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or UNITY_RETRY
         self._budget = RetryBudget(self._retry)
         self._rng = rng or random.Random()
         self._sleep: Sleep = sleep or asyncio.sleep

@@ -29,10 +29,15 @@ from frontdesk.connectors.base import (
     SeenValue,
     Window,
 )
-from frontdesk.connectors.errors import CredentialsRejected, EndpointNotFound, MissingLicense
+from frontdesk.connectors.errors import (
+    CredentialsRejected,
+    EndpointNotFound,
+    MissingLicense,
+    ServerLogEntry,
+)
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.retry import RetryPolicy
 from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
+from frontdesk.retry import RetryPolicy
 from frontdesk.settings import Settings
 
 DISCOVERY_DAYS = 30
@@ -82,6 +87,10 @@ class UnityConnector:
             sleep=sleep,
             service_credentials_expire_on=settings.unity.service_credentials_expire_on,
         )
+
+    async def recent_errors(self, limit: int) -> list[ServerLogEntry]:
+        """The Unity server's recent errors (``LastLogs``), newest first (diagnose)."""
+        return await self.client.last_logs(errors_only=True, count=limit)
 
     async def __aenter__(self) -> UnityConnector:
         return self

@@ -27,18 +27,19 @@ from frontdesk.context import AppContext
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import get_source, list_sources, list_triggers
-from frontdesk.server.dependencies import get_context
+from frontdesk.plugins import Plugins
+from frontdesk.server.dependencies import get_context, get_plugins
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, StaffContext, require
 from frontdesk.web.connection import check_connection, discover_values
 from frontdesk.web.templating import render
 from frontdesk.web.wizard import (
     GENERAL,
-    OVERRIDE_KEYS,
     WizardError,
     error_slots,
     group_properties,
     group_property_keys,
+    override_keys,
     parse,
     save,
     slot,
@@ -116,7 +117,9 @@ async def setup(
         locations = (
             list(await locations_of(session, business=parent)) if parent.kind != "smb" else [parent]
         )
-        keys = group_property_keys(chosen.name)
+        spec = get_plugins(request).spec(chosen.name)
+        keys = group_property_keys(spec)
+        overrides = override_keys(spec)
         return render(
             request,
             "add_integration/_setup.html",
@@ -124,15 +127,14 @@ async def setup(
             source=chosen,
             parent=parent,
             triggers=triggers,
-            specs=[props.SPECS[k] for k in keys],
-            required=set(props.required_group_keys(chosen.name)),
-            match_keys=[s.key for s in props.REGISTRY if s.match_key and s.applies_to(chosen.name)],
+            specs=[s for k in keys if (s := props.spec_for(k, spec)) is not None],
+            required=set(props.required_group_keys(spec)),
+            match_keys=[s.key for s in props.specs_of(spec) if s.match_key],
+            match_key=spec.match_key if spec is not None else "",
             locations=locations,
-            override_specs=[
-                props.SPECS[k] for k in OVERRIDE_KEYS if props.spec_for(k, chosen.name)
-            ],
+            override_specs=[s for k in overrides if (s := props.spec_for(k, spec)) is not None],
             units=FREQUENCY_UNITS,
-            discoverable=OVERRIDE_KEYS,
+            discoverable=overrides,
             multi=parent.kind != "smb",
             slot=slot,
         )
@@ -141,10 +143,12 @@ async def setup(
 @router.post("/integrations/new/check", response_class=HTMLResponse)
 async def check(request: Request, ctx: Context, staff: Configurer, form: CheckedForm) -> Response:
     """ "Test connection" with the properties as typed."""
-    source, values, problem = await _typed(ctx, form)
+    source, values, problem = await _typed(ctx, get_plugins(request), form)
     if problem is not None or source is None:
         return render(request, "integrations/_check.html", staff=staff, check=None, error=problem)
-    view = await check_connection(ctx.settings, source=source, properties=values)
+    view = await check_connection(
+        ctx.settings, get_plugins(request), source=source, properties=values
+    )
     return render(request, "integrations/_check.html", staff=staff, check=view, error=None)
 
 
@@ -153,22 +157,24 @@ async def discover(
     request: Request, ctx: Context, staff: Configurer, form: CheckedForm
 ) -> Response:
     """Statuses, appointment types and locations seen in the last 30 days, as choices."""
-    source, values, problem = await _typed(ctx, form)
+    source, values, problem = await _typed(ctx, get_plugins(request), form)
     if problem is not None or source is None:
         return render(
             request, "add_integration/_discovery.html", staff=staff, view=None, error=problem
         )
+    plugins = get_plugins(request)
     view = await discover_values(
-        ctx.settings, source=source, properties=values, today=ctx.clock.now().date()
+        ctx.settings, plugins, source=source, properties=values, today=ctx.clock.now().date()
     )
+    spec = plugins.spec(source)
     return render(
         request,
         "add_integration/_discovery.html",
         staff=staff,
         view=view,
         error=view.error,
-        status_key="allscripts.appointment.status",
-        type_key="allscripts.appointment.type",
+        status_key=spec.status_key if spec is not None else None,
+        type_key=spec.type_key if spec is not None else None,
     )
 
 
@@ -180,8 +186,9 @@ async def create(request: Request, ctx: Context, staff: Configurer, form: Checke
         async with ctx.db.reader() as session:
             source = await get_source(session, source_id=int(str(form.get("source") or "0")))
             source_name = source.name
-        draft = parse(form, source=source_name)
-        group = await save(ctx, principal=staff.principal, draft=draft)
+        plugins = get_plugins(request)
+        draft = parse(form, source=plugins.spec(source_name))
+        group = await save(ctx, plugins, principal=staff.principal, draft=draft)
     except WizardError as error:
         return _errors(request, staff, slots, error.message, error.field)
     except RequestError as error:
@@ -211,7 +218,9 @@ def _errors(
     )
 
 
-async def _typed(ctx: AppContext, form: FormData) -> tuple[str | None, dict[str, str], str | None]:
+async def _typed(
+    ctx: AppContext, plugins: Plugins, form: FormData
+) -> tuple[str | None, dict[str, str], str | None]:
     """The chosen source and the group properties typed so far (or what is missing)."""
     raw = form.get("source")
     if not isinstance(raw, str) or not raw.isdigit():
@@ -222,7 +231,7 @@ async def _typed(ctx: AppContext, form: FormData) -> tuple[str | None, dict[str,
         except RequestError as error:
             return None, {}, error.message
     try:
-        typed = group_properties(form, source=source)
+        typed = group_properties(form, source=plugins.spec(source))
     except WizardError as error:
         return source, {}, f"{error.message} (step 4)"
     return source, {p.key: p.value for p in typed}, None

@@ -23,7 +23,7 @@ from frontdesk.integrations.groups import (
     set_group_status,
 )
 from frontdesk.integrations.mappings import effective_customer_fetch_delay, list_mappings
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_context, get_plugins
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, StaffContext, require
 from frontdesk.web.connection import check_connection
@@ -38,7 +38,6 @@ Configurer = Annotated[StaffContext, Depends(require(Permission.CONFIGURE_INTEGR
 Runner = Annotated[StaffContext, Depends(require(Permission.RUN_SYNC))]
 
 # What "Re-authorise" lets staff replace: the credentials of the source.
-CREDENTIAL_KEYS = ("User_Name", "PM_Password", "pms_user_name")
 
 
 @router.get("/integrations", response_class=HTMLResponse)
@@ -63,6 +62,7 @@ async def group_detail(
         group = await get_group(session, group_id=group_id, principal=staff.principal)
         (row,) = await group_rows(session, groups=[group], now=ctx.clock.now())
         mappings = await list_mappings(session, group_id=group.id, principal=staff.principal)
+        spec = get_plugins(request).spec(group.source.name)
         return render(
             request,
             "integrations/group.html",
@@ -73,8 +73,8 @@ async def group_detail(
             mappings=mappings,
             delay_of=effective_customer_fetch_delay,
             shown_value=props.shown_value,
-            credential_keys=[k for k in CREDENTIAL_KEYS if props.spec_for(k, group.source.name)],
-            secure_keys={s.key for s in props.REGISTRY if s.secure},
+            credential_keys=list(spec.credential_keys if spec else ()),
+            secure_keys={s.key for s in props.specs_of(spec) if s.secure},
             current={p.key: props.shown_value(p) for p in group.properties},
             created=created,
         )
@@ -89,7 +89,9 @@ async def check_saved_group(
         group = await get_group(session, group_id=group_id, principal=staff.principal)
         source = group.source.name
         values = await group_properties(session, group_id=group.id, secrets=ctx.secrets)
-    view = await check_connection(ctx.settings, source=source, properties=values)
+    view = await check_connection(
+        ctx.settings, get_plugins(request), source=source, properties=values
+    )
     return render(request, "integrations/_check.html", staff=staff, check=view)
 
 
@@ -105,7 +107,7 @@ async def reauthorize(
         values = await group_properties(session, group_id=group.id, secrets=ctx.secrets)
     entered = {
         key: value
-        for key in CREDENTIAL_KEYS
+        for key in _credential_keys(request, source)
         if isinstance(value := form.get(f"g:{key}"), str) and value.strip()
     }
     if not entered:
@@ -116,7 +118,9 @@ async def reauthorize(
             check=None,
             error="Enter the new credentials first.",
         )
-    view = await check_connection(ctx.settings, source=source, properties=values | entered)
+    view = await check_connection(
+        ctx.settings, get_plugins(request), source=source, properties=values | entered
+    )
     if view.status != "ok":
         return render(
             request, "integrations/_reauth_result.html", staff=staff, check=view, error=None
@@ -128,6 +132,7 @@ async def reauthorize(
                 principal=staff.principal,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=get_plugins(request),
                 group_id=group_id,
                 properties=[PropertyInput(key=k, value=v) for k, v in entered.items()],
             )
@@ -169,3 +174,9 @@ async def run_group_now(
             status_code=422,
         )
     return render(request, "integrations/_run.html", staff=staff, ids=ids, error=None)
+
+
+def _credential_keys(request: Request, source: str) -> tuple[str, ...]:
+    """The keys re-authorisation asks for: the source's spec names them."""
+    spec = get_plugins(request).spec(source)
+    return spec.credential_keys if spec is not None else ()

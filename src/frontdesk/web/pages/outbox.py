@@ -35,7 +35,7 @@ from frontdesk.engagement import outbox
 from frontdesk.engagement import outbox_queries as queries
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.errors import Conflict, InvalidInput, NotFound
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_context, get_sender
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, Forbidden, StaffContext, require
 from frontdesk.web.mail_preview import inert_html
@@ -216,7 +216,9 @@ async def outbox_requeue(
     runner. htmx (the list) gets the row back; a plain form (the request's page) a redirect."""
     htmx = _is_htmx(request)
     try:
-        found = await outbox.requeue_now(ctx, principal=staff.principal, request_id=request_id)
+        found = await outbox.requeue_now(
+            ctx, get_sender(request), principal=staff.principal, request_id=request_id
+        )
     except Conflict as conflict:  # not failed or parked (any more): show where it stands
         if htmx:
             return await _row(request, ctx, staff, request_id, error=conflict.message)

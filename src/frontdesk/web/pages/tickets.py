@@ -27,13 +27,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from frontdesk.answering.desk import actions, delivery, lifecycle, queries
+from frontdesk.answering.desk import actions, lifecycle, queries
 from frontdesk.answering.desk.schemas import detail_out, page_out
 from frontdesk.answering.desk.visibility import TicketAccess, ticket_access
-from frontdesk.answering.options import get_options
 from frontdesk.context import AppContext
 from frontdesk.errors import NotFound, RequestError
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_answering, get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web import tickets_view as view
 from frontdesk.web.auth import CheckedForm, StaffContext, require
@@ -86,7 +85,7 @@ async def tickets(request: Request, ctx: Context, staff: Viewer) -> Response:
             rows=page_out(page, access).items,
             counts=counts,
             practices=await view.ticket_practices(session, access),
-            timezone=get_options(ctx).notes_timezone,
+            timezone=ctx.settings.answering.notes_timezone,
             next_url=queue.url(after=page.next_cursor) if page.next_cursor else None,
             first_url=queue.url() if after else None,
             **common,
@@ -135,7 +134,7 @@ async def _show(
             access=access,
             view=view,
             timeline=view.timeline(shown),
-            timezone=get_options(ctx).notes_timezone,
+            timezone=ctx.settings.answering.notes_timezone,
             assignees=await queries.assignees(
                 session, access=access, practice_code=shown.practice.code
             ),
@@ -169,7 +168,7 @@ async def _act(
         return await _show(
             request, ctx, staff, ticket_id, error=refused.message, form=form, status_code=422
         )
-    delivery.kick_webhooks(ctx)
+    get_answering(request).webhooks_queued()
     return await _show(request, ctx, staff, ticket_id, flash=done)
 
 

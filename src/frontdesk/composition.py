@@ -1,0 +1,230 @@
+"""The composition root: the one place that builds the parts of a running process.
+
+::
+
+    role ──▶ build_process(ctx, role) ──▶ Process
+             context (settings, db, key ring, clock)
+             plugins: sources (spec + connector) and channels (how they reach a patient)
+             review sender (channels) ─┐
+             sync engine (sources; its decision hook is the sender's) ─┐
+             tasks + schedule (AppJobs) ──▶ job queue ──▶ dispatcher
+             answering runtime (options, committer, caches)
+             role-specific loops: embedded runner + sweeper, ticket webhook pump,
+             credential warnings
+
+Roles:
+
+- ``server`` (``frontdesk serve``): the API, the dashboard and, on the embedded backend, the
+  runner (dispatcher loop, send jobs, sweeper), the ticket webhook pump, credential warnings;
+- ``api`` (``serve --no-worker``, or any ``serve`` on procrastinate): no runner; on
+  procrastinate its queue defers jobs (run now, requeue) for the workers;
+- ``worker`` (``frontdesk worker``): every task and the schedule on procrastinate;
+- ``cli`` (one command): decides in the foreground; review requests are queued in the same
+  transaction (deferred into procrastinate when that is the backend; on the embedded backend
+  the serving process's sweeper picks them up) or sent in the foreground on demand;
+- ``demo``: the server with the demo's simulators.
+
+Entry points get their parts from the :class:`Process`: routers through typed dependencies
+(:mod:`frontdesk.server.dependencies`), CLI commands and tasks by argument. Nothing else
+constructs engines, senders or queues (``tests/skeleton/test_layers.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from frontdesk.answering.desk.delivery import WebhookPump
+from frontdesk.answering.desk.webhook_sender import WebhookSender
+from frontdesk.answering.runtime import AnsweringRuntime
+from frontdesk.connectors.allscripts.spec import SOURCE as ALLSCRIPTS
+from frontdesk.connectors.spec import Source
+from frontdesk.context import AppContext
+from frontdesk.credentials.health import WarningLoop
+from frontdesk.delivery.channel import ChannelPlugin
+from frontdesk.delivery.registry import builtin_channels
+from frontdesk.engagement.sending import ReviewSender
+from frontdesk.integrations.catalog import upsert_specs
+from frontdesk.jobs.factory import build_job_queue
+from frontdesk.jobs.periodic import Periodic
+from frontdesk.jobs.queue import JobQueue
+from frontdesk.jobs.registry import AppJobs
+from frontdesk.jobs.tasks import TaskRegistry
+from frontdesk.logs import get_logger
+from frontdesk.plugins import Plugins
+from frontdesk.settings import Settings
+from frontdesk.sync.dispatcher import Dispatcher
+from frontdesk.sync.engine import ConnectorBuilder, SyncEngine
+from frontdesk.sync.jobs import SyncJobs
+from frontdesk.sync.worker import SyncWorker
+
+log = get_logger(__name__)
+
+
+class Role(enum.StrEnum):
+    SERVER = "server"
+    API = "api"
+    WORKER = "worker"
+    CLI = "cli"
+    DEMO = "demo"
+
+
+def builtin_sources() -> list[Source]:
+    """The integration sources that ship with frontdesk."""
+    return [ALLSCRIPTS]
+
+
+def builtin_plugins(ctx: AppContext) -> Plugins:
+    """The sources and channels that ship with frontdesk."""
+    return Plugins.of(builtin_sources(), builtin_channels(ctx.settings, clock=ctx.clock))
+
+
+def serving_role(settings: Settings, *, demo: bool = False) -> Role:
+    """``serve``'s role: the embedded runner unless ``--no-worker`` or procrastinate."""
+    if settings.jobs.backend == "procrastinate" or not settings.sync.worker:
+        return Role.API
+    return Role.DEMO if demo else Role.SERVER
+
+
+@dataclass
+class Process:
+    """The parts of one running process (see the module docstring)."""
+
+    ctx: AppContext
+    role: Role
+    plugins: Plugins
+    sender: ReviewSender
+    sync: SyncJobs
+    jobs: AppJobs
+    tasks: TaskRegistry
+    schedule: list[Periodic]
+    queue: JobQueue | None
+    answering: AnsweringRuntime
+    runner: SyncWorker | None = None
+    webhooks: WebhookPump | None = None
+    warnings: WarningLoop | None = None
+    _started: bool = False
+
+    @property
+    def engine(self) -> SyncEngine:
+        return self.sync.engine
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    async def start(self) -> None:
+        """Bring the catalog up to date with the registered sources, then start the loops."""
+        async with self.ctx.db.transaction() as session:
+            await upsert_specs(session, [s.spec for s in self.plugins.sources])
+        if self.webhooks is not None:
+            await self.webhooks.start()
+        if self.runner is not None:
+            await self.runner.start()
+        if self.warnings is not None:
+            await self.warnings.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop the loops, then close the channels' pooled connections."""
+        if self.warnings is not None:
+            await self.warnings.stop()
+        if self.runner is not None:
+            await self.runner.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+        if self.runner is None and self.queue is not None and self.role is not Role.WORKER:
+            await self.queue.stop(drain=False)  # a deferring-only queue: its connections
+        await self.sender.aclose()
+
+    def runs_queued(self) -> None:
+        """Runs were just queued (run now, backfill, re-authorise): give them their jobs now
+        rather than at the next tick (no-op where no runner or deferring queue is here)."""
+        if self.runner is not None:
+            self.runner.kick()
+
+
+def build_process(
+    ctx: AppContext,
+    role: Role,
+    *,
+    plugins: Plugins | None = None,
+    connectors: ConnectorBuilder | None = None,
+    channels: list[ChannelPlugin] | None = None,
+) -> Process:
+    """Build every part of a process for ``role`` (nothing started; see :meth:`Process.start`).
+
+    ``plugins`` replaces the built-in sources and channels (tests register toy ones);
+    ``connectors`` replaces how connectors are built (tests: faster retries);
+    ``channels`` replaces only the channels.
+    """
+    settings = ctx.settings
+    plugins = plugins or builtin_plugins(ctx)
+    if channels is not None:
+        plugins = Plugins.of(list(plugins.sources), channels)
+    sender = ReviewSender(ctx, channels=plugins.channels)
+    engine = SyncEngine(ctx, plugins=plugins, connectors=connectors, on_decided=sender.on_decided)
+    sync = SyncJobs(ctx, engine=engine)
+    jobs = AppJobs(ctx, sender=sender, sync=sync)
+    tasks = jobs.registry()
+    schedule = jobs.schedule() if role is Role.WORKER else []
+    queue = _queue(settings, role, tasks, schedule)
+    answering = AnsweringRuntime(db=ctx.db, options=settings.answering)
+    process = Process(
+        ctx=ctx,
+        role=role,
+        plugins=plugins,
+        sender=sender,
+        sync=sync,
+        jobs=jobs,
+        tasks=tasks,
+        schedule=schedule,
+        queue=queue,
+        answering=answering,
+    )
+    if queue is not None:
+        dispatcher = Dispatcher(ctx, queue)
+        sync.attach(dispatcher)
+        sender.attach(queue)
+        jobs.attach(queue)
+        if role in (Role.SERVER, Role.DEMO, Role.API) and _runner_wanted(settings, role):
+            process.runner = SyncWorker(ctx, queue=queue, dispatcher=dispatcher, sender=sender)
+    if role in (Role.SERVER, Role.DEMO, Role.API):
+        pump = WebhookPump(
+            ctx, sender=WebhookSender(timeout_s=settings.answering.webhooks.timeout_s)
+        )
+        answering.webhooks_queued = pump.kick
+        process.webhooks = pump
+        process.warnings = WarningLoop(ctx)
+    return process
+
+
+def _runner_wanted(settings: Settings, role: Role) -> bool:
+    """The embedded runner (local backend) or the deferring node (procrastinate)."""
+    return settings.jobs.backend == "procrastinate" or role is not Role.API
+
+
+def _queue(
+    settings: Settings, role: Role, tasks: TaskRegistry, schedule: list[Periodic]
+) -> JobQueue | None:
+    """The process's queue: the embedded runner's in a server, procrastinate wherever it is
+    the backend (workers run it; other roles only defer into it); none for a CLI command or
+    an API node on the embedded backend (nothing here would run its jobs)."""
+    if settings.jobs.backend == "procrastinate":
+        return build_job_queue(settings, tasks, db_url=settings.sqlalchemy_url, periodic=schedule)
+    if role in (Role.SERVER, Role.DEMO):
+        return build_job_queue(settings, tasks, db_url=settings.sqlalchemy_url)
+    return None
+
+
+@asynccontextmanager
+async def running(ctx: AppContext, role: Role, **overrides: object) -> AsyncIterator[Process]:
+    """Build, start, yield and stop a process around ``ctx`` (the caller owns ``ctx``)."""
+    process = build_process(ctx, role, **overrides)  # type: ignore[arg-type]
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()

@@ -23,8 +23,8 @@ from frontdesk.connectors.errors import (
     RemoteTimeout,
     Unreachable,
 )
-from frontdesk.retry import RetryPolicy
 from frontdesk.errors import ConfigurationError, FatalError, TransientError, Unauthorized
+from frontdesk.retry import RetryPolicy
 from frontdesk.sandbox.unity import (
     DEFAULT_PM_USER,
     ClientCredential,

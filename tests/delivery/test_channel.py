@@ -8,55 +8,91 @@ import pytest
 
 from frontdesk.clock import ManualClock
 from frontdesk.delivery.channel import (
+    ChannelPlugin,
     ChannelRegistry,
-    NullChannel,
     RecordingChannel,
     ReviewChannel,
     TransientDeliveryError,
 )
 from frontdesk.delivery.email import EmailChannel
-from frontdesk.delivery.registry import build_channels
+from frontdesk.delivery.email_format import message_id_for
+from frontdesk.delivery.reach import Reach
+from frontdesk.delivery.registry import builtin_channels
 from frontdesk.errors import ConfigurationError
 from frontdesk.settings import Settings
 
 
 def test_every_implementation_satisfies_the_protocol(settings: Settings) -> None:
-    for channel in (EmailChannel(settings.smtp), NullChannel(), RecordingChannel()):
+    for channel in (EmailChannel(settings.smtp), RecordingChannel()):
         assert isinstance(channel, ReviewChannel)
 
 
 def test_the_registry_maps_names_from_settings(settings: Settings) -> None:
-    registry = build_channels(settings, clock=ManualClock())
+    registry = ChannelRegistry(builtin_channels(settings, clock=ManualClock()))
     assert registry.names() == ("email",)
+    assert registry.reach("email") is Reach.EMAIL
     email = registry.get("email")
     assert isinstance(email, EmailChannel)
-    assert email.supports_idempotency_check is False
+    assert email.name == "email"
+    assert email.reaches is Reach.EMAIL
     assert registry.get("email") is email
     with pytest.raises(ConfigurationError) as caught:
         registry.get("sms")
     assert caught.value.field == "channel"
+    with pytest.raises(ConfigurationError) as caught:
+        registry.reach("sms")
+    assert caught.value.field == "channel"
     with pytest.raises(ValueError, match="twice"):
-        registry.add("email", NullChannel)
+        registry.add(RecordingChannel("email"))
+    with pytest.raises(ValueError, match="twice"):
+        registry.register(ChannelPlugin("email", Reach.EMAIL, RecordingChannel))
 
 
-async def test_smtp_cannot_say_whether_a_message_was_delivered(settings: Settings) -> None:
-    assert await EmailChannel(settings.smtp).was_delivered("k") is None
-
-
-async def test_the_recording_fake_scripts_failures_and_answers_was_delivered(
-    make_message: Any,
+async def test_smtp_names_the_message_before_sending_but_cannot_reconcile(
+    settings: Settings,
 ) -> None:
+    smtp = settings.smtp.model_copy(update={"from_": "reviews@mail.frontdesk.example"})
+    email = EmailChannel(smtp)
+    message_id = email.message_id("k")
+    assert message_id == message_id_for("k", domain="mail.frontdesk.example")
+    assert email.message_id("k") == message_id != email.message_id("k2")
+    assert await email.reconcile("k", message_id) is None
+
+
+async def test_the_recording_fake_scripts_failures_and_reconciles(make_message: Any) -> None:
     fake = RecordingChannel(fail_with=[TransientDeliveryError("later"), None])
-    registry = ChannelRegistry({"email": lambda: fake})
+    registry = ChannelRegistry()
+    registry.add(fake)
     channel = registry.get("email")
+    assert channel is fake
+    assert registry.reach("email") is Reach.EMAIL
+    message_id = channel.message_id("k1")
+    assert message_id is not None
     with pytest.raises(TransientDeliveryError):
         await channel.send(make_message(ledger_key="k1"))
-    assert await channel.was_delivered("k1") is False
+    assert await channel.reconcile("k1", message_id) is False
     result = await channel.send(make_message(ledger_key="k1"))
     assert result.ledger_key == "k1"
-    assert await channel.was_delivered("k1") is True
+    assert result.message_id == message_id
+    assert await channel.reconcile("k1", message_id) is True
     assert fake.attempts == 2
     assert [m.ledger_key for m in fake.sent] == ["k1"]
+
+
+def test_a_channel_declares_how_it_reaches_a_patient() -> None:
+    registry = ChannelRegistry(
+        [
+            ChannelPlugin("email", Reach.EMAIL, RecordingChannel),
+            ChannelPlugin(
+                "sms", Reach.MOBILE, lambda: RecordingChannel("sms", reaches=Reach.MOBILE)
+            ),
+        ]
+    )
+    assert registry.names() == ("email", "sms")
+    assert registry.reach("sms") is Reach.MOBILE
+    sms = registry.get("sms")
+    assert sms.name == "sms"
+    assert sms.reaches is Reach.MOBILE
 
 
 def test_an_outgoing_message_repr_hides_patient_data(make_message: Any, patient: Any) -> None:
@@ -69,14 +105,18 @@ def test_an_outgoing_message_repr_hides_patient_data(make_message: Any, patient:
 async def test_closing_the_registry_closes_the_channels_it_made() -> None:
     closed: list[str] = []
 
-    class Closing(NullChannel):
+    class Closing(RecordingChannel):
         async def aclose(self) -> None:
             closed.append(self.name)
 
     registry = ChannelRegistry(
-        {"email": lambda: Closing("email"), "sms": lambda: Closing("sms"), "null": NullChannel}
+        [
+            ChannelPlugin("email", Reach.EMAIL, lambda: Closing("email")),
+            ChannelPlugin("sms", Reach.MOBILE, lambda: Closing("sms", reaches=Reach.MOBILE)),
+            ChannelPlugin("plain", Reach.EMAIL, lambda: RecordingChannel("plain")),
+        ]
     )
     registry.get("email")
-    registry.get("null")
+    registry.get("plain")
     await registry.aclose()
-    assert closed == ["email"]  # "sms" was never made; NullChannel holds nothing
+    assert closed == ["email"]  # "sms" was never made; the plain fake holds nothing

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
-from frontdesk.integrations.lenient_json import relax_json_whitespace
+from frontdesk.integrations.http_lenient_json import relax_json_whitespace
 from frontdesk.integrations.models import IntegrationSource, IntegrationTrigger
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -28,8 +28,8 @@ from frontdesk.jobs.procrastinate_queue import (
     libpq_url,
 )
 from frontdesk.jobs.queue import AlreadyQueued
-from frontdesk.retry import RetryPolicy
 from frontdesk.jobs.tasks import Task, TaskRegistry
+from frontdesk.retry import RetryPolicy
 from frontdesk.settings import JobsSettings, Settings
 
 _no_pg = pytest.mark.skipif(

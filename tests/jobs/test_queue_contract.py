@@ -11,8 +11,8 @@ import pytest
 
 from frontdesk.errors import FatalError, TransientError
 from frontdesk.jobs.queue import AlreadyQueued
-from frontdesk.retry import RetryPolicy
 from frontdesk.jobs.tasks import Task, TaskRegistry
+from frontdesk.retry import RetryPolicy
 
 MakeQueue = Callable[[TaskRegistry, int], Any]  # conftest.MakeQueue (tests are no package)
 FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_s=0.02)

@@ -22,8 +22,8 @@ from frontdesk.clock import ManualClock
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.retry import RetryPolicy
 from frontdesk.context import AppContext
+from frontdesk.retry import RetryPolicy
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_PM_PASSWORD,

@@ -23,11 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from frontdesk.answering.desk import idempotency
-from frontdesk.answering.login import create_token
-from frontdesk.answering.runtime import AnsweringRuntime
-from frontdesk.answering.tickets import create_ticket, ticket_status
-from frontdesk.answering.tokens import authenticate
-from frontdesk.answering.wire import (
+from frontdesk.answering.http_wire import (
     AnsweringFailure,
     ApiError,
     BodyTooLarge,
@@ -37,6 +33,10 @@ from frontdesk.answering.wire import (
     parse_params,
     read_body,
 )
+from frontdesk.answering.login import create_token
+from frontdesk.answering.runtime import AnsweringRuntime
+from frontdesk.answering.tickets import create_ticket, ticket_status
+from frontdesk.answering.tokens import authenticate
 from frontdesk.context import AppContext
 from frontdesk.logs import get_logger
 from frontdesk.server.dependencies import get_answering, get_context

@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
+from frontdesk.answering.failures import AnsweringFailure, Failure, is_blank
 from frontdesk.answering.models import (
     AnsweringLockout,
     AnsweringLoginFailure,
@@ -32,7 +33,6 @@ from frontdesk.answering.models import (
 from frontdesk.answering.password_token import decrypt_password_token
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tokens import issue_token
-from frontdesk.answering.wire import AnsweringFailure, Failure, is_blank
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext

@@ -25,6 +25,7 @@ from sqlalchemy import String, Table, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.answering.failures import AnsweringFailure, ApiError, Failure, is_blank
 from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.answering.models import (
     AnsweringDoctor,
@@ -35,7 +36,6 @@ from frontdesk.answering.models import (
 )
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tokens import Caller, random_alphanumeric
-from frontdesk.answering.wire import AnsweringFailure, ApiError, Failure, is_blank
 from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
 from frontdesk.logs import get_logger

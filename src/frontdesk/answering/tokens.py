@@ -21,10 +21,10 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.answering.failures import AnsweringFailure, Failure
 from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.answering.models import AnsweringCompany, AnsweringToken, AnsweringUser
 from frontdesk.answering.runtime import AnsweringRuntime
-from frontdesk.answering.wire import AnsweringFailure, Failure
 from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
 

@@ -9,6 +9,7 @@ with an API user and a few tickets (`demo/answering.py`), then serves until Ctrl
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import httpx
@@ -42,11 +43,17 @@ def demo_command(
         async def prepare() -> tuple[DemoSeed, dict[str, int]]:
             ctx = await AppContext.open(settings)
             try:
-                async with running(ctx, Role.CLI) as process, _api(process) as api:
+                async with (
+                    contextlib.AsyncExitStack() as stack,
+                    running(ctx, Role.CLI) as process,
+                ):
+                    transport = _transport(process)
+                    api = httpx.AsyncClient(transport=transport, base_url="http://demo")
+                    await stack.enter_async_context(api)
                     seed = await seed_demo(ctx)
                     integration = await seed_integration(ctx, api=api, api_key=seed.api_key)
                     seed.businesses.extend(integration.businesses)
-                    seed.answering = await seed_answering(ctx)
+                    seed.answering = await seed_answering(ctx, transport=transport)
                     return seed, await first_sync(process, group_id=integration.group_id)
             finally:
                 await ctx.close()
@@ -70,10 +77,9 @@ def demo_command(
         services.stop()
 
 
-def _api(process: Process) -> httpx.AsyncClient:
-    """A client of this process's own app (the demo configures through the public API)."""
-    app = create_app(process.settings, process=process)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo")
+def _transport(process: Process) -> httpx.ASGITransport:
+    """This process's own app, in-process (the demo configures through the public APIs)."""
+    return httpx.ASGITransport(app=create_app(process.settings, process=process))
 
 
 def _print_seed(seed: DemoSeed, *, host: str, port: int, data_dir: str) -> None:

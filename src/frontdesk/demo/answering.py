@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
+import httpx
 from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
@@ -108,7 +109,7 @@ class DemoAnswering:
     """Tickets submitted by this start (0 on a restart)."""
 
 
-async def seed_answering(ctx: AppContext) -> DemoAnswering:
+async def seed_answering(ctx: AppContext, *, transport: httpx.AsyncBaseTransport) -> DemoAnswering:
     """The company and its API user (a fresh password and key), practices, doctors, and the
     demo tickets that are missing, submitted through the v2 API."""
     system = Principal.system("demo")
@@ -166,18 +167,17 @@ async def seed_answering(ctx: AppContext) -> DemoAnswering:
         hashes = set((await session.execute(stored)).scalars())
     missing = [t for t in TICKETS if request_hash(t) not in hashes]
     if missing:
-        await _submit(ctx, missing, password=password, key=key)
+        await _submit(transport, missing, password=password, key=key)
     return DemoAnswering(COMPANY, API_USER, password, key, submitted=len(missing))
 
 
 async def _submit(
-    ctx: AppContext, tickets: list[dict[str, str]], *, password: str, key: str
+    transport: httpx.AsyncBaseTransport,
+    tickets: list[dict[str, str]],
+    *,
+    password: str,
+    key: str,
 ) -> None:
-    import httpx
-
-    from frontdesk.server.app import create_app
-
-    transport = httpx.ASGITransport(app=create_app(ctx.settings, context=ctx))
     async with AnsweringClient("http://demo", API_USER, password, key, transport=transport) as api:
         for fields in tickets:
             # The key makes a retry after a lost answer return the same ticket.

@@ -20,7 +20,7 @@ from frontdesk.context import AppContext
 from frontdesk.errors import Conflict
 from frontdesk.integrations import catalog, groups, mappings
 from frontdesk.integrations.groups import PropertyInput
-from frontdesk.integrations.lenient_json import LenientJSONRoute
+from frontdesk.integrations.http_lenient_json import LenientJSONRoute
 from frontdesk.integrations.mappings import MappingChanges
 from frontdesk.integrations.schemas import (
     GroupCreateIn,

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.answering.desk.models import AnsweringIdempotencyKey
+from frontdesk.answering.failures import AnsweringFailure, Failure
 from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.answering.models import AnsweringTicket
 from frontdesk.answering.runtime import AnsweringRuntime
@@ -43,7 +44,6 @@ from frontdesk.answering.tickets import (
     stored_result,
 )
 from frontdesk.answering.tokens import Caller
-from frontdesk.answering.wire import AnsweringFailure, Failure
 from frontdesk.context import AppContext
 from frontdesk.db.types import UTCDateTime
 from frontdesk.logs import get_logger

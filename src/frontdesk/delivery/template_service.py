@@ -80,9 +80,11 @@ async def delete_business_templates(
 
 
 async def resolve_template_set(
-    session: AsyncSession, *, business_id: int, channel: str
+    session: AsyncSession, *, business_id: int, channel: str, kind: str | None = None
 ) -> TemplateSet:
-    """The templates a message of this business uses: its own, its enterprise's, the default."""
+    """The templates a message of this business uses: its own, its enterprise's (kept per
+    channel name), else the shipped default of its kind (the channel's reach; default: the
+    channel name)."""
     business = await session.get(Business, business_id)
     candidates = [business_id]
     if business is not None and business.enterprise_id is not None:
@@ -96,4 +98,4 @@ async def resolve_template_set(
                 html=row.html_body,
                 origin=f"business:{candidate}",
             )
-    return default_template_set(channel)
+    return default_template_set(kind or channel)

@@ -22,8 +22,13 @@ from frontdesk.delivery.channel import TEMPLATE_ERROR, PermanentDeliveryError, T
 from frontdesk.errors import InvalidInput
 
 VARIABLES = ("first_name", "location_name", "review_url", "unsubscribe_url", "sender_name")
-# Which parts each channel needs; a channel not listed has no templates.
-CHANNEL_PARTS: Mapping[str, tuple[str, ...]] = {"email": ("subject", "text", "html")}
+# Which parts each kind of message needs (a channel's reach: email, mobile, webhook); the
+# shipped defaults are in ``templates/<kind>/``. Business templates are kept per channel name.
+CHANNEL_PARTS: Mapping[str, tuple[str, ...]] = {
+    "email": ("subject", "text", "html"),
+    "mobile": ("text",),
+    "webhook": ("text",),
+}
 MAX_SUBJECT_SOURCE = 1_000
 MAX_BODY_SOURCE = 100_000
 _FIELDS = {"subject": "subject", "text": "textBody", "html": "htmlBody"}
@@ -42,7 +47,7 @@ class RenderedMessage:
 
 @cache
 def default_template_set(channel: str) -> TemplateSet:
-    """The shipped templates of ``channel`` (``delivery/templates/<channel>/``)."""
+    """The shipped templates of a kind of message (``delivery/templates/<kind>/``)."""
     if channel not in CHANNEL_PARTS:
         raise InvalidInput(f"channel {channel!r} has no templates", field="channel")
     folder = resources.files("frontdesk.delivery") / "templates" / channel

@@ -184,7 +184,10 @@ class Composer:
             review_url=usable_review_url(properties.get(REVIEW_URL_KEY)),
             reply_to=(properties.get(REPLY_TO_KEY) or "").strip() or None,
             templates=await resolve_template_set(
-                session, business_id=mapping.business_id, channel=channel
+                session,
+                business_id=mapping.business_id,
+                channel=channel,
+                kind=self.channels.reach(channel).value,
             ),
         )
         self._locations[(mapping_id, channel)] = (time.monotonic(), facts)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from frontdesk.clock import Clock
 from frontdesk.connectors.allscripts.client import Transport
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
@@ -34,6 +35,7 @@ class ConnectorFactory(Protocol):
         *,
         transport: Transport | None = None,
         limits: ConcurrencyLimits | None = None,
+        clock: Clock | None = None,
     ) -> Connector: ...
 
 
@@ -43,8 +45,11 @@ def _allscripts(
     *,
     transport: Transport | None = None,
     limits: ConcurrencyLimits | None = None,
+    clock: Clock | None = None,
 ) -> Connector:
-    return UnityConnector.from_properties(properties, settings, transport=transport, limits=limits)
+    return UnityConnector.from_properties(
+        properties, settings, transport=transport, limits=limits, clock=clock
+    )
 
 
 CONNECTORS: Mapping[str, ConnectorFactory] = {"ALLSCRIPTS": _allscripts}
@@ -58,9 +63,10 @@ def create_connector(
     *,
     transport: Transport | None = None,
     limits: ConcurrencyLimits | None = None,
+    clock: Clock | None = None,
 ) -> Connector:
     """The connector of ``source`` for a group; ConfigurationError for an unknown source."""
     factory = CONNECTORS.get(source.upper())
     if factory is None:
         raise ConfigurationError(f"no connector for the integration source {source}")
-    return factory(properties, settings, transport=transport, limits=limits)
+    return factory(properties, settings, transport=transport, limits=limits, clock=clock)

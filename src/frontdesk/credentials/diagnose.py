@@ -8,6 +8,7 @@ Unity connector is adapted here (its client already reads ``LastLogs``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -75,7 +76,8 @@ async def diagnose(
         ).scalar_one_or_none() or (await session.execute(newest.limit(1))).scalar_one_or_none()
         if last_run is not None:
             session.expunge(last_run)  # keep its loaded values after the reader ends
-    connector = (connectors or default_connectors)(source, properties, ctx.settings)
+    build = connectors or functools.partial(default_connectors, clock=ctx.clock)
+    connector = build(source, properties, ctx.settings)
     try:
         result = await connector.check()
         found = Diagnosis(group_id, status, reason, result, last_run=last_run)

@@ -12,6 +12,7 @@ An empty property list re-checks the stored credentials (e.g. after a licence ch
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
+from frontdesk.clock import Clock
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.registry import create_connector
 from frontdesk.context import AppContext
@@ -61,8 +63,10 @@ class Reauthorization:
     runs: list[SyncRun] = field(default_factory=list)
 
 
-def default_connectors(source: str, properties: Mapping[str, str], settings: Settings) -> Connector:
-    return create_connector(source, properties, settings)
+def default_connectors(
+    source: str, properties: Mapping[str, str], settings: Settings, *, clock: Clock | None = None
+) -> Connector:
+    return create_connector(source, properties, settings, clock=clock)
 
 
 async def run_check(
@@ -73,7 +77,8 @@ async def run_check(
     connectors: ConnectorBuilder | None = None,
 ) -> CheckResult:
     """``check()`` of a connector built from ``properties`` (closed afterwards)."""
-    connector = (connectors or default_connectors)(source, properties, ctx.settings)
+    build = connectors or functools.partial(default_connectors, clock=ctx.clock)
+    connector = build(source, properties, ctx.settings)
     try:
         return await connector.check()
     finally:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from frontdesk.clock import Clock
 from frontdesk.connectors.base import CheckResult, CheckStatus, Discovery
 from frontdesk.connectors.registry import create_connector
 from frontdesk.errors import ConfigurationError, FrontdeskError
@@ -38,10 +39,14 @@ class CheckView:
 
 
 async def check_connection(
-    settings: Settings, *, source: str, properties: Mapping[str, str]
+    settings: Settings,
+    *,
+    source: str,
+    properties: Mapping[str, str],
+    clock: Clock | None = None,
 ) -> CheckView:
     try:
-        connector = create_connector(source, properties, settings)
+        connector = create_connector(source, properties, settings, clock=clock)
     except ConfigurationError as error:
         return CheckView("not_configured", "Not configured", error.message, field=error.field)
     async with contextlib.aclosing(connector):

@@ -144,7 +144,7 @@ async def check(request: Request, ctx: Context, staff: Configurer, form: Checked
     source, values, problem = await _typed(ctx, form)
     if problem is not None or source is None:
         return render(request, "integrations/_check.html", staff=staff, check=None, error=problem)
-    view = await check_connection(ctx.settings, source=source, properties=values)
+    view = await check_connection(ctx.settings, source=source, properties=values, clock=ctx.clock)
     return render(request, "integrations/_check.html", staff=staff, check=view, error=None)
 
 

@@ -44,7 +44,12 @@ CREDENTIAL_KEYS = ("User_Name", "PM_Password", "pms_user_name")
 @router.get("/integrations", response_class=HTMLResponse)
 async def integrations(request: Request, ctx: Context, staff: Viewer) -> Response:
     async with ctx.db.reader() as session:
-        businesses = await overview(session, principal=staff.principal, now=ctx.clock.now())
+        businesses = await overview(
+            session,
+            principal=staff.principal,
+            now=ctx.clock.now(),
+            limits=ctx.settings.credentials,
+        )
         return render(
             request,
             "integrations/list.html",
@@ -61,7 +66,9 @@ async def group_detail(
 ) -> Response:
     async with ctx.db.reader() as session:
         group = await get_group(session, group_id=group_id, principal=staff.principal)
-        (row,) = await group_rows(session, groups=[group], now=ctx.clock.now())
+        (row,) = await group_rows(
+            session, groups=[group], now=ctx.clock.now(), limits=ctx.settings.credentials
+        )
         mappings = await list_mappings(session, group_id=group.id, principal=staff.principal)
         return render(
             request,
@@ -89,7 +96,7 @@ async def check_saved_group(
         group = await get_group(session, group_id=group_id, principal=staff.principal)
         source = group.source.name
         values = await group_properties(session, group_id=group.id, secrets=ctx.secrets)
-    view = await check_connection(ctx.settings, source=source, properties=values)
+    view = await check_connection(ctx.settings, source=source, properties=values, clock=ctx.clock)
     return render(request, "integrations/_check.html", staff=staff, check=view)
 
 
@@ -116,7 +123,9 @@ async def reauthorize(
             check=None,
             error="Enter the new credentials first.",
         )
-    view = await check_connection(ctx.settings, source=source, properties=values | entered)
+    view = await check_connection(
+        ctx.settings, source=source, properties=values | entered, clock=ctx.clock
+    )
     if view.status != "ok":
         return render(
             request, "integrations/_reauth_result.html", staff=staff, check=view, error=None

@@ -9,7 +9,6 @@ import pytest
 from frontdesk.clock import ManualClock
 from frontdesk.delivery.channel import (
     ChannelRegistry,
-    NullChannel,
     RecordingChannel,
     ReviewChannel,
     TransientDeliveryError,
@@ -21,7 +20,7 @@ from frontdesk.settings import Settings
 
 
 def test_every_implementation_satisfies_the_protocol(settings: Settings) -> None:
-    for channel in (EmailChannel(settings.smtp), NullChannel(), RecordingChannel()):
+    for channel in (EmailChannel(settings.smtp), RecordingChannel()):
         assert isinstance(channel, ReviewChannel)
 
 
@@ -36,7 +35,7 @@ def test_the_registry_maps_names_from_settings(settings: Settings) -> None:
         registry.get("sms")
     assert caught.value.field == "channel"
     with pytest.raises(ValueError, match="twice"):
-        registry.add("email", NullChannel)
+        registry.add("email", RecordingChannel)
 
 
 async def test_smtp_cannot_say_whether_a_message_was_delivered(settings: Settings) -> None:
@@ -69,14 +68,18 @@ def test_an_outgoing_message_repr_hides_patient_data(make_message: Any, patient:
 async def test_closing_the_registry_closes_the_channels_it_made() -> None:
     closed: list[str] = []
 
-    class Closing(NullChannel):
+    class Closing(RecordingChannel):
         async def aclose(self) -> None:
             closed.append(self.name)
 
     registry = ChannelRegistry(
-        {"email": lambda: Closing("email"), "sms": lambda: Closing("sms"), "null": NullChannel}
+        {
+            "email": lambda: Closing("email"),
+            "sms": lambda: Closing("sms"),
+            "fake": lambda: RecordingChannel("fake"),
+        }
     )
     registry.get("email")
-    registry.get("null")
+    registry.get("fake")
     await registry.aclose()
-    assert closed == ["email"]  # "sms" was never made; NullChannel holds nothing
+    assert closed == ["email"]  # "sms" was never made; the recording fake holds nothing

@@ -117,21 +117,6 @@ class DeliveryConfigurationError(ConfigurationError):
     code = "delivery_configuration"
 
 
-class NullChannel:
-    """Accepts everything and delivers nothing (dry runs, disabled channels)."""
-
-    supports_idempotency_check = True
-
-    def __init__(self, name: str = "null") -> None:
-        self.name = name
-
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        return SendResult(channel=self.name, ledger_key=message.ledger_key, message_id="")
-
-    async def was_delivered(self, ledger_key: str) -> bool | None:
-        return False
-
-
 class RecordingChannel:
     """A fake for tests: records what it is asked to send; ``fail_with`` scripts failures.
 

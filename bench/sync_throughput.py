@@ -29,7 +29,8 @@ of this process over the timed part (sandbox and sink are other processes), per 
 The last line is one JSON object.
 
 To see where the CPU goes, one case can run without sending (``--case 200 --no-send``:
-decisions only) or with the ledger but an in-memory ``RecordingChannel`` (``--case 200 --null-channel``);
+decisions only) or with the ledger but an in-memory ``RecordingChannel``
+(``--case 200 --null-channel``);
 ``BENCH_PROFILE=file`` writes a cProfile of the timed part.
 """
 

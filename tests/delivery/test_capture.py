@@ -16,7 +16,6 @@ from frontdesk.delivery.capture import (
     parse_captured,
 )
 from frontdesk.delivery.email import EmailChannel
-from frontdesk.engagement.optouts import is_opted_out
 from frontdesk.logs import configure_logging
 from frontdesk.settings import Settings, SmtpSettings
 

@@ -60,6 +60,18 @@ class Failure(enum.Enum):
         return self.value[1]
 
 
+UNKNOWN_RESOURCE = 404
+"""Ours, outside the contract: no such ``resource`` (HTTP 404). The vendor has no 404."""
+METHOD_NOT_ALLOWED = 901
+"""Ours, outside the contract: a method other than GET/POST (HTTP 405). Not 405: that is the
+vendor's "No Access to this practice"."""
+BODY_TOO_LARGE = 902
+"""Ours, outside the contract: a body over the limit (HTTP 413). Not 413: that is the vendor's
+"Missing required information or unable to create token". The vendor's codes are 200 and
+405-414; frontdesk's own transport failures use 9xx so a client can never read one as a vendor
+outcome (docs/answering.md)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ApiError:
     code: int

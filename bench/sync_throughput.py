@@ -29,7 +29,8 @@ of this process over the timed part (sandbox and sink are other processes), per 
 The last line is one JSON object.
 
 To see where the CPU goes, one case can run without sending (``--case 200 --no-send``:
-decisions only) or with the ledger but a ``NullChannel`` (``--case 200 --null-channel``);
+decisions only) or with the ledger but an in-memory ``RecordingChannel``
+(``--case 200 --null-channel``);
 ``BENCH_PROFILE=file`` writes a cProfile of the timed part.
 """
 
@@ -283,9 +284,9 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
 
             channels = None
             if args.null_channel:  # the ledger without SMTP: what the channel costs
-                from frontdesk.delivery.channel import ChannelRegistry, NullChannel
+                from frontdesk.delivery.channel import ChannelRegistry, RecordingChannel
 
-                channels = ChannelRegistry({"email": lambda: NullChannel("email")})
+                channels = ChannelRegistry({"email": lambda: RecordingChannel("email")})
             sender = None if args.no_send else ReviewSender(ctx, channels=channels)
             worker = SyncWorker(ctx, connectors=build, sender=sender)
             profile = None

@@ -78,7 +78,9 @@ def builtin_sources() -> list[Source]:
 
 def builtin_plugins(ctx: AppContext) -> Plugins:
     """The sources and channels that ship with frontdesk."""
-    return Plugins.of(builtin_sources(), builtin_channels(ctx.settings, clock=ctx.clock))
+    return Plugins.of(
+        builtin_sources(), builtin_channels(ctx.settings, clock=ctx.clock), clock=ctx.clock
+    )
 
 
 def serving_role(settings: Settings, *, demo: bool = False) -> Role:
@@ -163,7 +165,7 @@ def build_process(
     settings = ctx.settings
     plugins = plugins or builtin_plugins(ctx)
     if channels is not None:
-        plugins = Plugins.of(list(plugins.sources), channels)
+        plugins = Plugins.of(list(plugins.sources), channels, clock=plugins.clock)
     sender = ReviewSender(ctx, channels=plugins.channels)
     engine = SyncEngine(ctx, plugins=plugins, connectors=connectors, on_decided=sender.on_decided)
     sync = SyncJobs(ctx, engine=engine)

@@ -26,11 +26,7 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.format_exc_info,
         redact_event,
     ]
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer = _renderer(settings.log_format, tty=sys.stderr.isatty())
     structlog.configure(
         # Drop below-level events before any processor (redaction included) pays for them.
         processors=[
@@ -59,6 +55,15 @@ def configure_logging(settings: Settings) -> None:
     # httpx logs every full URL at INFO; our clients log their own calls, by route, redacted.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.error").propagate = True
+
+
+def _renderer(log_format: str, *, tty: bool) -> structlog.typing.Processor:
+    """JSON lines for machines; a terminal program's lines (colours at a terminal) for people.
+    ``auto`` picks by whether stderr is a terminal, so ``make demo`` reads like a CLI and a
+    container or a pipe still gets one JSON object per line."""
+    if log_format == "json" or (log_format == "auto" and not tty):
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=tty)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

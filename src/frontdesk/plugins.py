@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from frontdesk.clock import Clock, SystemClock
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.spec import Source, SourceRegistry, SourceSpec
@@ -25,6 +26,8 @@ class Plugins:
 
     sources: SourceRegistry = field(default_factory=SourceRegistry)
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
+    clock: Clock = field(default_factory=SystemClock)
+    """The process's clock, handed to the connectors (credential-expiry warnings)."""
 
     def spec(self, source: str) -> SourceSpec | None:
         """The spec of the source called ``source`` (None: not registered here)."""
@@ -39,8 +42,18 @@ class Plugins:
     ) -> Connector:
         """The connector of a group of ``source`` (ConfigurationError: not registered)."""
         limits = limits or ConcurrencyLimits.from_settings(settings)
-        return self.sources.get(source).connector(properties, settings, limits)
+        return self.sources.get(source).connector(properties, settings, limits, self.clock)
 
     @classmethod
-    def of(cls, sources: Iterable[Source], channels: Iterable[ChannelPlugin]) -> Plugins:
-        return cls(sources=SourceRegistry(sources), channels=ChannelRegistry(channels))
+    def of(
+        cls,
+        sources: Iterable[Source],
+        channels: Iterable[ChannelPlugin],
+        *,
+        clock: Clock | None = None,
+    ) -> Plugins:
+        return cls(
+            sources=SourceRegistry(sources),
+            channels=ChannelRegistry(channels),
+            clock=clock or SystemClock(),
+        )

@@ -178,7 +178,9 @@ class Settings(BaseSettings):
     )
     support_email: str | None = None
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """``FRONTDESK_LOG_FORMAT``: ``auto`` (structlog's console renderer when stderr is a
+    terminal, JSON lines otherwise), or always ``json`` / ``console``."""
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     """The event loop of serve, worker and demo (see :mod:`frontdesk.eventloop`)."""
     access_log: bool = True

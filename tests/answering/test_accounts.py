@@ -107,6 +107,10 @@ def test_cli_add_user_and_doctor(runner: CliRunner, tmp_path: Path) -> None:
     assert password_hash.startswith("$argon2id$")
     listing = runner.invoke(cli, ["answering", "lockouts"])
     assert listing.exit_code == 0
+    assert "0 lockouts" in listing.output
+    as_json = runner.invoke(cli, ["answering", "lockouts", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert as_json.output.strip() == "[]"
 
 
 def test_cli_reads_the_password_from_stdin(runner: CliRunner) -> None:

@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from frontdesk.answering.options import AnsweringOptions, set_options
 from sqlalchemy import select
 
 from frontdesk.answering.models import AnsweringTicket, AnsweringTicketStatus
-from frontdesk.answering.options import AnsweringOptions, set_options
 
 RESULT_KEYS = [
     "field_mr", "call_type", "patient_lname", "patient_fname", "dob", "sex", "complaint",
@@ -267,7 +267,9 @@ async def test_http_status_codes_switch(api: Any) -> None:
 async def test_unknown_resource_and_method(api: Any) -> None:
     answer = await api.call("nope")
     assert (answer.status, answer.codes, answer.body["success"]) == (404, [404], False)
-    assert (await api.call("as", method="PUT")).status == 405
+    wrong = await api.call("as", method="PUT")
+    # HTTP 405, but our own envelope code: the vendor's 405 means "No Access to this practice"
+    assert (wrong.status, wrong.codes, wrong.body["success"]) == (405, [901], False)
 
 
 async def test_alias_path_without_index_php(api: Any) -> None:
@@ -283,7 +285,8 @@ async def test_bodies_over_one_megabyte_are_refused(api: Any) -> None:
     big = api.ticket(comments="x" * 1_100_000)
     answer = await api.submit(token, big)
     assert answer.status == 413
-    assert answer.codes == [413]
+    # our own code: the vendor's 413 means "missing information / unable to create token"
+    assert answer.codes == [902]
     assert "too large" in answer.body["errors"][0]["message"]
     exactly = api.ticket(comments="")
     padding = 1_048_576 - len(json.dumps(exactly).encode())

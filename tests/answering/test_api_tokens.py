@@ -12,8 +12,8 @@ import pytest
 
 from frontdesk.answering.password_token import encrypt_password_token
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
-VECTORS = json.loads((REFERENCE / "answering-service-password-vectors.json").read_text())
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "answering"
+VECTORS = json.loads((FIXTURES / "answering-service-password-vectors.json").read_text())
 
 
 def encrypt(password: str, key: str) -> str:

@@ -1,7 +1,8 @@
 """The Answering Service v2 password token against PHP's own vectors (spec §2, §5).
 
 Every ``vectors[]`` and ``decrypt_cases[]`` entry of
-``shared/reference/answering-service-password-vectors.json`` is a test case. When ``php`` is on
+``tests/fixtures/answering/answering-service-password-vectors.json`` (a copy of the reference's
+file, carried in the repository so a fresh clone runs it) is a test case. When ``php`` is on
 PATH, random Python-made tokens are also cross-checked against real PHP.
 """
 
@@ -29,10 +30,9 @@ from frontdesk.answering.password_token import (
     verify_password_token,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-VECTORS_FILE = REFERENCE / "answering-service-password-vectors.json"
-PHP_SCRIPT = REFERENCE / "php-vectors.php"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "answering"
+VECTORS_FILE = FIXTURES / "answering-service-password-vectors.json"
+PHP_SCRIPT = FIXTURES / "php-vectors.php"
 DATA: dict[str, Any] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
 VECTORS: list[dict[str, Any]] = DATA["vectors"]
 DECRYPT_CASES: list[dict[str, Any]] = DATA["decrypt_cases"]

@@ -21,6 +21,7 @@ import uvicorn
 from pydantic import SecretStr
 from tests.connectors.http_peer import serve  # noqa: F401  (fixture: the transport tests' server)
 
+from frontdesk.clock import Clock
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.retry import RetryPolicy
@@ -129,6 +130,7 @@ async def make_connector(
         transport: httpx.AsyncBaseTransport | None = None,
         limits: ConcurrencyLimits | None = None,
         retry: RetryPolicy = FAST_RETRY,
+        clock: Clock | None = None,
     ) -> UnityConnector:
         connector = UnityConnector.from_properties(
             properties or group_properties(),
@@ -138,6 +140,7 @@ async def make_connector(
             retry=retry,
             rng=random.Random(7),
             sleep=clock_sleep,
+            clock=clock,
         )
         built.append(connector)
         return connector

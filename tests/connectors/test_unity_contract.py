@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from frontdesk.connectors.registry import create_connector
 
+from frontdesk.clock import ManualClock
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import (
     AppointmentStream,
@@ -20,9 +22,8 @@ from frontdesk.connectors.base import (
     CursorNotReady,
     Window,
 )
-from frontdesk.connectors.registry import create_connector
 from frontdesk.sandbox.unity import Sandbox
-from frontdesk.settings import Settings
+from frontdesk.settings import CredentialSettings, Settings
 
 MONDAY = date(2025, 3, 3)
 EASTERN = ZoneInfo("America/New_York")
@@ -230,3 +231,33 @@ async def test_stopping_early_leaves_no_cursor_and_no_background_work(
     await asyncio.sleep(0)
     pending = [t for t in asyncio.all_tasks() if "_fetch_patients" in repr(t.get_coro())]
     assert all(t.done() for t in pending)
+
+
+@pytest.mark.parametrize(
+    ("days_left", "warn_days", "warned"),
+    [
+        pytest.param(14, 14, True, id="on the first warning day"),
+        pytest.param(15, 14, False, id="one day before the warning"),
+        pytest.param(29, 14, False, id="inside the old hard-coded 30 days"),
+        pytest.param(2, 2, True, id="a shorter setting"),
+        pytest.param(-1, 14, True, id="already expired"),
+    ],
+)
+async def test_service_credentials_warning_uses_the_setting_and_the_clock(
+    make_connector: Callable[..., UnityConnector],
+    make_settings: Callable[..., Settings],
+    days_left: int,
+    warn_days: int,
+    warned: bool,
+) -> None:
+    # a clock years away from the real date: only the injected clock can produce a warning
+    clock = ManualClock(datetime(2031, 5, 1, 12, 0, tzinfo=UTC))
+    settings = make_settings(
+        service_credentials_expire_on=clock.now().date() + timedelta(days=days_left)
+    )
+    settings = settings.model_copy(
+        update={"credentials": CredentialSettings(service_credentials_warn_days=warn_days)}
+    )
+    result = await make_connector(settings=settings, clock=clock).check()
+    assert result.ok
+    assert bool(result.warnings) is warned, result.warnings

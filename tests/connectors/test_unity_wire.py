@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from frontdesk.connectors.registry import CONNECTORS, create_connector
 from pydantic import SecretStr
 
 from frontdesk.connectors.allscripts import mapping, wire
@@ -30,7 +31,6 @@ from frontdesk.connectors.errors import (
     RemoteRejected,
     RemoteServerError,
 )
-from frontdesk.connectors.registry import CONNECTORS, create_connector
 from frontdesk.errors import ConfigurationError, FatalError, TransientError, Unauthorized
 from frontdesk.settings import Settings, UnitySettings
 

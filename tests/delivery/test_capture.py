@@ -15,9 +15,7 @@ from frontdesk.delivery.capture import (
     list_captured,
     parse_captured,
 )
-from frontdesk.delivery.compose import compose_review_request
 from frontdesk.delivery.email import EmailChannel
-from frontdesk.engagement.optouts import is_opted_out
 from frontdesk.logs import configure_logging
 from frontdesk.settings import Settings, SmtpSettings
 
@@ -113,47 +111,3 @@ async def test_capture_can_restart_and_logs_no_patient_data(
     assert patient.email.lower() not in text
     assert patient.email.split("@")[0].lower() not in text
     assert patient.first_name.lower() not in text
-
-
-async def test_end_to_end_compose_send_capture_and_one_click_unsubscribe(
-    ctx: AppContext,
-    capture: MailCapture,
-    practice: Any,
-    patient: Any,
-    client: Any,
-) -> None:
-    async with ctx.db.transaction() as session:
-        message = await compose_review_request(
-            session,
-            secrets=ctx.secrets,
-            clock=ctx.clock,
-            public_url="http://frontdesk.test",
-            location_id=practice.location_a.id,
-            channel="email",
-            ledger_key="loc:1|appt:9|email",
-            recipient=patient.email,
-            patient_first_name=patient.first_name,
-            location_name=practice.location_a.name,
-            review_url="https://g.page/r/loudoun/review",
-            sender_name=practice.enterprise.name,
-        )
-    result = await email_channel(capture).send(message)
-    async with ctx.db.reader() as session:
-        mail = await get_captured_by_message_id(session, message_id=result.message_id)
-        assert mail is not None
-        header = parse_captured(mail)["List-Unsubscribe"]
-    url = str(header).strip("<>")
-    r = await client.post(
-        url.removeprefix("http://frontdesk.test"),
-        content="List-Unsubscribe=One-Click",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
-    assert r.status_code == 200, r.text
-    async with ctx.db.reader() as session:
-        assert await is_opted_out(
-            session,
-            secrets=ctx.secrets,
-            business_id=practice.location_b.id,
-            channel="email",
-            contact=patient.email,
-        )

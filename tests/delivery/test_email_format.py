@@ -109,10 +109,7 @@ SLOW_CASES: dict[str, dict[str, Any]] = {
 def test_what_the_fast_path_does_not_handle_takes_the_reference_path(
     monkeypatch: pytest.MonkeyPatch, make_message: MakeMessage, overrides: dict[str, Any]
 ) -> None:
-    try:
-        built, fast, reference = both_paths(monkeypatch, make_message(**overrides))
-    except Exception as error:  # a template refused by validation is not this test's matter
-        pytest.skip(f"not a sendable message: {type(error).__name__}")
+    built, fast, reference = both_paths(monkeypatch, make_message(**overrides))
     assert fast is None
     assert built.data == reference.data
 

@@ -43,7 +43,7 @@ def properties(group: dict[str, Any]) -> dict[str, tuple[str, bool]]:
 async def assert_nothing_written(client: httpx.AsyncClient, headers: H) -> None:
     r = await client.get(f"/integration/businessintegrationgroup/{ENTERPRISE}", headers=headers)
     assert r.json() == []
-    audit = (await client.get("/api/audit", headers=headers)).json()
+    audit = (await client.get("/api/audit", headers=headers)).json()["items"]
     assert [e for e in audit if e["targetType"] == "integration_group"] == []
 
 
@@ -449,7 +449,7 @@ async def test_every_change_is_audited_with_key_names_only(
         await client.get(
             "/api/audit", params={"targetType": "integration_group"}, headers=staff_headers
         )
-    ).json()
+    ).json()["items"]
     assert [e["action"] for e in reversed(events)] == [
         "integration_group.create",
         "integration_group.triggers",

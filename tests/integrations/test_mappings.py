@@ -344,7 +344,7 @@ async def test_patch_properties_list_get_delete(
         await client.get(
             "/api/audit", params={"targetType": "integration_mapping"}, headers=staff_headers
         )
-    ).json()
+    ).json()["items"]
     assert [e["action"] for e in reversed(events)] == [
         "integration_mapping.create",
         "integration_mapping.create",

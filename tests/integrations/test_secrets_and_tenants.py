@@ -214,11 +214,11 @@ async def test_business_keys_see_only_their_own_integrations_both_ways(
         )
         assert r.json() == mapping
     # and the audit log follows the same fence
-    river_audit = (await client.get("/api/audit", headers=riverside)).json()
+    river_audit = (await client.get("/api/audit", headers=riverside)).json()["items"]
     assert {e["targetId"] for e in river_audit if e["targetType"] == "integration_group"} == {
         str(river_group)
     }
-    lake_audit = (await client.get("/api/audit", headers=lakeside)).json()
+    lake_audit = (await client.get("/api/audit", headers=lakeside)).json()["items"]
     assert {e["targetId"] for e in lake_audit if e["targetType"] == "integration_mapping"} == {
         str(lake_map["mappingId"])
     }

@@ -111,8 +111,21 @@ async def test_upkeep_uses_the_durable_queue_and_the_review_sweeper(jobs: AppJob
     await jobs.aclose()
 
 
-async def test_upkeep_of_the_embedded_queue_is_nothing(jobs: AppJobs) -> None:
-    jobs.attach(LocalJobQueue(jobs.registry()))
+async def test_upkeep_of_the_embedded_queue_is_only_the_review_sweep(jobs: AppJobs) -> None:
+    queue = LocalJobQueue(jobs.registry())
+    jobs.attach(queue)
+    swept: list[bool] = []
+
+    async def sweep(**_: Any) -> dict[str, int]:
+        swept.append(True)
+        return {"deferred": 0}
+
+    jobs.sender.sweep = sweep  # type: ignore[method-assign]
     await jobs.sweep(timestamp=1)
     await jobs.prune(timestamp=1)
+    # nothing durable to look after: the embedded queue keeps no jobs table to requeue or prune
+    assert not hasattr(queue, "requeue_stalled")
+    assert not hasattr(queue, "prune_finished")
+    assert swept == [True]  # the review sweeper runs whatever the queue
+    assert jobs.sender.queue is queue
     await jobs.aclose()

@@ -15,6 +15,7 @@ from tests.sync.conftest import ENTERPRISE, LOCATIONS, OTHER_TENANT
 from typer.testing import CliRunner
 
 from frontdesk.audit.models import AuditEvent
+from frontdesk.cli import listing
 from frontdesk.cli.main import app
 from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
@@ -45,8 +46,9 @@ async def test_list_filter_mask_reveal_and_tenants(
     ledger = await requests(ctx)
     r = await client.get("/api/outbox", params={"limit": 1000}, headers=staff_headers)
     assert r.status_code == 200, r.text
-    rows = r.json()
+    rows = r.json()["items"]
     assert len(rows) == len(ledger)
+    assert r.json()["nextCursor"] is None
     assert {row["state"] for row in rows} == {SENT}
     assert all("***@" in row["recipient"] and not row["revealed"] for row in rows)
     assert rows[0]["messageId"].startswith("<")
@@ -56,19 +58,19 @@ async def test_list_filter_mask_reveal_and_tenants(
         "/api/outbox", params={"businessNumber": loudoun, "state": "sent"}, headers=staff_headers
     )
     assert r.status_code == 200
-    assert r.json()
-    assert {row["businessNumber"] for row in r.json()} == {loudoun}
+    assert r.json()["items"]
+    assert {row["businessNumber"] for row in r.json()["items"]} == {loudoun}
     r = await client.get("/api/outbox", params={"state": "bogus"}, headers=staff_headers)
     assert r.status_code == 422  # InvalidInput
     # Staff reveal is audited; a business key may not reveal.
     r = await client.get("/api/outbox", params={"reveal": "true"}, headers=staff_headers)
     assert r.status_code == 200
-    assert "***" not in r.json()[0]["recipient"]
+    assert "***" not in r.json()["items"][0]["recipient"]
     assert "review_requests.reveal" in await audit_actions(ctx)
     enterprise = await api_key(name="practice", business=ENTERPRISE)
     r = await client.get("/api/outbox", headers=enterprise)
     assert r.status_code == 200
-    assert len(r.json()) == len(ledger)
+    assert len(r.json()["items"]) == len(ledger)
     r = await client.get("/api/outbox", params={"reveal": "true"}, headers=enterprise)
     assert r.status_code == 403
     # Another tenant sees nothing and gets 404 for ours.
@@ -81,13 +83,37 @@ async def test_list_filter_mask_reveal_and_tenants(
     other = await api_key(name="other", business=OTHER_TENANT)
     r = await client.get("/api/outbox", headers=other)
     assert r.status_code == 200
-    assert r.json() == []
+    assert r.json() == {"items": [], "nextCursor": None}
     r = await client.get("/api/outbox", params={"businessNumber": ENTERPRISE}, headers=other)
     assert r.status_code == 404
     r = await client.get(f"/api/outbox/{ledger[0].id}", headers=other)
     assert r.status_code == 404
     r = await client.post(f"/api/outbox/{ledger[0].id}/requeue", headers=other)
     assert r.status_code == 404
+
+
+async def test_list_pages_with_cursor_and_the_deprecated_before_id(
+    ctx: AppContext, practice: Practice, wired: Wired, client: httpx.AsyncClient, staff_headers: H
+) -> None:
+    await wired.run_day(practice, ON)
+    ledger = await requests(ctx)
+    size = 7
+    assert len(ledger) > 2 * size  # more than two pages
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": size} | ({"cursor": cursor} if cursor else {})
+        body = (await client.get("/api/outbox", params=params, headers=staff_headers)).json()
+        assert len(body["items"]) <= size
+        seen += [row["id"] for row in body["items"]]
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == sorted((r.id for r in ledger), reverse=True)
+    r = await client.get(
+        "/api/outbox", params={"limit": size, "beforeId": seen[size - 1]}, headers=staff_headers
+    )
+    assert [row["id"] for row in r.json()["items"]] == seen[size : 2 * size]
 
 
 async def test_requeue_a_failed_request_sends_it(
@@ -157,7 +183,11 @@ async def invoke(*args: str) -> Any:
 
 @pytest.mark.usefixtures("cli_env")
 async def test_cli_lists_shows_and_requeues(
-    ctx: AppContext, practice: Practice, wired: Wired, sink: tuple[Sink, int]
+    ctx: AppContext,
+    practice: Practice,
+    wired: Wired,
+    sink: tuple[Sink, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handler, _ = sink
     handler.rcpt_reply = lambda _rcpt, _n: "554 5.7.1 rejected"
@@ -168,9 +198,16 @@ async def test_cli_lists_shows_and_requeues(
     rows = json.loads(result.output)
     assert len(rows) == len(ledger)
     assert rows[0]["last_error_code"] == "recipient_refused"
+    monkeypatch.setattr(listing, "JSON_BATCH", 3)  # --json streams keyset pages: same array
+    paged = await invoke("outbox", "--business", str(ENTERPRISE), "--state", "failed", "--json")
+    assert json.loads(paged.output) == rows
     result = await invoke("outbox", "--state", "failed")
     assert result.exit_code == 0
     assert "failed" in result.output
+    assert f"{len(ledger)} review requests" in result.output
+    result = await invoke("outbox", "--state", "failed", "--limit", "2")
+    assert f"showing 2 of {len(ledger)} review requests" in result.output
+    assert f"--limit {len(ledger)}" in result.output
     result = await invoke("outbox", "show", str(ledger[0].id))
     assert result.exit_code == 0
     assert json.loads(result.output)["state"] == FAILED

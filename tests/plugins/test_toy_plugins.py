@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
+from frontdesk.clock import Clock
 from frontdesk.composition import Process, Role, build_process, builtin_sources
 from frontdesk.connectors.base import (
     Appointment,
@@ -133,7 +134,7 @@ class ToyConnector:
 
 
 def toy_connector(
-    properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits
+    properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits, clock: Clock
 ) -> ToyConnector:
     return ToyConnector(token=properties["toy.token"])
 

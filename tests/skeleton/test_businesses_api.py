@@ -202,10 +202,10 @@ async def test_business_keys_see_only_their_tenant_both_ways(
     r = await add(client, lakeside, businessNumber=149547800000003, name="standalone")
     assert r.status_code == 403
     # and the audit log follows the same fence
-    riverside_audit = (await client.get("/api/audit", headers=riverside)).json()
+    riverside_audit = (await client.get("/api/audit", headers=riverside)).json()["items"]
     assert {e["targetId"] for e in riverside_audit} >= {str(LOCATION_B)}
     assert str(OTHER_SMB) not in {e["targetId"] for e in riverside_audit}
-    lakeside_audit = (await client.get("/api/audit", headers=lakeside)).json()
+    lakeside_audit = (await client.get("/api/audit", headers=lakeside)).json()["items"]
     assert {e["targetId"] for e in lakeside_audit if e["targetType"] == "business"} == {
         str(OTHER_SMB)
     }
@@ -217,12 +217,40 @@ async def test_audit_records_who_what_when(
     await add(client, staff_headers, businessNumber=ENTERPRISE, name="Riverside")
     events = (
         await client.get("/api/audit", params={"action": "business.create"}, headers=staff_headers)
-    ).json()
+    ).json()["items"]
     assert len(events) == 1
     assert events[0]["actor"] == "api_key:staff"
     assert events[0]["targetId"] == str(ENTERPRISE)
     assert events[0]["details"]["kind"] == "smb"
     assert events[0]["at"]
+
+
+async def test_audit_pages_with_cursor_and_the_deprecated_before_id(
+    client: httpx.AsyncClient, staff_headers: dict[str, str]
+) -> None:
+    for n in range(5):
+        r = await add(client, staff_headers, businessNumber=OTHER_SMB + 10 + n, name=f"B{n}")
+        assert r.status_code == 201, r.text
+    params: dict[str, Any] = {"action": "business.create", "limit": 2}
+    pages: list[list[str]] = []
+    while True:
+        body = (await client.get("/api/audit", params=params, headers=staff_headers)).json()
+        pages.append([e["targetId"] for e in body["items"]])
+        if body["nextCursor"] is None:
+            break
+        params["cursor"] = body["nextCursor"]
+    assert pages == [
+        [str(OTHER_SMB + 14), str(OTHER_SMB + 13)],
+        [str(OTHER_SMB + 12), str(OTHER_SMB + 11)],
+        [str(OTHER_SMB + 10)],
+    ]
+    first = (await client.get("/api/audit", params={"limit": 2}, headers=staff_headers)).json()[
+        "items"
+    ]
+    old_style = await client.get(
+        "/api/audit", params={"limit": 2, "beforeId": first[-1]["id"]}, headers=staff_headers
+    )
+    assert [e["targetId"] for e in old_style.json()["items"]] == pages[1]
 
 
 async def test_healthz_and_openapi(client: httpx.AsyncClient) -> None:

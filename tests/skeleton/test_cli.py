@@ -88,6 +88,17 @@ def test_audit_command_lists_changes_as_json(runner: CliRunner) -> None:
     assert events[0]["actor"] == "system:cli"
 
 
+def test_audit_command_shows_a_part_and_says_so(runner: CliRunner) -> None:
+    for n in range(3):
+        invoke(runner, "business", "add", "--number", f"14954780000000{n}", "--name", f"B{n}")
+    assert len(json.loads(invoke(runner, "audit", "--json"))) == 3
+    assert len(json.loads(invoke(runner, "audit", "--json", "--limit", "2"))) == 2
+    table = invoke(runner, "audit", "--limit", "2")
+    assert "showing 2 of 3 audit events" in table
+    assert "--limit 3" in table
+    assert "3 audit events" in invoke(runner, "audit")
+
+
 def test_db_upgrade_uses_wal_on_the_embedded_database(runner: CliRunner, tmp_path: Path) -> None:
     invoke(runner, "db", "upgrade")
     with sqlite3.connect(tmp_path / "data" / "frontdesk.db") as conn:

@@ -54,21 +54,22 @@ async def test_search_explain_and_summary(synced: Practice, unity: Loopback) -> 
         "/api/checkins", params={"businessNumber": ENTERPRISE, "limit": 1000}, headers=h
     )
     assert r.status_code == 200, r.text
-    rows = r.json()
+    rows = r.json()["items"]
     assert len(rows) == 150
+    assert r.json()["nextCursor"] is None
     assert {(x["appointmentId"], x["decision"]) for x in rows} == {
         (a, "eligible" if reason == "eligible" else "restricted") for (a, _), reason in want.items()
     }
     minors = (
         await client.get("/api/checkins", params={"reason": "minor", "limit": 1000}, headers=h)
-    ).json()
+    ).json()["items"]
     assert {x["appointmentId"] for x in minors} == {
         a for (a, _), reason in want.items() if reason == "minor"
     }
     assert all(x["restrictionWords"] == "The patient is under the minimum age" for x in minors)
     by_patient = (
         await client.get("/api/checkins", params={"patientId": rows[0]["patientId"]}, headers=h)
-    ).json()
+    ).json()["items"]
     assert rows[0]["id"] in {x["id"] for x in by_patient}
     status_row = next(x for x in rows if x["restrictionReason"] == "status_not_allowed")
     explained = (await client.get(f"/api/checkins/{status_row['id']}", headers=h)).json()
@@ -92,11 +93,38 @@ async def test_search_explain_and_summary(synced: Practice, unity: Loopback) -> 
     assert summary["restricted"]["minor"] == len(minors)
 
 
+async def test_checkins_page_with_cursor_and_the_deprecated_before_id(synced: Practice) -> None:
+    client, h = synced.client, synced.headers
+    seen: list[int] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 40} | ({"cursor": cursor} if cursor else {})
+        body = (await client.get("/api/checkins", params=params, headers=h)).json()
+        seen += [x["id"] for x in body["items"]]
+        pages += 1
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+        assert isinstance(cursor, str)
+    assert pages == 4  # 40 + 40 + 40 + 30
+    assert len(seen) == len(set(seen)) == 150
+    assert seen == sorted(seen, reverse=True)
+    old_style = await client.get(
+        "/api/checkins", params={"limit": 40, "beforeId": seen[39]}, headers=h
+    )
+    assert [x["id"] for x in old_style.json()["items"]] == seen[40:80]
+    bad = await client.get("/api/checkins", params={"cursor": "not-ours"}, headers=h)
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "cursor")
+
+
 async def test_patient_fields_are_masked_unless_staff_reveals(
     synced: Practice, unity: Loopback, api_key: Any
 ) -> None:
     client, staff = synced.client, synced.headers
-    row = (await client.get("/api/checkins", params={"reason": "dry_run"}, headers=staff)).json()[0]
+    row = (await client.get("/api/checkins", params={"reason": "dry_run"}, headers=staff)).json()[
+        "items"
+    ][0]
     patient = unity.sandbox.practice.patient(int(row["patientId"]))
     assert patient is not None
     masked = row["patient"]
@@ -113,7 +141,7 @@ async def test_patient_fields_are_masked_unless_staff_reveals(
     assert shown["revealed"] is True
     audit = await client.get("/api/audit", params={"action": "checkins.reveal"}, headers=staff)
     assert audit.status_code == 200
-    assert any(e["targetId"] == str(row["id"]) for e in audit.json())
+    assert any(e["targetId"] == str(row["id"]) for e in audit.json()["items"])
 
 
 async def test_tenant_isolation(synced: Practice, api_key: Any, staff_headers: H) -> None:
@@ -129,14 +157,19 @@ async def test_tenant_isolation(synced: Practice, api_key: Any, staff_headers: H
     assert (
         await client.get(f"/api/sync/runs/{runs[0]['runId']}", headers=other)
     ).status_code == 404
-    assert (await client.get("/api/checkins", headers=other)).json() == []
+    assert (await client.get("/api/checkins", headers=other)).json() == {
+        "items": [],
+        "nextCursor": None,
+    }
     r = await client.get("/api/checkins", params={"businessNumber": ENTERPRISE}, headers=other)
     assert r.status_code == 404
-    some = (await client.get("/api/checkins", headers=staff_headers)).json()[0]
+    some = (await client.get("/api/checkins", headers=staff_headers)).json()["items"][0]
     assert (await client.get(f"/api/checkins/{some['id']}", headers=other)).status_code == 404
     # a location's key sees its own check-ins only
     loudoun = await api_key(name="loudoun", business=LOCATIONS["Loudoun Office"])
-    mine = (await client.get("/api/checkins", params={"limit": 1000}, headers=loudoun)).json()
+    mine = (await client.get("/api/checkins", params={"limit": 1000}, headers=loudoun)).json()[
+        "items"
+    ]
     assert len(mine) == 25
     assert {x["businessNumber"] for x in mine} == {LOCATIONS["Loudoun Office"]}
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from frontdesk.cli import listing
 from frontdesk.cli.main import app
 from frontdesk.settings import Settings
 
@@ -52,12 +53,10 @@ async def test_sync_run_then_search_and_explain(practice: Practice, unity: Loopb
     assert "150" in out
     assert "restricted: minor" in out
     want = expected(unity.sandbox, [DAY])
-    result = await invoke(
-        "checkins", "search", "--business", str(ENTERPRISE), "--limit", "1000", "--json"
-    )
+    result = await invoke("checkins", "search", "--business", str(ENTERPRISE), "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert len(rows) == 150
+    assert len(rows) == 150  # every match: no hidden cap
     assert {(r["appointment_id"], r["restriction_reason"] or "eligible") for r in rows} == {
         (a, reason) for (a, _), reason in want.items()
     }
@@ -83,7 +82,7 @@ async def test_sync_run_for_one_location(practice: Practice) -> None:
     loudoun = str(LOCATIONS["Loudoun Office"])
     result = await invoke("sync", "run", "--business", loudoun, "--on", on)
     assert result.exit_code == 0, result.output
-    result = await invoke("checkins", "search", "--limit", "1000", "--json")
+    result = await invoke("checkins", "search", "--json")
     rows = json.loads(result.output)
     decided = {r["pms_appointment_practice_name"] for r in rows}
     # the other locations' rows belong to their own runs: skipped, not "not allowed"
@@ -93,3 +92,30 @@ async def test_sync_run_for_one_location(practice: Practice) -> None:
         for r in rows
         if r["pms_appointment_practice_name"] != "Loudoun Office"
     } == {"location_not_allowed"}
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_search_lists_every_match_and_says_when_a_table_shows_a_part(
+    practice: Practice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on = (DAY + timedelta(days=1)).isoformat()
+    assert (await invoke("sync", "run", "--business", str(ENTERPRISE), "--on", on)).exit_code == 0
+    whole = await invoke("checkins", "search", "--json")
+    rows = json.loads(whole.output)
+    assert len(rows) == 150
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+    # --json streams keyset pages: four pages of 40 print the very same array
+    monkeypatch.setattr(listing, "JSON_BATCH", 40)
+    paged = await invoke("checkins", "search", "--json")
+    assert paged.output == whole.output
+    capped = json.loads((await invoke("checkins", "search", "--json", "--limit", "45")).output)
+    assert capped == rows[:45]
+    table = await invoke("checkins", "search")
+    assert table.exit_code == 0, table.output
+    assert "showing 100 of 150 check-ins" in table.output
+    assert "--limit 150" in table.output
+    complete = await invoke("checkins", "search", "--limit", "500")
+    assert "showing" not in complete.output
+    assert "150 check-ins" in complete.output
+    none = await invoke("checkins", "search", "--patient-id", "no-such-patient", "--json")
+    assert json.loads(none.output) == []

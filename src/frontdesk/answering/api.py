@@ -4,8 +4,10 @@
 ``base = /cc/modules/apiv2``. Everything that happens in here answers the answering envelope,
 never the skeleton's ``{"error": ...}`` shape: documented outcomes with HTTP 200 (or, with
 ``FRONTDESK_ANSWERING__HTTP_STATUS_CODES=true``, the vendor code as the HTTP status), an unknown
-resource with HTTP 404 (envelope code 404), a body over the limit with HTTP 413, and an
-unexpected error with HTTP 500 (envelope code 409, "Database query failure").
+resource with HTTP 404 (envelope code 404), another method with HTTP 405 (envelope code 901),
+a body over the limit with HTTP 413 (envelope code 902) — our own codes, never the vendor's 405
+or 413, which mean other things — and an unexpected error with HTTP 500 (envelope code 409,
+"Database query failure").
 
 Ticket creation honours an ``Idempotency-Key`` header or ``idempotency_key`` body field
 (:mod:`frontdesk.answering.desk.idempotency`).
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from frontdesk.answering import http_wire as wire
 from frontdesk.answering.desk import idempotency
 from frontdesk.answering.http_wire import (
     AnsweringFailure,
@@ -119,9 +122,11 @@ async def answering_api(request: Request) -> Response:
     try:
         handler = RESOURCES.get(resource.lower())
         if handler is None:
-            return _error(404, "Unknown resource", 404)
+            return _error(wire.UNKNOWN_RESOURCE, "Unknown resource", 404)
         if request.method not in ("GET", "POST"):
-            return _error(405, "Method not allowed: use GET or POST", 405)
+            response = _error(wire.METHOD_NOT_ALLOWED, "Method not allowed: use GET or POST", 405)
+            response.headers["Allow"] = "GET, POST"
+            return response
         body = (
             await read_body(request, runtime.options.max_body_bytes)
             if request.method == "POST"
@@ -139,7 +144,8 @@ async def answering_api(request: Request) -> Response:
         return envelope_response(errors=failure.errors, status=status)
     except BodyTooLarge as exc:
         log.info("answering.body_too_large", resource=resource, limit=exc.limit)
-        return _error(413, f"Request body too large: the limit is {exc.limit} bytes", 413)
+        message = f"Request body too large: the limit is {exc.limit} bytes"
+        return _error(wire.BODY_TOO_LARGE, message, 413)
     except Exception as exc:  # the envelope, never a stack trace
         log.error("answering.unhandled_error", resource=resource, error_type=type(exc).__name__)
         return _error(Failure.DATABASE.code, Failure.DATABASE.message, 500)

@@ -32,6 +32,17 @@ from frontdesk.answering.failures import (
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
+UNKNOWN_RESOURCE = 404
+"""Ours, outside the contract: no such ``resource`` (HTTP 404). The vendor has no 404."""
+METHOD_NOT_ALLOWED = 901
+"""Ours, outside the contract: a method other than GET/POST (HTTP 405). Not 405: that is the
+vendor's "No Access to this practice"."""
+BODY_TOO_LARGE = 902
+"""Ours, outside the contract: a body over the limit (HTTP 413). Not 413: that is the vendor's
+"Missing required information or unable to create token". The vendor's codes are 200 and
+405-414; frontdesk's own transport failures use 9xx so a client can never read one as a vendor
+outcome (docs/answering.md)."""
+
 
 def envelope_response(
     *, result: Mapping[str, str] | None = None, errors: Sequence[ApiError] = (), status: int = 200
@@ -137,7 +148,10 @@ async def _multipart(request: Request, body: bytes) -> dict[str, str]:
 
 
 __all__ = [
+    "BODY_TOO_LARGE",
     "JSON_CONTENT_TYPE",
+    "METHOD_NOT_ALLOWED",
+    "UNKNOWN_RESOURCE",
     "AnsweringFailure",
     "ApiError",
     "BodyTooLarge",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -176,15 +176,26 @@ async def _record_failure(
             )
 
 
-async def list_lockouts(
-    session: AsyncSession, *, now: datetime, active_only: bool = False, limit: int = 200
-) -> Sequence[AnsweringLockout]:
-    query = select(AnsweringLockout).order_by(AnsweringLockout.id.desc()).limit(limit)
+def matching_lockouts(*, now: datetime, active_only: bool = False) -> Select[AnsweringLockout]:
+    """The query of lockouts (only the active ones at ``now`` with ``active_only``); page it
+    with ``frontdesk.db.paging`` on ``AnsweringLockout.id``, newest first."""
+    query = select(AnsweringLockout)
     if active_only:
         query = query.where(
             AnsweringLockout.locked_until > now, AnsweringLockout.released_at.is_(None)
         )
-    return (await session.execute(query)).scalars().all()
+    return query
+
+
+async def list_lockouts(
+    session: AsyncSession, *, now: datetime, active_only: bool = False, limit: int = 200
+) -> Sequence[AnsweringLockout]:
+    query = matching_lockouts(now=now, active_only=active_only)
+    return (
+        (await session.execute(query.order_by(AnsweringLockout.id.desc()).limit(limit)))
+        .scalars()
+        .all()
+    )
 
 
 async def release_lockout(

@@ -12,6 +12,7 @@ from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.audit.service import list_events
 from frontdesk.context import AppContext
 from frontdesk.server.dependencies import get_context
+from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -26,28 +27,29 @@ class AuditEventOut(BaseModel):
     details: dict[str, Any]
 
 
-@router.get("", response_model=list[AuditEventOut])
+@router.get("", response_model=PageOut[AuditEventOut])
 async def query_audit(
     ctx: Annotated[AppContext, Depends(get_context)],
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(alias="beforeId")] = None,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    before_id: BeforeIdParam = None,
     action: str | None = None,
     target_type: Annotated[str | None, Query(alias="targetType")] = None,
     target_id: Annotated[str | None, Query(alias="targetId")] = None,
-) -> list[AuditEventOut]:
-    """Configuration changes, newest first (page with ``beforeId``)."""
+) -> PageOut[AuditEventOut]:
+    """Configuration changes, newest first, one page (``nextCursor``) at a time."""
     async with ctx.db.reader() as session:
-        events = await list_events(
+        found = await list_events(
             session,
             principal=principal,
             limit=limit,
-            before_id=before_id,
+            cursor=first_cursor(cursor, before_id),
             action=action,
             target_type=target_type,
             target_id=target_id,
         )
-        return [
+        items = [
             AuditEventOut(
                 id=e.id,
                 at=e.at,
@@ -57,5 +59,6 @@ async def query_audit(
                 targetId=e.target_id,
                 details=e.details,
             )
-            for e in events
+            for e in found.items
         ]
+    return PageOut[AuditEventOut](items=items, nextCursor=found.next_cursor)

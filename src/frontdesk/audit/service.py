@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.audit.models import AuditEvent
 from frontdesk.clock import Clock
+from frontdesk.db import paging
 from frontdesk.security.redaction import redact
 
 if TYPE_CHECKING:
@@ -45,20 +46,16 @@ async def record_event(
     return event
 
 
-async def list_events(
-    session: AsyncSession,
+def matching_events(
     *,
     principal: Principal,
-    limit: int = 100,
-    before_id: int | None = None,
     action: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
-) -> Sequence[AuditEvent]:
-    """Newest first; a business principal sees only events of its own tenant."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000)))
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
+) -> Select[AuditEvent]:
+    """The query of events ``principal`` may see (a business principal: only its own tenant's);
+    page it with ``frontdesk.db.paging`` on ``AuditEvent.id``, newest first."""
+    query = select(AuditEvent)
     if action:
         query = query.where(AuditEvent.action == action)
     if target_type:
@@ -75,4 +72,22 @@ async def list_events(
                 AuditEvent.business_id.in_(children),
             )
         )
-    return (await session.execute(query)).scalars().all()
+    return query
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    limit: int = 100,
+    cursor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+) -> paging.Page[AuditEvent]:
+    """One page of events, newest first, and the cursor of the next."""
+    query = matching_events(
+        principal=principal, action=action, target_type=target_type, target_id=target_id
+    )
+    below = paging.decode_cursor(cursor)
+    return await paging.page(session, query, AuditEvent.id, limit=limit, below=below)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts, login
@@ -26,7 +27,9 @@ from frontdesk.answering.client import (
 )
 from frontdesk.answering.desk.practice_links import set_practice_links
 from frontdesk.answering.desk.visibility import ticket_access
-from frontdesk.cli.runtime import console, err_console, opened_context, read_secret, run
+from frontdesk.answering.models import AnsweringLockout
+from frontdesk.cli.listing import TABLE_ROWS, print_listing
+from frontdesk.cli.runtime import Column, console, err_console, opened_context, read_secret, run
 
 app = typer.Typer(
     help="Answering Service API v2: accounts, lockouts, and a client.", no_args_is_help=True
@@ -118,11 +121,45 @@ def add_doctor_command(
     run(body())
 
 
+LOCKOUT_COLUMNS: list[Column] = [
+    ("username", lambda row: row["username"]),
+    ("locked at", lambda row: row["locked_at"][:19]),
+    ("until", lambda row: row["locked_until"][:19]),
+    ("failures", lambda row: str(row["failures"])),
+    ("state", lambda row: row["state"]),
+]
+
+
+def _lockout_row(lock: AnsweringLockout, now: datetime) -> dict[str, Any]:
+    if lock.released_at:
+        state = f"released by {lock.released_by}"
+    else:
+        state = "active" if lock.locked_until > now else "expired"
+    return {
+        "username": lock.username,
+        "locked_at": lock.locked_at.isoformat(),
+        "locked_until": lock.locked_until.isoformat(),
+        "failures": lock.failures,
+        "released_at": lock.released_at.isoformat() if lock.released_at else None,
+        "released_by": lock.released_by,
+        "state": state,
+    }
+
+
 @app.command("lockouts")
 def lockouts_command(
     release: Annotated[
         str | None, typer.Option("--release", help="release the lock of this username")
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"at most this many (default: all with --json, {TABLE_ROWS} in a table)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON array of every lockout")] = False,
 ) -> None:
     """List username lockouts (newest first), or release one."""
 
@@ -136,23 +173,21 @@ def lockouts_command(
                 console.print(f"released the lock of {release!r}")
                 return
             now = ctx.clock.now()
+
+            async def shown(rows: Sequence[AnsweringLockout]) -> list[dict[str, Any]]:
+                return [_lockout_row(lock, now) for lock in rows]
+
             async with ctx.db.reader() as session:
-                rows = await login.list_lockouts(session, now=now)
-            table = Table("username", "locked at", "until", "failures", "state")
-            for lock in rows:
-                state = (
-                    f"released by {lock.released_by}"
-                    if lock.released_at
-                    else ("active" if lock.locked_until > now else "expired")
+                await print_listing(
+                    session,
+                    login.matching_lockouts(now=now),
+                    AnsweringLockout.id,
+                    shown=shown,
+                    columns=LOCKOUT_COLUMNS,
+                    limit=limit,
+                    as_json=as_json,
+                    noun="lockouts",
                 )
-                table.add_row(
-                    lock.username,
-                    lock.locked_at.isoformat(timespec="seconds"),
-                    lock.locked_until.isoformat(timespec="seconds"),
-                    str(lock.failures),
-                    state,
-                )
-            console.print(table)
 
     run(body())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,8 +11,10 @@ import typer
 from rich.table import Table
 
 from frontdesk.access.principal import Principal
-from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
+from frontdesk.cli.listing import TABLE_ROWS, print_listing
+from frontdesk.cli.runtime import Column, console, opened_context, run
 from frontdesk.engagement import checkin_queries as queries
+from frontdesk.engagement.checkin_models import CheckIn
 
 app = typer.Typer(help="The decision log: find and explain check-ins.", no_args_is_help=True)
 CLI = Principal.system("cli")
@@ -42,8 +45,15 @@ def search_command(
     appointment_id: Annotated[str | None, typer.Option("--appointment-id")] = None,
     patient_id: Annotated[str | None, typer.Option("--patient-id")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="e.g. minor, opted_out")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="a JSON array")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"at most this many (default: all with --json, {TABLE_ROWS} in a table)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON array of every match")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show patient fields (audited)")] = False,
 ) -> None:
     """Check-ins by business, appointment-day range, appointment id, patient id, reason."""
@@ -54,20 +64,32 @@ def search_command(
         appointment_id=appointment_id,
         patient_id=patient_id,
         reason=reason,
-        limit=limit,
     )
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> None:
         async with opened_context() as ctx, ctx.db.transaction() as session:
-            found = await queries.search(session, principal=CLI, filters=filters)
-            if reveal:
-                await queries.audit_reveal(
-                    session, principal=CLI, clock=ctx.clock, checkin_ids=[c.id for c in found]
-                )
-            shown = await queries.views(session, found, secrets=ctx.secrets, reveal=reveal)
-            return [v.as_dict() for v in shown]
 
-    print_rows(run(go()), SEARCH_COLUMNS, as_json=as_json)
+            async def shown(found: Sequence[CheckIn]) -> list[dict[str, Any]]:
+                if reveal:
+                    await queries.audit_reveal(
+                        session, principal=CLI, clock=ctx.clock, checkin_ids=[c.id for c in found]
+                    )
+                views = await queries.views(session, found, secrets=ctx.secrets, reveal=reveal)
+                return [v.as_dict() for v in views]
+
+            query = await queries.matching(session, principal=CLI, filters=filters)
+            await print_listing(
+                session,
+                query,
+                CheckIn.id,
+                shown=shown,
+                columns=SEARCH_COLUMNS,
+                limit=limit,
+                as_json=as_json,
+                noun="check-ins",
+            )
+
+    run(go())
 
 
 @app.command("explain")

@@ -59,20 +59,26 @@ def demo_command(
                 await ctx.close()
 
         seed, synced = run(prepare())
-        _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
-        _print_answering(seed.answering, host=host, port=port)
-        if synced:
-            console.print(
-                f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
-                f"eligible, {synced['sent']} review requests sent to the capture"
-            )
-        console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
-        console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
-        console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
+
+        def banner() -> None:
+            # printed once the server listens, after every start-up log line, on its own
+            console.print()
+            _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
+            _print_answering(seed.answering, host=host, port=port)
+            if synced:
+                console.print(
+                    f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
+                    f"eligible, {synced['sent']} review requests sent to the capture"
+                )
+            console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
+            console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
+            console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
+            if not no_browser:
+                console.print("(no browser is opened on a headless machine; open the URL yourself)")
+            console.print("Ctrl-C stops the demo.")
+
         app = create_app(settings, demo=True)  # its own context and process, in its own loop
-        if not no_browser:
-            console.print("(no browser is opened on a headless machine; open the URL yourself)")
-        serve_app(app, settings, host=host, port=port)
+        serve_app(app, settings, host=host, port=port, on_ready=banner)
     finally:
         services.stop()
 

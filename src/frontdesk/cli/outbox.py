@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
 import typer
 
 from frontdesk.access.principal import Principal
-from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
+from frontdesk.cli.listing import TABLE_ROWS, print_listing
+from frontdesk.cli.runtime import Column, console, opened_context, run
 from frontdesk.engagement import outbox
+from frontdesk.engagement.ledger_models import ReviewRequest
 
 app = typer.Typer(help="Review requests: list them with their state, show one, requeue.")
 CLI = Principal.system("cli")
@@ -43,28 +46,48 @@ def list_command(
     ] = None,
     first: Annotated[str | None, typer.Option("--from", help="first day created (UTC)")] = None,
     last: Annotated[str | None, typer.Option("--to", help="last day created (UTC)")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="a JSON array")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"at most this many (default: all with --json, {TABLE_ROWS} in a table)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON array of every match")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show recipients (audited)")] = False,
 ) -> None:
     """Review requests, newest first, with their state (recipients masked)."""
     if context.invoked_subcommand is not None:
         return
     filters = outbox.OutboxFilters(
-        business_number=business, state=state, first=_day(first), last=_day(last), limit=limit
+        business_number=business, state=state, first=_day(first), last=_day(last)
     )
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> None:
         async with opened_context() as ctx, ctx.db.transaction() as session:
-            found = await outbox.search(session, principal=CLI, filters=filters)
-            if reveal:
-                await outbox.audit_reveal(
-                    session, principal=CLI, clock=ctx.clock, request_ids=[r.id for r in found]
-                )
-            shown = await outbox.views(session, found, secrets=ctx.secrets, reveal=reveal)
-            return [v.as_dict() for v in shown]
 
-    print_rows(run(go()), LIST_COLUMNS, as_json=as_json)
+            async def shown(found: Sequence[ReviewRequest]) -> list[dict[str, Any]]:
+                if reveal:
+                    await outbox.audit_reveal(
+                        session, principal=CLI, clock=ctx.clock, request_ids=[r.id for r in found]
+                    )
+                views = await outbox.views(session, found, secrets=ctx.secrets, reveal=reveal)
+                return [v.as_dict() for v in views]
+
+            query = await outbox.matching(session, principal=CLI, filters=filters)
+            await print_listing(
+                session,
+                query,
+                ReviewRequest.id,
+                shown=shown,
+                columns=LIST_COLUMNS,
+                limit=limit,
+                as_json=as_json,
+                noun="review requests",
+            )
+
+    run(go())
 
 
 @app.command("show")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from frontdesk import eventloop
 from frontdesk.composition import Process, Role, running
@@ -68,16 +66,3 @@ def read_secret(prompt: str) -> str:
 
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
-
-
-def print_rows(rows: list[dict[str, Any]], columns: Sequence[Column], *, as_json: bool) -> None:
-    """Rows as a JSON array (``--json``, every key) or as a table of ``columns``."""
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(show_header=True, header_style="bold")
-    for header, _cell in columns:
-        table.add_column(header)
-    for row in rows:
-        table.add_row(*(cell(row) for _header, cell in columns))
-    console.print(table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -35,10 +37,18 @@ def serve_command(
     serve_app(create_app(settings), settings, host=host, port=port)
 
 
-def serve_app(app: FastAPI, settings: Settings, *, host: str, port: int) -> None:
+def serve_app(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     """Run ``app`` under uvicorn until stopped (``serve`` and ``demo``): on the configured
-    event loop, with our logging (no uvicorn log config, no access log of its own)."""
-    uvicorn.run(
+    event loop, with our logging (no uvicorn log config, no access log of its own).
+    ``on_ready`` runs once the server listens, after its start-up logs (the demo's banner)."""
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -47,3 +57,15 @@ def serve_app(app: FastAPI, settings: Settings, *, host: str, port: int) -> None
         access_log=False,
         server_header=False,
     )
+    _Server(config, on_ready).run()
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_ready is not None:
+            self._on_ready()

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from frontdesk.clock import Clock
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError
@@ -156,8 +157,8 @@ class SourceSpec:
         return tuple(k for k in (self.status_key, self.type_key) if k is not None)
 
 
-ConnectorFactory = Callable[[Mapping[str, str], Settings, ConcurrencyLimits], Connector]
-"""``(group's effective properties, settings, the process's limits) → connector``."""
+ConnectorFactory = Callable[[Mapping[str, str], Settings, ConcurrencyLimits, Clock], Connector]
+"""``(group's effective properties, settings, the process's limits, its clock) → connector``."""
 
 
 class Source(Protocol):
@@ -167,7 +168,11 @@ class Source(Protocol):
     def spec(self) -> SourceSpec: ...
 
     def connector(
-        self, properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits
+        self,
+        properties: Mapping[str, str],
+        settings: Settings,
+        limits: ConcurrencyLimits,
+        clock: Clock,
     ) -> Connector:
         """The connector of one group (``properties``: decrypted, effective)."""
         ...
@@ -181,9 +186,13 @@ class PluggedSource:
     factory: ConnectorFactory
 
     def connector(
-        self, properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits
+        self,
+        properties: Mapping[str, str],
+        settings: Settings,
+        limits: ConcurrencyLimits,
+        clock: Clock,
     ) -> Connector:
-        return self.factory(properties, settings, limits)
+        return self.factory(properties, settings, limits, clock)
 
 
 class SourceRegistry:

@@ -3,7 +3,7 @@
 ``channel.py`` holds the protocol, the message and result types, the errors and the registry
 class; ``registry.py`` builds it from settings; ``email.py`` is the SMTP channel and
 ``email_format.py`` builds its MIME message; ``templates.py``/``template_service.py``/``api.py``
-the per-business Jinja2 templates; ``addresses.py`` contact checks; ``compose.py`` turns a
-ledger row's data into an :class:`~frontdesk.delivery.channel.OutgoingMessage`;
-``capture.py`` the demo SMTP capture. See ``docs/delivery.md``.
+the per-business Jinja2 templates; ``addresses.py`` contact checks; ``capture.py`` the demo
+SMTP capture (the ledger's messages are composed in ``engagement/composing.py``).
+See ``docs/delivery.md``.
 """

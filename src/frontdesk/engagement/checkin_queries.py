@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -20,6 +20,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, visible_business
 from frontdesk.clock import Clock
+from frontdesk.db import paging
 from frontdesk.db.types import UTCDateTime
 from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED, CheckIn
 from frontdesk.engagement.explain import Step, explain
@@ -44,8 +45,6 @@ class Filters:
     patient_id: str | None = None
     reason: str | None = None
     decision: str | None = None
-    limit: int = 100
-    before_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +110,11 @@ async def _visibility(session: AsyncSession, principal: Principal, number: int |
     return or_(CheckIn.scope_business_id == scope, CheckIn.business_id == scope)
 
 
-async def search(
+async def matching(
     session: AsyncSession, *, principal: Principal, filters: Filters
-) -> Sequence[CheckIn]:
-    """Check-ins matching ``filters`` that ``principal`` may see, newest first."""
+) -> Select[CheckIn]:
+    """The query of check-ins matching ``filters`` that ``principal`` may see (page it with
+    ``frontdesk.db.paging`` on ``CheckIn.id``, newest first)."""
     query = select(CheckIn)
     visible = await _visibility(session, principal, filters.business_number)
     if visible is not None:
@@ -134,10 +134,21 @@ async def search(
         query = query.where(CheckIn.appointment_day >= filters.first)
     if filters.last is not None:
         query = query.where(CheckIn.appointment_day <= filters.last)
-    if filters.before_id is not None:
-        query = query.where(CheckIn.id < filters.before_id)
-    limit = max(1, min(filters.limit, 1000))
-    return (await session.execute(query.order_by(CheckIn.id.desc()).limit(limit))).scalars().all()
+    return query
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: Filters,
+    limit: int,
+    cursor: str | None = None,
+) -> paging.Page[CheckIn]:
+    """One page of matching check-ins, newest first, and the cursor of the next."""
+    query = await matching(session, principal=principal, filters=filters)
+    below = paging.decode_cursor(cursor)
+    return await paging.page(session, query, CheckIn.id, limit=limit, below=below)
 
 
 async def get_checkin(session: AsyncSession, *, principal: Principal, checkin_id: int) -> CheckIn:

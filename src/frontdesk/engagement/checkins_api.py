@@ -7,7 +7,7 @@ Patient names, email, phone and birth date are masked unless ``reveal=true`` by 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.server.dependencies import get_context
+from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/checkins", tags=["checkins"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -68,7 +69,7 @@ class SummaryOut(_Out):
     restricted: dict[str, int]
 
 
-@router.get("", response_model=list[CheckInOut], response_model_by_alias=True)
+@router.get("", response_model=PageOut[CheckInOut], response_model_by_alias=True)
 async def checkins_search(
     ctx: Context,
     principal: CurrentPrincipal,
@@ -79,11 +80,13 @@ async def checkins_search(
     patientId: str | None = None,
     reason: str | None = None,
     decision: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    beforeId: int | None = None,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    before_id: BeforeIdParam = None,
     reveal: bool = False,
-) -> list[Any]:
-    """Check-ins by business, appointment-day range, appointment id, patient id, reason."""
+) -> PageOut[CheckInOut]:
+    """Check-ins by business, appointment-day range, appointment id, patient id, reason;
+    newest first, one page (``nextCursor``) at a time."""
     filters = queries.Filters(
         business_number=businessNumber,
         first=from_,
@@ -92,17 +95,26 @@ async def checkins_search(
         patient_id=patientId,
         reason=reason,
         decision=decision,
-        limit=limit,
-        before_id=beforeId,
     )
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
-        found = await queries.search(session, principal=principal, filters=filters)
+        found = await queries.search(
+            session,
+            principal=principal,
+            filters=filters,
+            limit=limit,
+            cursor=first_cursor(cursor, before_id),
+        )
         if reveal:
             await queries.audit_reveal(
-                session, principal=principal, clock=ctx.clock, checkin_ids=[c.id for c in found]
+                session,
+                principal=principal,
+                clock=ctx.clock,
+                checkin_ids=[c.id for c in found.items],
             )
-        shown = await queries.views(session, found, secrets=ctx.secrets, reveal=reveal)
-    return [CheckInOut(**v.as_dict()) for v in shown]
+        shown = await queries.views(session, found.items, secrets=ctx.secrets, reveal=reveal)
+    return PageOut[CheckInOut](
+        items=[CheckInOut(**v.as_dict()) for v in shown], nextCursor=found.next_cursor
+    )
 
 
 @router.get("/summary", response_model=SummaryOut, response_model_by_alias=True)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -21,6 +21,7 @@ from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, visible_business
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
+from frontdesk.db import paging
 from frontdesk.delivery.capture import get_captured_by_message_id, parse_captured
 from frontdesk.engagement import ledger
 from frontdesk.engagement.checkin_models import CheckIn
@@ -39,8 +40,6 @@ class OutboxFilters:
     state: str | None = None
     first: date | None = None
     last: date | None = None
-    limit: int = 100
-    before_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,11 @@ class RequestView:
         return asdict(self)
 
 
-async def search(
+async def matching(
     session: AsyncSession, *, principal: Principal, filters: OutboxFilters
-) -> Sequence[ReviewRequest]:
-    """Requests ``principal`` may see matching ``filters``, newest first."""
+) -> Select[ReviewRequest]:
+    """The query of requests ``principal`` may see matching ``filters`` (page it with
+    ``frontdesk.db.paging`` on ``ReviewRequest.id``, newest first)."""
     query = select(ReviewRequest)
     visible = await visibility(
         session, principal=principal, business_number=filters.business_number
@@ -88,11 +88,21 @@ async def search(
         query = query.where(ReviewRequest.created_at >= _start(filters.first))
     if filters.last is not None:
         query = query.where(ReviewRequest.created_at < _start(filters.last + timedelta(days=1)))
-    if filters.before_id is not None:
-        query = query.where(ReviewRequest.id < filters.before_id)
-    limit = max(1, min(filters.limit, 1000))
-    rows = await session.execute(query.order_by(ReviewRequest.id.desc()).limit(limit))
-    return rows.scalars().all()
+    return query
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: OutboxFilters,
+    limit: int,
+    cursor: str | None = None,
+) -> paging.Page[ReviewRequest]:
+    """One page of matching requests, newest first, and the cursor of the next."""
+    query = await matching(session, principal=principal, filters=filters)
+    below = paging.decode_cursor(cursor)
+    return await paging.page(session, query, ReviewRequest.id, limit=limit, below=below)
 
 
 async def visibility(

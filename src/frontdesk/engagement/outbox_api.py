@@ -18,6 +18,7 @@ from frontdesk.context import AppContext
 from frontdesk.engagement import outbox
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.server.dependencies import get_context, get_sender
+from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -50,7 +51,7 @@ class RequestDetailOut(RequestOut):
     captured: dict[str, Any] | None = None
 
 
-@router.get("", response_model=list[RequestOut], response_model_by_alias=True)
+@router.get("", response_model=PageOut[RequestOut], response_model_by_alias=True)
 async def outbox_list(
     ctx: Context,
     principal: CurrentPrincipal,
@@ -58,27 +59,35 @@ async def outbox_list(
     state: str | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    beforeId: int | None = None,
+    limit: LimitParam = 100,
+    cursor: CursorParam = None,
+    before_id: BeforeIdParam = None,
     reveal: bool = False,
-) -> list[Any]:
-    """Review requests, newest first (``beforeId`` pages); ``from``/``to``: days created."""
+) -> PageOut[RequestOut]:
+    """Review requests, newest first, one page (``nextCursor``) at a time; ``from``/``to``:
+    days created."""
     filters = outbox.OutboxFilters(
-        business_number=businessNumber,
-        state=state,
-        first=from_,
-        last=to,
-        limit=limit,
-        before_id=beforeId,
+        business_number=businessNumber, state=state, first=from_, last=to
     )
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
-        found = await outbox.search(session, principal=principal, filters=filters)
+        found = await outbox.search(
+            session,
+            principal=principal,
+            filters=filters,
+            limit=limit,
+            cursor=first_cursor(cursor, before_id),
+        )
         if reveal:
             await outbox.audit_reveal(
-                session, principal=principal, clock=ctx.clock, request_ids=[r.id for r in found]
+                session,
+                principal=principal,
+                clock=ctx.clock,
+                request_ids=[r.id for r in found.items],
             )
-        shown = await outbox.views(session, found, secrets=ctx.secrets, reveal=reveal)
-    return [RequestOut(**v.as_dict()) for v in shown]
+        shown = await outbox.views(session, found.items, secrets=ctx.secrets, reveal=reveal)
+    return PageOut[RequestOut](
+        items=[RequestOut(**v.as_dict()) for v in shown], nextCursor=found.next_cursor
+    )
 
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)

@@ -92,7 +92,7 @@ class SyncEngine:
     ) -> Connector:
         if self._limits is None:
             self._limits = ConcurrencyLimits.from_settings(settings)
-        return self.sources.get(source).connector(properties, settings, self._limits)
+        return self.plugins.connector(source, properties, settings, self._limits)
 
     async def sync_group(self, *, run_id: int) -> None:
         """The task body (registered as ``sync_group``)."""

@@ -17,11 +17,10 @@ from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, list_businesses
 from frontdesk.integrations.groups import can_see_group
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
+from frontdesk.settings import CredentialSettings
 from frontdesk.web.runs import RunSummary, last_run_summary
 
 PASSWORD_PROPERTY = "PM_Password"  # noqa: S105 - the property key
-PASSWORD_WARN_AFTER = timedelta(days=80)
-PASSWORD_LIFETIME = timedelta(days=90)
 
 STATUS_LABELS = {
     "active": "Active",
@@ -55,24 +54,33 @@ class BusinessRow:
     groups: list[GroupRow]
 
 
-def display_status(group: IntegrationGroup, *, now: datetime) -> DisplayStatus:
-    """The group's status, with "password expiring" when PM_Password is over 80 days old."""
+def display_status(
+    group: IntegrationGroup, *, now: datetime, limits: CredentialSettings
+) -> DisplayStatus:
+    """The group's status, with "password expiring" once PM_Password is
+    ``limits.pm_password_warn_from_day`` days old (of ``pm_password_max_age_days``)."""
     if group.status != "active":
         return DisplayStatus(group.status, STATUS_LABELS.get(group.status, group.status))
     password = next((p for p in group.properties if p.key == PASSWORD_PROPERTY), None)
-    if password is not None and now - password.updated_at >= PASSWORD_WARN_AFTER:
-        left = (password.updated_at + PASSWORD_LIFETIME - now).days
+    warn_after = timedelta(days=limits.pm_password_warn_from_day)
+    if password is not None and now - password.updated_at >= warn_after:
+        lifetime = timedelta(days=limits.pm_password_max_age_days)
+        left = (password.updated_at + lifetime - now).days
         detail = (
             f"{PASSWORD_PROPERTY} expires in {left} days"
             if left >= 0
-            else f"{PASSWORD_PROPERTY} is over 90 days old"
+            else f"{PASSWORD_PROPERTY} is over {limits.pm_password_max_age_days} days old"
         )
         return DisplayStatus("expiring", STATUS_LABELS["expiring"], detail)
     return DisplayStatus("active", STATUS_LABELS["active"])
 
 
 async def group_rows(
-    session: AsyncSession, *, groups: Sequence[IntegrationGroup], now: datetime
+    session: AsyncSession,
+    *,
+    groups: Sequence[IntegrationGroup],
+    now: datetime,
+    limits: CredentialSettings,
 ) -> list[GroupRow]:
     if not groups:
         return []
@@ -93,7 +101,7 @@ async def group_rows(
         rows.append(
             GroupRow(
                 group=group,
-                status=display_status(group, now=now),
+                status=display_status(group, now=now, limits=limits),
                 locations=len(own),
                 active_locations=len(active),
                 next_run=min(active, key=lambda m: m.next_run_at, default=None),
@@ -104,7 +112,7 @@ async def group_rows(
 
 
 async def overview(
-    session: AsyncSession, *, principal: Principal, now: datetime
+    session: AsyncSession, *, principal: Principal, now: datetime, limits: CredentialSettings
 ) -> list[BusinessRow]:
     """Visible SMBs and enterprises with their groups (a location user: its groups' owners)."""
     visible = await list_businesses(session, principal=principal)
@@ -121,7 +129,7 @@ async def overview(
     for business in visible:
         if business.enterprise_id is not None:
             locations[business.enterprise_id] = locations.get(business.enterprise_id, 0) + 1
-    rows = await group_rows(session, groups=groups, now=now)
+    rows = await group_rows(session, groups=groups, now=now, limits=limits)
     result = []
     for business in sorted(owners.values(), key=lambda b: (b.name.lower(), b.number)):
         result.append(

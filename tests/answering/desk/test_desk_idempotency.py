@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from frontdesk.answering.options import AnsweringOptions, set_options
 from sqlalchemy import func, select
 
 from frontdesk.answering.desk.idempotency import (
@@ -15,7 +16,6 @@ from frontdesk.answering.desk.idempotency import (
 )
 from frontdesk.answering.desk.models import AnsweringIdempotencyKey
 from frontdesk.answering.models import AnsweringTicket, AnsweringTicketStatus
-from frontdesk.answering.options import AnsweringOptions, set_options
 from frontdesk.answering.runtime import get_runtime
 from frontdesk.answering.tickets import NewTicket, new_ticket_id, request_hash
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, timedelta
 
+from frontdesk.clock import Clock, SystemClock
 from frontdesk.connectors.allscripts import mapping, wire
 from frontdesk.connectors.allscripts.client import Sleep, Transport, UnityClient
 from frontdesk.connectors.allscripts.config import UnityGroupConfig
@@ -41,7 +42,6 @@ from frontdesk.retry import RetryPolicy
 from frontdesk.settings import Settings
 
 DISCOVERY_DAYS = 30
-CREDENTIALS_WARNING_DAYS = 30
 
 
 class UnityConnector:
@@ -59,11 +59,15 @@ class UnityConnector:
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
         service_credentials_expire_on: date | None = None,
+        service_credentials_warn_days: int = 14,
+        clock: Clock | None = None,
     ) -> None:
         self.client = UnityClient(
             config, limits=limits, transport=transport, retry=retry, rng=rng, sleep=sleep
         )
         self._credentials_expire_on = service_credentials_expire_on
+        self._credentials_warn_days = service_credentials_warn_days
+        self._clock: Clock = clock or SystemClock()
 
     @classmethod
     def from_properties(
@@ -76,8 +80,11 @@ class UnityConnector:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> UnityConnector:
-        """Build from a group's effective properties (the registry's factory)."""
+        """Build from a group's effective properties (the registry's factory); the service
+        credentials warning starts ``settings.credentials.service_credentials_warn_days``
+        before they expire, counted on ``clock``."""
         return cls(
             UnityGroupConfig.from_properties(properties, settings),
             limits=limits or ConcurrencyLimits.from_settings(settings),
@@ -86,6 +93,8 @@ class UnityConnector:
             rng=rng,
             sleep=sleep,
             service_credentials_expire_on=settings.unity.service_credentials_expire_on,
+            service_credentials_warn_days=settings.credentials.service_credentials_warn_days,
+            clock=clock,
         )
 
     async def recent_errors(self, limit: int) -> list[ServerLogEntry]:
@@ -122,7 +131,7 @@ class UnityConnector:
             missing.append(wire.GET_SERVER_INFO)
         except (FrontdeskError, TimeoutError) as error:
             return _failed(error)
-        today = info.server_time.date() if info and info.server_time else date.today()
+        today = info.server_time.date() if info and info.server_time else self._today()
         probes: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
             # Own schedule (P4 empty) of one day: proves the licence, costs nothing.
             (wire.GET_SCHEDULE, lambda: self.client.schedule(today, today, users="")),
@@ -154,10 +163,13 @@ class UnityConnector:
             warnings=self._warn(),
         )
 
+    def _today(self) -> date:
+        return self._clock.now().date()
+
     def _warn(self) -> tuple[str, ...]:
         expires = self._credentials_expire_on
-        if expires is not None and expires - date.today() <= timedelta(
-            days=CREDENTIALS_WARNING_DAYS
+        if expires is not None and expires - self._today() <= timedelta(
+            days=self._credentials_warn_days
         ):
             return (f"the Unity service credentials expire on {expires.isoformat()}",)
         return ()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from frontdesk.clock import Clock
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
@@ -134,9 +135,9 @@ SPEC = SourceSpec(
 
 
 def _connector(
-    properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits
+    properties: Mapping[str, str], settings: Settings, limits: ConcurrencyLimits, clock: Clock
 ) -> Connector:
-    return UnityConnector.from_properties(properties, settings, limits=limits)
+    return UnityConnector.from_properties(properties, settings, limits=limits, clock=clock)
 
 
 SOURCE = PluggedSource(spec=SPEC, factory=_connector)

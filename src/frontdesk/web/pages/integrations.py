@@ -43,7 +43,12 @@ Runner = Annotated[StaffContext, Depends(require(Permission.RUN_SYNC))]
 @router.get("/integrations", response_class=HTMLResponse)
 async def integrations(request: Request, ctx: Context, staff: Viewer) -> Response:
     async with ctx.db.reader() as session:
-        businesses = await overview(session, principal=staff.principal, now=ctx.clock.now())
+        businesses = await overview(
+            session,
+            principal=staff.principal,
+            now=ctx.clock.now(),
+            limits=ctx.settings.credentials,
+        )
         return render(
             request,
             "integrations/list.html",
@@ -60,7 +65,9 @@ async def group_detail(
 ) -> Response:
     async with ctx.db.reader() as session:
         group = await get_group(session, group_id=group_id, principal=staff.principal)
-        (row,) = await group_rows(session, groups=[group], now=ctx.clock.now())
+        (row,) = await group_rows(
+            session, groups=[group], now=ctx.clock.now(), limits=ctx.settings.credentials
+        )
         mappings = await list_mappings(session, group_id=group.id, principal=staff.principal)
         spec = get_plugins(request).spec(group.source.name)
         return render(

@@ -1,4 +1,4 @@
-"""``frontdesk outbox [--business N --state S --json]``, ``show ID``, ``requeue ID``."""
+"""``frontdesk outbox [--business N --state S --json]``, ``show ID``, ``requeue ID``, ``repair``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from frontdesk.access.principal import Principal
+from frontdesk.audit.service import record_event
 from frontdesk.cli.listing import TABLE_ROWS, print_listing
 from frontdesk.cli.runtime import Column, console, opened_context, run
 from frontdesk.engagement import outbox
 from frontdesk.engagement.ledger_models import ReviewRequest
+from frontdesk.engagement.repair import repair_missing_requests
 
 app = typer.Typer(help="Review requests: list them with their state, show one, requeue.")
 CLI = Principal.system("cli")
@@ -125,3 +127,49 @@ def requeue_command(
 
     state = run(go())
     console.print(f"review request {request_id}: {state}")
+
+
+@app.command("repair")
+def repair_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would be written; write nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the counts as JSON")] = False,
+) -> None:
+    """Review requests for eligible check-ins that have none (decided by ``sync run`` before
+    the fix), subject to too_old, opt-outs and the frequency cap; audited."""
+
+    async def go() -> dict[str, object]:
+        async with opened_context() as ctx, ctx.db.transaction() as session:
+            report = await repair_missing_requests(
+                session,
+                now=ctx.clock.now(),
+                settings=ctx.settings.sync,
+                secrets=ctx.secrets,
+                dry_run=dry_run,
+            )
+            if not dry_run:
+                await record_event(
+                    session,
+                    clock=ctx.clock,
+                    actor=CLI,
+                    action="review_requests.repair",
+                    target_type="review_request",
+                    target_id=",".join(str(i) for i in report.written[:50]),
+                    business_id=None,
+                    details=report.as_dict(),
+                )
+            return report.as_dict()
+
+    counts = run(go())
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    skipped = counts["skipped"]
+    assert isinstance(skipped, dict)
+    verb = "would be written" if dry_run else "written"
+    console.print(
+        f"{counts['missing']} eligible check-ins had no review request: "
+        f"{counts['written']} {verb}"
+        + "".join(f", {n} skipped ({reason})" for reason, n in skipped.items())
+    )

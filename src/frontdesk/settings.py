@@ -116,6 +116,17 @@ class CredentialSettings(BaseModel):
     """How often ``frontdesk serve`` looks for expiry warnings (0: never)."""
 
 
+class HttpSettings(BaseModel):
+    """Outbound HTTP (``FRONTDESK_HTTP__...``): EHR calls, provider calls, webhooks.
+
+    Proxies come from the standard ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` variables
+    (see :mod:`frontdesk.outbound.proxies`), not from here.
+    """
+
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates trusted *instead of* the default store (certifi)."""
+
+
 class AnsweringSettings(BaseModel):
     """Answering Service API v2 behaviour switches."""
 
@@ -153,6 +164,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
+    http: HttpSettings = HttpSettings()
 
     @field_validator("data_dir")
     @classmethod

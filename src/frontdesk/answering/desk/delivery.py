@@ -168,7 +168,7 @@ async def attempt_delivery(
         EVENT_HEADER: claim.event,
     }
     own = sender is None
-    sender = sender or WebhookSender(timeout_s=options.timeout_s)
+    sender = sender or WebhookSender.from_settings(ctx.settings, timeout_s=options.timeout_s)
     try:
         result = await sender.post(claim.url, claim.body, headers)
     finally:
@@ -221,7 +221,9 @@ class WebhookPump:
 
     async def start(self) -> None:
         if self._sender is None:
-            self._sender = WebhookSender(timeout_s=get_webhook_options(self.ctx).timeout_s)
+            self._sender = WebhookSender.from_settings(
+                self.ctx.settings, timeout_s=get_webhook_options(self.ctx).timeout_s
+            )
         self.ctx.extras[_PUMP_KEY] = self
         self._task = asyncio.create_task(self._run(), name="answering-webhooks")
 

@@ -33,6 +33,7 @@ from frontdesk.connectors.errors import CredentialsRejected, EndpointNotFound, M
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.retry import RetryPolicy
 from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
+from frontdesk.outbound.http import build_transport
 from frontdesk.settings import Settings
 
 DISCOVERY_DAYS = 30
@@ -49,14 +50,21 @@ class UnityConnector:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
-        transport: Transport | None = None,
+        transport: Transport,
+        owns_transport: bool = False,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
         service_credentials_expire_on: date | None = None,
     ) -> None:
         self.client = UnityClient(
-            config, limits=limits, transport=transport, retry=retry, rng=rng, sleep=sleep
+            config,
+            limits=limits,
+            transport=transport,
+            owns_transport=owns_transport,
+            retry=retry,
+            rng=rng,
+            sleep=sleep,
         )
         self._credentials_expire_on = service_credentials_expire_on
 
@@ -72,11 +80,22 @@ class UnityConnector:
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
     ) -> UnityConnector:
-        """Build from a group's effective properties (the registry's factory)."""
+        """Build from a group's effective properties (the registry's factory).
+
+        ``transport``: the process's shared outbound transport (closed by the process); without
+        one, the connector builds and closes its own (:func:`build_transport`, one group's
+        limit of connections).
+        """
+        config = UnityGroupConfig.from_properties(properties, settings)
+        limits = limits or ConcurrencyLimits.from_settings(settings)
+        owns_transport = transport is None
+        if transport is None:
+            transport = build_transport(settings, max_connections=limits.per_group)
         return cls(
-            UnityGroupConfig.from_properties(properties, settings),
-            limits=limits or ConcurrencyLimits.from_settings(settings),
+            config,
+            limits=limits,
             transport=transport,
+            owns_transport=owns_transport,
             retry=retry,
             rng=rng,
             sleep=sleep,

@@ -31,8 +31,9 @@ its proxy gets the absolute-form request target (``POST http://host:port/path``)
 proxy's ``Proxy-Authorization``; an ``https`` target goes through a ``CONNECT`` tunnel and TLS
 inside it (:mod:`frontdesk.outbound.tunnel`). Connections are pooled per route (scheme, host,
 port, proxy), so a tunnel carries one origin. ``connect_check(host, port)``, when given, is
-awaited before each new connection to a target (the target's host and port, proxy or not);
-an exception it raises reaches the caller unchanged and no connection is opened.
+awaited before each new connection to a target (the target's host and port, proxy or not;
+outside the connect timeout: it bounds its own work); an exception it raises reaches the
+caller unchanged and no connection is opened.
 
 **Does not.** HTTP/2, https or SOCKS proxies, ``Expect: 100-continue``, protocol upgrades, or
 streaming a response: the body is read whole before
@@ -238,10 +239,14 @@ class PooledTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         connection = HTTP11Connection(loop, route)
         tls = self._ssl_context if scheme == "https" else None
+        if self._connect_check is not None:
+            try:
+                await self._connect_check(host, port)
+            except BaseException:  # refused (or cancelled): unchanged to the caller
+                self._free_slot()
+                raise
         try:
             async with asyncio.timeout(timeout):
-                if self._connect_check is not None:
-                    await self._connect_check(host, port)
                 if proxy is None:
                     await loop.create_connection(
                         lambda: connection,

@@ -1,6 +1,6 @@
 """Micro-benchmark of the EHR clients' HTTP transport: CPU per exchange, client side only.
 
-Run: ``.venv/bin/python bench/http_exchange.py [--transport pooled|httpx|FILE.py]
+Run: ``.venv/bin/python bench/http_exchange.py [--transport pooled|httpx|aiohttp|FILE.py]
 [--loop asyncio|uvloop] [--requests 5000] [--concurrency 32] [--pools 1]``.
 
 A minimal keep-alive HTTP/1.1 server runs in another process (``--serve``): it answers
@@ -11,8 +11,9 @@ at a time over at most as many connections, each as the Unity client sends them
 ``aclose``). CPU is ``time.process_time()`` of this process over the timed requests (after
 a warm-up), so the server's work is not counted.
 
-``--transport``: ``pooled`` is :class:`frontdesk.connectors.http_transport.PooledTransport`,
-``httpx`` is ``httpx.AsyncHTTPTransport`` (httpcore on anyio), and a path to a ``.py``
+``--transport``: ``pooled`` is :class:`frontdesk.outbound.transport.PooledTransport`,
+``httpx`` is ``httpx.AsyncHTTPTransport`` (httpcore on anyio), ``aiohttp`` is aiohttp's
+client behind an httpx transport (``bench/aiohttp_transport.py``), and a path to a ``.py``
 file loads the ``PooledTransport`` defined there (e.g. an older version saved from git,
 to compare before and after a change). Compare runs taken back to back only, alternated.
 The last line is one JSON object.
@@ -35,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from frontdesk.connectors.http_transport import PooledTransport
+from frontdesk.outbound.transport import PooledTransport
 
 REQUEST_BODY = json.dumps(
     {
@@ -126,6 +127,8 @@ def load_transport(name: str, max_connections: int) -> httpx.AsyncBaseTransport:
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         return httpx.AsyncHTTPTransport(limits=limits)
+    if name == "aiohttp":
+        name = os.path.join(os.path.dirname(os.path.abspath(__file__)), "aiohttp_transport.py")
     spec = importlib.util.spec_from_file_location("transport_under_test", name)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load {name}")
@@ -221,7 +224,9 @@ def run_on(loop: str, main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, An
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transport", default="pooled", help="pooled, httpx or a .py file")
+    parser.add_argument(
+        "--transport", default="pooled", help="pooled, httpx, aiohttp or a .py file"
+    )
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)

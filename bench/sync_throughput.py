@@ -191,11 +191,11 @@ def given(**values: Any) -> dict[str, Any]:
 
 async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
+    from frontdesk.connectors.registry import create_connector
     from pydantic import SecretStr
     from sqlalchemy import func, select, update
 
     from frontdesk.connectors.limits import ConcurrencyLimits
-    from frontdesk.connectors.registry import create_connector
     from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest

@@ -1,7 +1,8 @@
 """Benchmark of the Unity connector: 20 groups × 200 appointments from the sandbox at 50 ms.
 
 Run: ``.venv/bin/python bench/unity_read.py [--groups 20] [--appointments 200]
-[--latency-ms 50] [--per-group 4] [--total 32] [--log-level WARNING]``.
+[--latency-ms 50] [--per-group 4] [--total 32] [--log-level WARNING]
+[--transport ours|httpx|aiohttp] [--pool process|group]``.
 
 1. The Unity sandbox runs in its own process (``python -m frontdesk.sandbox unity --config
    <json> --latency-ms 50``), serving ``multi_group_config(groups, locations=10, ...)``: each
@@ -11,6 +12,12 @@ Run: ``.venv/bin/python bench/unity_read.py [--groups 20] [--appointments 200]
    :class:`ConcurrencyLimits` (``--total`` for the process, ``--per-group`` per group),
    and reads the day with all groups at once: login, GetServerInfo, GetSchedule, one
    GetPatientDemographics per distinct patient, RetireToken on close.
+   ``--transport``: ``ours`` is the process's outbound stack
+   (:func:`frontdesk.outbound.http.build_transport`), ``httpx`` is ``httpx.AsyncHTTPTransport``
+   (httpcore), ``aiohttp`` is ``bench/aiohttp_transport.py`` (aiohttp's client behind httpx's
+   transport interface). ``--pool process`` (default, as the composition root builds it):
+   one transport of ``--total`` connections shared by every connector; ``--pool group``: one
+   of ``--per-group`` connections per connector.
 3. Every group's appointment ids are compared with what the sandbox serves (none lost,
    none duplicated, every patient joined).
 
@@ -35,6 +42,7 @@ import json
 import math
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,14 +54,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
+from frontdesk.connectors.registry import create_connector
 from pydantic import SecretStr
 
 from frontdesk import eventloop
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Window
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.registry import create_connector
 from frontdesk.logs import configure_logging
+from frontdesk.outbound.http import build_transport
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -86,6 +96,23 @@ def process_cpu_s(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def make_transport(kind: str, settings: Settings, max_connections: int) -> httpx.AsyncBaseTransport:
+    """The transport under test (see ``--transport``)."""
+    if kind == "ours":
+        return build_transport(settings, max_connections=max_connections)
+    if kind == "httpx":
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        return httpx.AsyncHTTPTransport(limits=limits)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from aiohttp_transport import AiohttpTransport
+
+    return AiohttpTransport(
+        ssl_context=ssl.create_default_context(), max_connections=max_connections
+    )
 
 
 def start_sandbox(config_json: str, port: int, latency_ms: float) -> subprocess.Popen[bytes]:
@@ -146,8 +173,14 @@ async def run(
     )
     configure_logging(settings)
     limits = ConcurrencyLimits.from_settings(settings)
+    shared = make_transport(args.transport, settings, args.total)
+    transports = [shared]
     connectors: list[UnityConnector] = []
     for i in range(1, args.groups + 1):
+        transport = shared
+        if args.pool == "group":
+            transport = make_transport(args.transport, settings, args.per_group)
+            transports.append(transport)
         connector = create_connector(
             "ALLSCRIPTS",
             {
@@ -156,6 +189,7 @@ async def run(
                 "PM_Password": f"PmPass-{i:04d}",
             },
             settings,
+            transport=transport,
             limits=limits,
         )
         assert isinstance(connector, UnityConnector)
@@ -165,6 +199,8 @@ async def run(
     results = await asyncio.gather(*(read_group(c) for c in connectors))
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    for transport in transports:
+        await transport.aclose()
 
     lost = duplicated = 0
     for (user, want), got in zip(expected.items(), results, strict=True):
@@ -182,6 +218,8 @@ async def run(
     lower = rounds * args.latency_ms / 1000
     return {
         "groups": args.groups,
+        "transport": args.transport,
+        "pool": args.pool,
         "appointments": appointments,
         "calls": calls,
         "retries": sum(s.retries for s in stats),
@@ -217,6 +255,8 @@ def main() -> None:
     parser.add_argument("--per-group", type=int, default=4)
     parser.add_argument("--total", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--transport", choices=["ours", "httpx", "aiohttp"], default="ours")
+    parser.add_argument("--pool", choices=["process", "group"], default="process")
     add_event_loop_option(parser)
     args = parser.parse_args()
     config = multi_group_config(
@@ -254,6 +294,7 @@ def main() -> None:
     print(f"ratio                    {result['ratio']:.3f} (target ≤ 1.3)")
     print(f"CPU per appointment      {result['cpu_ms_per_appointment']:.3f} ms (target ≤ 1)")
     print(f"lost / duplicated        {result['lost']} / {result['duplicated']}")
+    print(f"transport                {args.transport}, one pool per {args.pool}")
     print(f"event loop               {result['event_loop']}")
     print(f"sandbox process CPU      {result.get('sandbox_cpu_s', '?')} s")
     print(f"host                     {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")

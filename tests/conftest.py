@@ -39,7 +39,9 @@ _counter = itertools.count()
 
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-BOTH_LOOPS = frozenset({"test_http_transport.py", "test_http_responses.py"})
+BOTH_LOOPS = frozenset(
+    {"test_http_transport.py", "test_http_responses.py", "test_outbound_proxy.py"}
+)
 """Modules (under tests/connectors/) whose tests run on asyncio's loop and on uvloop."""
 
 

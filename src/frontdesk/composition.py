@@ -195,7 +195,10 @@ def build_process(
             process.runner = SyncWorker(ctx, queue=queue, dispatcher=dispatcher, sender=sender)
     if role in (Role.SERVER, Role.DEMO, Role.API):
         pump = WebhookPump(
-            ctx, sender=WebhookSender(timeout_s=settings.answering.webhooks.timeout_s)
+            ctx,
+            sender=WebhookSender.from_settings(
+                settings, timeout_s=settings.answering.webhooks.timeout_s
+            ),
         )
         answering.webhooks_queued = pump.kick
         process.webhooks = pump

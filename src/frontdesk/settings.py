@@ -132,6 +132,17 @@ class TicketWebhookSettings(BaseModel):
     batch: int = Field(default=50, ge=1)
 
 
+class HttpSettings(BaseModel):
+    """Outbound HTTP (``FRONTDESK_HTTP__...``): EHR calls, provider calls, webhooks.
+
+    Proxies come from the standard ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` variables
+    (see :mod:`frontdesk.outbound.proxies`), not from here.
+    """
+
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates trusted *instead of* the default store (certifi)."""
+
+
 class AnsweringSettings(BaseModel):
     """How the Answering Service API v2 resolves the vendor's ambiguities (spec §6;
     docs/answering.md), with the spec's recommendations as defaults
@@ -193,6 +204,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
+    http: HttpSettings = HttpSettings()
 
     @field_validator("data_dir")
     @classmethod

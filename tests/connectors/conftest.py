@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 from tests.connectors.http_peer import serve  # noqa: F401  (fixture: the transport tests' server)
+from tests.connectors.proxy_peer import start_proxy  # noqa: F401  (fixture: a forward proxy)
 
 from frontdesk.clock import Clock
 from frontdesk.connectors.allscripts.connector import UnityConnector
@@ -157,11 +158,20 @@ def connector(make_connector: ConnectorFactory) -> UnityConnector:
 
 
 @asynccontextmanager
-async def serve_on_loopback(app: Any) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1:<ephemeral>; yields the base URL."""
+async def serve_on_loopback(app: Any, *, certfile: Path | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1:<ephemeral>; yields the base URL.
+
+    ``certfile`` (a PEM holding the key and the certificate chain): served over https.
+    """
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            ssl_certfile=certfile,
         )
     )
     task = asyncio.create_task(server.serve())
@@ -172,7 +182,7 @@ async def serve_on_loopback(app: Any) -> AsyncIterator[str]:
     assert server.started, "uvicorn did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task

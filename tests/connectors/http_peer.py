@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from frontdesk.connectors.http_transport import PooledTransport
+from frontdesk.outbound.transport import PooledTransport
 
 Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]
 """Answers one request body; returns False to stop serving the connection."""

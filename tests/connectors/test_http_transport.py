@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from tests.connectors.http_peer import Serve, answer, echo, echo_after, ok, plain, post
 
-from frontdesk.connectors import http_transport
-from frontdesk.connectors.http_transport import PooledTransport
+from frontdesk.outbound import transport as http_transport
+from frontdesk.outbound.transport import PooledTransport
 
 TIMEOUTS = {"connect": 1.0, "read": 1.0, "write": 1.0, "pool": 1.0}
 

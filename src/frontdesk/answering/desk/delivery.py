@@ -151,7 +151,7 @@ async def attempt_delivery(
         EVENT_HEADER: claim.event,
     }
     own = sender is None
-    sender = sender or WebhookSender(timeout_s=options.timeout_s)
+    sender = sender or WebhookSender.from_settings(ctx.settings, timeout_s=options.timeout_s)
     try:
         result = await sender.post(claim.url, claim.body, headers)
     finally:
@@ -204,7 +204,9 @@ class WebhookPump:
 
     async def start(self) -> None:
         if self._sender is None:
-            self._sender = WebhookSender(timeout_s=self.ctx.settings.answering.webhooks.timeout_s)
+            self._sender = WebhookSender.from_settings(
+                self.ctx.settings, timeout_s=self.ctx.settings.answering.webhooks.timeout_s
+            )
         self._task = asyncio.create_task(self._run(), name="answering-webhooks")
 
     def kick(self) -> None:

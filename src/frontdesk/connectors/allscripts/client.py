@@ -1,9 +1,9 @@
 """The one thin async Unity client: tokens, sessions, retries and limits in one place.
 
 The only module of frontdesk that imports httpx for Unity (CONVENTIONS rule 5); the
-transport is injected (tests pass ``httpx.ASGITransport(app=create_unity_app(...))``), by
-default :class:`~frontdesk.connectors.http_transport.PooledTransport` (HTTP/1.1 on asyncio
-with httptools parsing, httpx's request and response types: see that module for why).
+transport is injected: the process's outbound stack
+(:func:`frontdesk.outbound.http.build_transport`: TLS trust, proxies, HTTP/1.1 with httptools
+parsing), or in tests ``httpx.ASGITransport(app=create_unity_app(...))``.
 
 - **Session.** ``GetToken`` (service credentials, the group's ServiceUser glued in front of
   the service username) then ``GetUserAuthentication`` (PM user and password, client id in
@@ -29,10 +29,8 @@ with httptools parsing, httpx's request and response types: see that module for 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
-import ssl
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -62,7 +60,6 @@ from frontdesk.connectors.errors import (
     SessionLost,
     Unreachable,
 )
-from frontdesk.connectors.http_transport import PooledTransport
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.logs import get_logger
@@ -113,11 +110,13 @@ class UnityClient:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
-        transport: Transport | None = None,
+        transport: Transport,
+        owns_transport: bool = False,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
     ) -> None:
+        """``owns_transport``: :meth:`aclose` closes it (else it is shared, closed by its owner)."""
         self._config = config
         self._limits = limits
         self._group_slots = limits.group_slots()
@@ -125,10 +124,8 @@ class UnityClient:
         self._budget = RetryBudget(self._retry)
         self._rng = rng or random.Random()
         self._sleep: Sleep = sleep or asyncio.sleep
-        self._owns_transport = transport is None
-        self._transport: httpx.AsyncBaseTransport = transport or PooledTransport(
-            ssl_context=_tls_context(), max_connections=limits.per_group
-        )
+        self._owns_transport = owns_transport
+        self._transport = transport
         timeout = config.timeout_s
         self._timeouts = {
             "timeout": {
@@ -396,8 +393,11 @@ class UnityClient:
                 raise ConfigurationError(
                     "the Unity URL is not usable", field="allscripts.unity.url"
                 ) from None
-            except httpx.ConnectError:
-                raise Unreachable(f"cannot connect to Unity for {action}") from None
+            except httpx.ConnectError as error:
+                # The transport's message names the host and why (refused, TLS trust, proxy).
+                raise Unreachable(f"cannot connect to Unity for {action}: {error}") from None
+            except httpx.ProxyError as error:  # the proxy refused the tunnel (403, 407...)
+                raise Unreachable(f"cannot reach Unity for {action}: {error}") from None
             except httpx.TransportError as error:
                 raise Unreachable(
                     f"connection to Unity failed during {action} ({type(error).__name__})"
@@ -415,16 +415,6 @@ class UnityClient:
                 action, status, response.headers.get("Retry-After"), content_length=len(content)
             )
         return content
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The default TLS context (system trust store via certifi), built once per process.
-
-    Building one reads the CA bundle (about 25 ms of CPU); it is immutable once built and
-    safe to share between connections.
-    """
-    return httpx.create_ssl_context()
 
 
 def matching_log_entry(

@@ -38,6 +38,7 @@ from frontdesk.connectors.errors import (
 )
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
+from frontdesk.outbound.http import build_transport
 from frontdesk.retry import RetryPolicy
 from frontdesk.settings import Settings
 
@@ -54,7 +55,8 @@ class UnityConnector:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
-        transport: Transport | None = None,
+        transport: Transport,
+        owns_transport: bool = False,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
@@ -63,7 +65,13 @@ class UnityConnector:
         clock: Clock | None = None,
     ) -> None:
         self.client = UnityClient(
-            config, limits=limits, transport=transport, retry=retry, rng=rng, sleep=sleep
+            config,
+            limits=limits,
+            transport=transport,
+            owns_transport=owns_transport,
+            retry=retry,
+            rng=rng,
+            sleep=sleep,
         )
         self._credentials_expire_on = service_credentials_expire_on
         self._credentials_warn_days = service_credentials_warn_days
@@ -82,13 +90,24 @@ class UnityConnector:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
     ) -> UnityConnector:
-        """Build from a group's effective properties (the registry's factory); the service
+        """Build from a group's effective properties (the source's factory); the service
         credentials warning starts ``settings.credentials.service_credentials_warn_days``
-        before they expire, counted on ``clock``."""
+        before they expire, counted on ``clock``.
+
+        ``transport``: the process's shared outbound transport (closed by the process); without
+        one, the connector builds and closes its own (:func:`build_transport`, one group's
+        limit of connections).
+        """
+        config = UnityGroupConfig.from_properties(properties, settings)
+        limits = limits or ConcurrencyLimits.from_settings(settings)
+        owns_transport = transport is None
+        if transport is None:
+            transport = build_transport(settings, max_connections=limits.per_group)
         return cls(
-            UnityGroupConfig.from_properties(properties, settings),
-            limits=limits or ConcurrencyLimits.from_settings(settings),
+            config,
+            limits=limits,
             transport=transport,
+            owns_transport=owns_transport,
             retry=retry,
             rng=rng,
             sleep=sleep,

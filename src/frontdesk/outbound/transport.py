@@ -1,4 +1,7 @@
-"""The HTTP transport of the EHR clients: HTTP/1.1 on asyncio, responses parsed by httptools.
+"""The process's outbound HTTP transport: HTTP/1.1 on asyncio, responses parsed by httptools.
+
+Built by :func:`frontdesk.outbound.http.build_transport` (TLS trust and proxies from the
+settings and the environment) for the EHR clients and the webhook sender alike.
 
 **Why.** The Unity connector makes one small POST per patient, so the per-exchange cost
 of the HTTP layer is a large share of the CPU of reading a day's schedule. httpx's own
@@ -23,10 +26,29 @@ failed connection ``ConnectError``; a server hanging up mid-response ``ReadError
 truncated response. A cancelled request closes its connection. Works on the default event
 loop and on uvloop.
 
-**Does not.** HTTP/2, proxies (the client calls the transport directly, so ``HTTP_PROXY``
-was never honoured), ``Expect: 100-continue``, protocol upgrades, or streaming a response:
-the body is read whole before :meth:`PooledTransport.handle_async_request` returns (the EHR
-clients read every body whole anyway).
+**Proxies** (``proxies``, see :mod:`frontdesk.outbound.proxies`): an ``http`` target through
+its proxy gets the absolute-form request target (``POST http://host:port/path``) and the
+proxy's ``Proxy-Authorization``; an ``https`` target goes through a ``CONNECT`` tunnel and TLS
+inside it (:mod:`frontdesk.outbound.tunnel`). Connections are pooled per route (scheme, host,
+port, proxy), so a tunnel carries one origin. ``connect_check(host, port)``, when given, is
+awaited before each new connection to a target (the target's host and port, proxy or not;
+outside the connect timeout: it bounds its own work); an exception it raises reaches the
+caller unchanged and no connection is opened.
+
+**Does not.** HTTP/2, https or SOCKS proxies, ``Expect: 100-continue``, protocol upgrades, or
+streaming a response: the body is read whole before
+:meth:`PooledTransport.handle_async_request` returns (every caller reads bodies whole anyway).
+
+**Why not a library.** CONVENTIONS rule 17 asks for a kept library unless a benchmark shows
+it misses a target. Measured 2026-12 on the shared 2-CPU box, uvloop, alternated three times
+(load from ``uptime`` 0.9–2.3), client CPU per exchange in ``bench/http_exchange.py`` (5,000
+POSTs, 32 at a time, one pool): this transport 70 / 53 / 54 µs; aiohttp 3.14's client behind
+an httpx transport adapter (``bench/aiohttp_transport.py``) 115 / 117 µs with ``trust_env``
+off and 261–396 µs with it on (it re-reads the proxy variables per request); httpx's own
+transport (httpcore) 1203–1538 µs. End to end (``bench/unity_read.py --transport``, 20 groups
+× 200 appointments at 50 ms; figures in docs/connectors.md) aiohttp adds about as much per
+appointment, which the sync target (≤ 1 ms CPU per appointment, met at 0.77–0.98 ms) cannot
+absorb, so this transport stays and does proxies itself.
 """
 
 # httpx passes a timeout per phase (connect, read, write, pool); each is a timer on the
@@ -39,31 +61,45 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 import httpx
 
-from frontdesk.connectors.http_connection import HTTP11Connection, Origin
+from frontdesk.outbound.connection import HTTP11Connection, Route
+from frontdesk.outbound.proxies import Proxy, ProxyRoutes
+from frontdesk.outbound.tunnel import open_tunnel
 
 KEEPALIVE_EXPIRY_S = 5.0
 """Idle connections older than this are not reused (httpx's default)."""
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_Waiter = tuple[Origin, "asyncio.Future[HTTP11Connection | None]"]
+ConnectCheck = Callable[[str, int], Awaitable[None]]
+"""Awaited with a target's host and port before each new connection; raises to refuse."""
+_Waiter = tuple[Route, "asyncio.Future[HTTP11Connection | None]"]
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
     """A keep-alive pool of :class:`HTTP11Connection` for any number of origins."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        max_connections: int,
+        proxies: ProxyRoutes | None = None,
+        connect_check: ConnectCheck | None = None,
+    ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self._ssl_context = ssl_context
         self._max_connections = max_connections
+        self._proxies = proxies
+        self._connect_check = connect_check
         self._slots = 0
         """Connections open or being opened (at most ``max_connections``)."""
         self._connections: set[HTTP11Connection] = set()
-        self._idle: dict[Origin, list[HTTP11Connection]] = {}
-        """Per origin, oldest first: reuse takes the newest, expiry starts at the oldest."""
+        self._idle: dict[Route, list[HTTP11Connection]] = {}
+        """Per route, oldest first: reuse takes the newest, expiry starts at the oldest."""
         self._waiters: deque[_Waiter] = deque()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -77,13 +113,22 @@ class PooledTransport(httpx.AsyncBaseTransport):
         host = url.raw_host.decode("ascii")
         if not host:
             raise httpx.UnsupportedProtocol("the URL has no host", request=request)
-        origin = (scheme, host, url.port or port)
+        port = url.port or port
+        proxy = None if self._proxies is None else self._proxies.proxy_for(scheme, host, port)
+        route = (scheme, host, port, proxy)
         timeouts = request.extensions.get("timeout") or {}
-        data = await _request_bytes(request)
+        if proxy is not None and scheme == "http":  # forwarded: absolute-form target
+            data = await _request_bytes(
+                request,
+                b"%s://%s%s" % (url.raw_scheme, url.netloc, url.raw_path),
+                proxy.authorization,
+            )
+        else:
+            data = await _request_bytes(request, url.raw_path, None)
 
-        connection = await self._acquire(origin, timeouts.get("pool"), request)
+        connection = await self._acquire(route, timeouts.get("pool"), request)
         if connection is None:  # a slot is ours: open a connection in it
-            connection = await self._open(origin, timeouts.get("connect"), request)
+            connection = await self._open(route, timeouts.get("connect"), request)
         try:
             received = await connection.exchange(
                 data,
@@ -122,11 +167,11 @@ class PooledTransport(httpx.AsyncBaseTransport):
     # -- the pool -----------------------------------------------------------------------
 
     async def _acquire(
-        self, origin: Origin, timeout: float | None, request: httpx.Request
+        self, route: Route, timeout: float | None, request: httpx.Request
     ) -> HTTP11Connection | None:
-        """An idle connection to ``origin``, or ``None`` for a free slot to open one in."""
+        """An idle connection on ``route``, or ``None`` for a free slot to open one in."""
         if not self._waiters:  # else queue behind them: first come, first served
-            connection = self._take_idle(origin)
+            connection = self._take_idle(route)
             if connection is not None:
                 return connection
             if self._slots < self._max_connections:
@@ -136,7 +181,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 return None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[HTTP11Connection | None] = loop.create_future()
-        entry = (origin, waiter)
+        entry = (route, waiter)
         self._waiters.append(entry)
         timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
@@ -159,8 +204,8 @@ class PooledTransport(httpx.AsyncBaseTransport):
             return None  # its slot is ours
         return connection
 
-    def _take_idle(self, origin: Origin) -> HTTP11Connection | None:
-        idle = self._idle.get(origin)
+    def _take_idle(self, route: Route) -> HTTP11Connection | None:
+        idle = self._idle.get(route)
         if not idle:
             return None
         now = asyncio.get_running_loop().time()
@@ -174,45 +219,70 @@ class PooledTransport(httpx.AsyncBaseTransport):
         return None
 
     def _close_idle_elsewhere(self) -> bool:
-        """Close an idle connection to another origin to free its slot (the oldest one)."""
+        """Close an idle connection on another route to free its slot (the oldest one)."""
         oldest: HTTP11Connection | None = None
         for idle in self._idle.values():
             if idle and (oldest is None or idle[0].idle_since < oldest.idle_since):
                 oldest = idle[0]
         if oldest is None:
             return False
-        self._idle[oldest.origin].pop(0)
+        self._idle[oldest.route].pop(0)
         self._connections.discard(oldest)
         oldest.close()  # its slot goes to the caller
         return True
 
     async def _open(
-        self, origin: Origin, timeout: float | None, request: httpx.Request
+        self, route: Route, timeout: float | None, request: httpx.Request
     ) -> HTTP11Connection:
         """Connect in a slot already taken; the slot is freed if this fails."""
-        scheme, host, port = origin
+        scheme, host, port, proxy = route
         loop = asyncio.get_running_loop()
-        connection = HTTP11Connection(loop, origin)
+        connection = HTTP11Connection(loop, route)
         tls = self._ssl_context if scheme == "https" else None
+        if self._connect_check is not None:
+            try:
+                await self._connect_check(host, port)
+            except BaseException:  # refused (or cancelled): unchanged to the caller
+                self._free_slot()
+                raise
         try:
             async with asyncio.timeout(timeout):
-                await loop.create_connection(
-                    lambda: connection,
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=host if tls is not None else None,
-                )
+                if proxy is None:
+                    await loop.create_connection(
+                        lambda: connection,
+                        host,
+                        port,
+                        ssl=tls,
+                        server_hostname=host if tls is not None else None,
+                    )
+                elif tls is None:  # plain http: the proxy forwards each request
+                    await loop.create_connection(lambda: connection, proxy.host, proxy.port)
+                else:
+                    await open_tunnel(
+                        connection, proxy=proxy, host=host, port=port, ssl_context=tls
+                    )
         except TimeoutError:
             self._free_slot()
             raise httpx.ConnectTimeout(
-                f"timed out connecting to {host}:{port}", request=request
+                f"timed out connecting to {_through(host, port, proxy)}", request=request
             ) from None
-        except OSError as error:  # ssl.SSLError (a failed verification) is an OSError
+        except ssl.SSLCertVerificationError as error:
             self._free_slot()
-            raise httpx.ConnectError(str(error) or type(error).__name__, request=request) from None
-        except BaseException:
+            raise httpx.ConnectError(
+                f"TLS certificate of {host}:{port} not trusted: {error.verify_message}"
+                " (see FRONTDESK_HTTP__CA_BUNDLE)",
+                request=request,
+            ) from None
+        except OSError as error:  # ssl.SSLError is an OSError
             self._free_slot()
+            raise httpx.ConnectError(
+                f"cannot connect to {_through(host, port, proxy)}: {error or type(error).__name__}",
+                request=request,
+            ) from None
+        except BaseException as error:
+            self._free_slot()
+            if isinstance(error, httpx.RequestError):
+                error.request = request
             raise
         self._connections.add(connection)
         return connection
@@ -226,17 +296,17 @@ class PooledTransport(httpx.AsyncBaseTransport):
             return
         connection.idle_since = asyncio.get_running_loop().time()
         while self._waiters:
-            origin, waiter = self._waiters.popleft()
+            route, waiter = self._waiters.popleft()
             if waiter.done():
                 continue
-            if origin == connection.origin:
+            if route == connection.route:
                 waiter.set_result(connection)
             else:  # its slot, not the connection, serves the waiter
                 self._connections.discard(connection)
                 connection.close()
                 waiter.set_result(None)
             return
-        self._idle.setdefault(connection.origin, []).append(connection)
+        self._idle.setdefault(connection.route, []).append(connection)
 
     def _hand_back(self, connection: HTTP11Connection | None) -> None:
         """A waiter cancelled after being served returns what it was given."""
@@ -269,12 +339,16 @@ class PooledTransport(httpx.AsyncBaseTransport):
             self._waiters.remove(entry)
 
 
-async def _request_bytes(request: httpx.Request) -> bytes:
+async def _request_bytes(
+    request: httpx.Request, target: bytes, proxy_authorization: bytes | None
+) -> bytes:
     """The request's head and body as one buffer (one write, one segment when small)."""
     url = request.url
     fields = request.headers.raw
     if "host" not in request.headers:
         fields = [(b"Host", url.netloc), *fields]
+    if proxy_authorization is not None:
+        fields = [*fields, (b"Proxy-Authorization", proxy_authorization)]
     try:
         body = request.content
     except httpx.RequestNotRead:  # a streamed body: httpx set Transfer-Encoding: chunked
@@ -283,7 +357,7 @@ async def _request_bytes(request: httpx.Request) -> bytes:
             body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
     head = b"%s %s HTTP/1.1\r\n%s\r\n\r\n" % (
         request.method.encode("ascii"),
-        url.raw_path,
+        target,
         b"\r\n".join([b"%s: %s" % field for field in fields]),
     )
     lines = len(fields) + 2
@@ -291,6 +365,11 @@ async def _request_bytes(request: httpx.Request) -> bytes:
         # httpx lets CR, LF and NUL through in header values: they would split the request.
         raise httpx.LocalProtocolError("invalid character in the request head", request=request)
     return head + body
+
+
+def _through(host: str, port: int, proxy: Proxy | None) -> str:
+    where = f"{host}:{port}"
+    return where if proxy is None else f"{where} through the proxy {proxy.address}"
 
 
 def _expire(waiter: asyncio.Future[HTTP11Connection | None]) -> None:

@@ -1,6 +1,6 @@
 """One HTTP/1.1 client connection: an :class:`asyncio.Protocol` with httptools parsing.
 
-Used only by :mod:`frontdesk.connectors.http_transport`, which pools these; see there for
+Used only by :mod:`frontdesk.outbound.transport`, which pools these; see there for
 what the pair supports and why it exists.
 
 A request leaves in one ``write`` (head and body together). Response bytes go to the
@@ -26,8 +26,10 @@ from typing import NamedTuple, cast
 import httptools
 import httpx
 
-Origin = tuple[str, str, int]
-"""Scheme, host and port: connections are reused only for the same origin."""
+from frontdesk.outbound.proxies import Proxy
+
+Route = tuple[str, str, int, "Proxy | None"]
+"""Scheme, host, port and proxy: connections are reused only for the same route."""
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -45,8 +47,8 @@ class Received(NamedTuple):
 class HTTP11Connection(asyncio.Protocol):
     """A keep-alive connection carrying one exchange at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, origin: Origin) -> None:
-        self.origin = origin
+    def __init__(self, loop: asyncio.AbstractEventLoop, route: Route) -> None:
+        self.route = route
         self.transport: asyncio.Transport | None = None
         self.closed = False
         """The connection must not carry another request (peer closed, error, no keep-alive)."""

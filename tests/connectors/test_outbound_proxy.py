@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import trustme
-from frontdesk.connectors.retry import RetryPolicy
+from frontdesk.retry import RetryPolicy
 from tests.connectors.conftest import group_properties, unity_settings
 from tests.connectors.http_peer import Serve, echo, post
 from tests.connectors.proxy_peer import StartProxy

@@ -1,6 +1,6 @@
 """The connector contract shared by every EHR: ``check`` → ``discover`` → ``read``.
 
-A connector is built for one integration group (see :mod:`frontdesk.connectors.registry`)
+A connector is built for one integration group by its source (:mod:`frontdesk.connectors.spec`)
 and used for one task (a "Test connection" click, a discovery, a sync run), then closed
 with :meth:`Connector.aclose`.
 

@@ -45,10 +45,12 @@ it misses a target. Measured 2026-12 on the shared 2-CPU box, uvloop, alternated
 POSTs, 32 at a time, one pool): this transport 70 / 53 / 54 µs; aiohttp 3.14's client behind
 an httpx transport adapter (``bench/aiohttp_transport.py``) 115 / 117 µs with ``trust_env``
 off and 261–396 µs with it on (it re-reads the proxy variables per request); httpx's own
-transport (httpcore) 1203–1538 µs. End to end (``bench/unity_read.py --transport``, 20 groups
-× 200 appointments at 50 ms; figures in docs/connectors.md) aiohttp adds about as much per
-appointment, which the sync target (≤ 1 ms CPU per appointment, met at 0.77–0.98 ms) cannot
-absorb, so this transport stays and does proxies itself.
+transport (httpcore) 1203–1538 µs. End to end, ``bench/unity_read.py --transport`` (20 groups
+× 200 appointments at 50 ms, one shared pool, load 3.1–4.4): 0.219 / 0.237 / 0.225 ms CPU per
+appointment here against 0.316 / 0.336 / 0.317 with aiohttp (wall ratio 1.15–1.26 against
+1.24–1.42). The ~0.1 ms aiohttp adds per appointment is more than the sync target (≤ 1 ms
+CPU per appointment end to end, met at 0.77–0.98 ms) can absorb, so this transport stays and
+does proxies itself.
 """
 
 # httpx passes a timeout per phase (connect, read, write, pool); each is a timer on the

@@ -23,6 +23,11 @@ failed connection ``ConnectError``; a server hanging up mid-response ``ReadError
 truncated response. A cancelled request closes its connection. Works on the default event
 loop and on uvloop.
 
+**Outbound rule.** With a ``connect_guard`` (``OutboundPolicy.check_connect`` from
+:mod:`frontdesk.security.outbound`), every new connection first asks the guard, which
+resolves the host and verifies the addresses (or raises); the transport then connects to
+those verified addresses only (TLS still verifies the certificate against the URL's host).
+
 **Does not.** HTTP/2, proxies (the client calls the transport directly, so ``HTTP_PROXY``
 was never honoured), ``Expect: 100-continue``, protocol upgrades, or streaming a response:
 the body is read whole before :meth:`PooledTransport.handle_async_request` returns (the EHR
@@ -39,6 +44,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
@@ -49,15 +55,24 @@ KEEPALIVE_EXPIRY_S = 5.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _Waiter = tuple[Origin, "asyncio.Future[HTTP11Connection | None]"]
+ConnectGuard = Callable[[str, int], Awaitable[Sequence[str]]]
+"""``(host, port)`` → the verified addresses to connect to; raises to refuse."""
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
     """A keep-alive pool of :class:`HTTP11Connection` for any number of origins."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, max_connections: int) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        max_connections: int,
+        connect_guard: ConnectGuard | None = None,
+    ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self._ssl_context = ssl_context
+        self._connect_guard = connect_guard
         self._max_connections = max_connections
         self._slots = 0
         """Connections open or being opened (at most ``max_connections``)."""
@@ -196,13 +211,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
         tls = self._ssl_context if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
-                await loop.create_connection(
-                    lambda: connection,
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=host if tls is not None else None,
-                )
+                await self._connect(connection, host, port, tls)
         except TimeoutError:
             self._free_slot()
             raise httpx.ConnectTimeout(
@@ -216,6 +225,29 @@ class PooledTransport(httpx.AsyncBaseTransport):
             raise
         self._connections.add(connection)
         return connection
+
+    async def _connect(
+        self, connection: HTTP11Connection, host: str, port: int, tls: ssl.SSLContext | None
+    ) -> None:
+        """Connect to ``host`` (without a guard) or to the first verified address that answers."""
+        loop = asyncio.get_running_loop()
+        server_hostname = host if tls is not None else None
+        if self._connect_guard is None:
+            await loop.create_connection(
+                lambda: connection, host, port, ssl=tls, server_hostname=server_hostname
+            )
+            return
+        addresses = await self._connect_guard(host, port)
+        failure: OSError | None = None
+        for address in addresses:
+            try:
+                await loop.create_connection(
+                    lambda: connection, address, port, ssl=tls, server_hostname=server_hostname
+                )
+                return
+            except OSError as error:
+                failure = error
+        raise failure or OSError("no address to connect to")
 
     def _release(self, connection: HTTP11Connection) -> None:
         """After a complete exchange: to the first waiter, or idle, or closed."""

@@ -38,12 +38,21 @@ from frontdesk.integrations.schemas import (
     source_out,
     trigger_out,
 )
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/integration", tags=["integration"], route_class=LenientJSONRoute)
 Context = Annotated[AppContext, Depends(get_context)]
 GROUP = "/businessintegrationgroup/id/{groupId}"
 MAPPING = "/businessintegrationmapping/{mappingId}"
+
+
+def _outbound(ctx: Context) -> OutboundPolicy:
+    """The outbound rule for URL properties (the composition root may provide it later)."""
+    return OutboundPolicy.from_settings(ctx.settings)
+
+
+Outbound = Annotated[OutboundPolicy, Depends(_outbound)]
 
 
 @asynccontextmanager
@@ -73,7 +82,9 @@ async def list_source_triggers(
 
 
 @router.put("/add/businessintegrationgroup", response_model=GroupOut)
-async def create_group(body: GroupCreateIn, ctx: Context, principal: CurrentPrincipal) -> GroupOut:
+async def create_group(
+    body: GroupCreateIn, ctx: Context, principal: CurrentPrincipal, outbound: Outbound
+) -> GroupOut:
     """Create the integration group of an SMB or an enterprise; the answer carries ``groupId``."""
     async with _unit_of_work(ctx) as session:
         group = await groups.create_group(
@@ -85,6 +96,7 @@ async def create_group(body: GroupCreateIn, ctx: Context, principal: CurrentPrin
             source_id=body.integrationSourceId,
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             properties=[p.to_input() for p in body.integrationGroupProperties],
+            outbound=outbound,
         )
         return group_out(group)
 
@@ -106,6 +118,7 @@ async def update_group_triggers(
     body: GroupTriggersIn,
     ctx: Context,
     principal: CurrentPrincipal,
+    outbound: Outbound,
     replace_triggers: Annotated[
         bool,
         Query(alias="replaceTriggers", description="true: replace the triggers; false: add"),
@@ -122,6 +135,7 @@ async def update_group_triggers(
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             replace=replace_triggers,
             properties=[p.to_input() for p in body.integrationGroupProperties],
+            outbound=outbound,
         )
         return group_out(group)
 
@@ -135,7 +149,7 @@ async def get_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> 
 
 @router.patch(GROUP, response_model=GroupOut)
 async def patch_group(
-    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal
+    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal, outbound: Outbound
 ) -> GroupOut:
     """Set the group's status (active/inactive) and/or some group properties by key."""
     async with _unit_of_work(ctx) as session:
@@ -152,6 +166,7 @@ async def patch_group(
                 secrets=ctx.secrets,
                 group_id=groupId,
                 properties=[p.to_input() for p in body.integrationGroupProperties],
+                outbound=outbound,
             )
         return group_out(group)
 
@@ -171,6 +186,7 @@ async def put_group_property(
     body: PropertyValueIn,
     ctx: Context,
     principal: CurrentPrincipal,
+    outbound: Outbound,
 ) -> GroupOut:
     """Set one group property."""
     prop = PropertyInput(key=propertyKey, value=body.propertyValue, is_secure=body.isSecure)
@@ -183,6 +199,7 @@ async def put_group_property(
             group_id=groupId,
             properties=[prop],
             field="",
+            outbound=outbound,
         )
         return group_out(group)
 

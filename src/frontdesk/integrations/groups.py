@@ -28,6 +28,8 @@ from frontdesk.integrations.models import (
     IntegrationMapping,
     MappingProperty,
 )
+from frontdesk.integrations.outbound_properties import check_outbound_properties
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.security.secrets import SecretBox
 
 
@@ -83,8 +85,13 @@ async def create_group(
     source_id: int,
     triggers: Sequence[TriggerRef],
     properties: Sequence[PropertyInput],
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
-    """Create the group of an SMB or an enterprise for a source (409 if it already has one)."""
+    """Create the group of an SMB or an enterprise for a source (409 if it already has one).
+
+    URL properties the server connects to need staff and ``outbound`` (see
+    :mod:`frontdesk.integrations.outbound_properties`); so for every function here.
+    """
     business = await visible_business(
         session, principal=principal, number=parent_business_number, field="parentBusinessNumber"
     )
@@ -109,6 +116,9 @@ async def create_group(
         )
     resolved = await resolve_triggers(session, source=source, refs=triggers)
     checked = _check(properties, source=source.name)
+    await check_outbound_properties(
+        checked, principal=principal, outbound=outbound, field="integrationGroupProperties"
+    )
     missing = [
         k for k in props.required_group_keys(source.name) if k not in {c.key for c in checked}
     ]
@@ -163,6 +173,7 @@ async def update_triggers(
     triggers: Sequence[TriggerRef],
     replace: bool,
     properties: Sequence[PropertyInput] = (),
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
     """Replace the group's triggers (``replace``) or add to them; optionally set properties."""
     group = await get_group(session, group_id=group_id, principal=principal)
@@ -202,6 +213,7 @@ async def update_triggers(
             secrets=secrets,
             group_id=group.id,
             properties=properties,
+            outbound=outbound,
         )
     return group
 
@@ -269,10 +281,12 @@ async def set_group_properties(
     group_id: int,
     properties: Sequence[PropertyInput],
     field: str = "integrationGroupProperties",
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
     """Add or replace group properties by key (other keys are left as they are)."""
     group = await get_group(session, group_id=group_id, principal=principal)
     checked = _check(properties, source=group.source.name, field=field)
+    await check_outbound_properties(checked, principal=principal, outbound=outbound, field=field)
     rows = {p.key: p for p in group.properties}
     now = clock.now()
     for item in checked:

@@ -133,6 +133,9 @@ class PropertySpec:
     match_key: bool = False  # may be named by data.fetch.logic
     mapping_field: str | None = None  # a location value is stored in this integer column
     description: str = ""
+    outbound: Literal["url", "credentials"] | None = None
+    """The server connects to this URL ("credentials": with the application's own
+    credentials): only staff may set it, and the outbound rule checks it."""
 
     def applies_to(self, source: str) -> bool:
         return not self.sources or source in self.sources
@@ -196,6 +199,7 @@ REGISTRY: tuple[PropertySpec, ...] = (
         "group",
         sources=_ALLSCRIPTS,
         description="this client's Unity base URL (default: the app-wide setting)",
+        outbound="credentials",
     ),
     PropertySpec(
         "allscripts.location.name",

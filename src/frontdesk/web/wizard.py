@@ -32,6 +32,7 @@ from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.integrations.models import IntegrationGroup
+from frontdesk.security.outbound import OutboundPolicy
 
 LOCATION_NAME = props.DEFAULT_MATCH_KEY
 REVIEW_URL = "review.url"
@@ -175,6 +176,7 @@ async def save(ctx: AppContext, *, principal: Principal, draft: Draft) -> Integr
                 source_id=draft.source_id,
                 triggers=[TriggerRef(trigger_id=t) for t in draft.trigger_ids],
                 properties=draft.properties,
+                outbound=OutboundPolicy.from_settings(ctx.settings),
             )
         except RequestError as error:
             raise WizardError(error.message, _group_field(error.field, draft)) from None

@@ -22,6 +22,10 @@ with httptools parsing, httpx's request and response types: see that module for 
   bounded too) as well as httpx's own timeouts.
 - **HTTP 5xx.** When the retries are spent, the client reads ``LastLogs`` (errors only) and
   attaches the matching entry to the :class:`RemoteServerError` it raises.
+- **Outbound rule.** The application's service credentials go only to allowed hosts
+  (:class:`~frontdesk.security.outbound.OutboundPolicy`, ``sends_credentials``): the base
+  URL is checked when the client is built, and every new connection of the default
+  transport is checked again on its resolved addresses.
 - **Logs** carry the action, HTTP status, attempt and timing: never a body, a parameter,
   a token or a credential.
 """
@@ -43,7 +47,7 @@ from typing import TypeVar
 import httpx
 
 from frontdesk.connectors.allscripts import mapping, wire
-from frontdesk.connectors.allscripts.config import UnityGroupConfig
+from frontdesk.connectors.allscripts.config import UNITY_URL, UnityGroupConfig
 from frontdesk.connectors.allscripts.dates import format_request_date
 from frontdesk.connectors.allscripts.errors import (
     SessionExpired,
@@ -67,6 +71,7 @@ from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.retry import RetryBudget, RetryPolicy
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.logs import get_logger
+from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
 
 log = get_logger(__name__)
 
@@ -110,11 +115,16 @@ class UnityClient:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
+        outbound: OutboundPolicy,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
     ) -> None:
+        try:
+            outbound.check_url(config.base_url, sends_credentials=True)
+        except DestinationRefused as error:
+            raise DestinationRefused(f"{UNITY_URL}: {error.message}", field=UNITY_URL) from None
         self._config = config
         self._limits = limits
         self._group_slots = limits.group_slots()
@@ -124,7 +134,9 @@ class UnityClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._owns_transport = transport is None
         self._transport: httpx.AsyncBaseTransport = transport or PooledTransport(
-            ssl_context=_tls_context(), max_connections=limits.per_group
+            ssl_context=_tls_context(),
+            max_connections=limits.per_group,
+            connect_guard=functools.partial(outbound.check_connect, sends_credentials=True),
         )
         timeout = config.timeout_s
         self._timeouts = {

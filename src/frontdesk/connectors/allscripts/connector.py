@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, timedelta
@@ -33,9 +34,11 @@ from frontdesk.connectors.errors import CredentialsRejected, EndpointNotFound, M
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.retry import RetryPolicy
 from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
+from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
 from frontdesk.settings import Settings
 
 DISCOVERY_DAYS = 30
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._\-]")
 CREDENTIALS_WARNING_DAYS = 30
 
 
@@ -49,6 +52,7 @@ class UnityConnector:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
+        outbound: OutboundPolicy,
         transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
@@ -56,7 +60,13 @@ class UnityConnector:
         service_credentials_expire_on: date | None = None,
     ) -> None:
         self.client = UnityClient(
-            config, limits=limits, transport=transport, retry=retry, rng=rng, sleep=sleep
+            config,
+            limits=limits,
+            outbound=outbound,
+            transport=transport,
+            retry=retry,
+            rng=rng,
+            sleep=sleep,
         )
         self._credentials_expire_on = service_credentials_expire_on
 
@@ -71,11 +81,14 @@ class UnityConnector:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> UnityConnector:
-        """Build from a group's effective properties (the registry's factory)."""
+        """Build from a group's effective properties (the registry's factory); without
+        ``outbound``, the outbound rule of ``settings``."""
         return cls(
             UnityGroupConfig.from_properties(properties, settings),
             limits=limits or ConcurrencyLimits.from_settings(settings),
+            outbound=outbound or OutboundPolicy.from_settings(settings),
             transport=transport,
             retry=retry,
             rng=rng,
@@ -137,10 +150,10 @@ class UnityConnector:
                 missing_actions=ordered,
                 warnings=self._warn(),
             )
-        version = info.product_version if info else "?"
+        version = _shown(info.product_version) if info else "?"
         return _result(
             CheckStatus.OK,
-            f"connected to {info.system if info else 'Unity'} {version}",
+            f"connected to {_shown(info.system) if info else 'Unity'} {version}",
             info,
             warnings=self._warn(),
         )
@@ -228,8 +241,14 @@ def _result(
     )
 
 
+def _shown(value: str) -> str:
+    """A remote product or version name as a message may quote it: word characters only."""
+    shown = _UNSAFE.sub("", value)[:40].strip()
+    return shown or "?"
+
+
 def _failed(error: BaseException, info: mapping.ServerInfo | None = None) -> CheckResult:
-    if isinstance(error, EndpointNotFound | TransientError | TimeoutError):
+    if isinstance(error, EndpointNotFound | TransientError | TimeoutError | DestinationRefused):
         message = getattr(error, "message", "Unity did not answer in time")
         return _result(CheckStatus.UNREACHABLE, message, info)
     if isinstance(error, FatalError):

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.audit.service import list_events
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -31,7 +32,7 @@ async def query_audit(
     ctx: Annotated[AppContext, Depends(get_context)],
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(alias="beforeId")] = None,
+    before_id: Annotated[DbId | None, Query(alias="beforeId")] = None,
     action: str | None = None,
     target_type: Annotated[str | None, Query(alias="targetType")] = None,
     target_id: Annotated[str | None, Query(alias="targetId")] = None,

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from frontdesk.access.principal import Principal
 from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement import checkin_queries as queries
 
 app = typer.Typer(help="The decision log: find and explain check-ins.", no_args_is_help=True)
@@ -36,13 +37,13 @@ SEARCH_COLUMNS: list[Column] = [
 
 @app.command("search")
 def search_command(
-    business: Annotated[int | None, typer.Option("--business")] = None,
+    business: Annotated[int | None, typer.Option("--business", min=1, max=MAX_BIGINT)] = None,
     first: Annotated[str | None, typer.Option("--from", help="first appointment day")] = None,
     last: Annotated[str | None, typer.Option("--to", help="last appointment day")] = None,
     appointment_id: Annotated[str | None, typer.Option("--appointment-id")] = None,
     patient_id: Annotated[str | None, typer.Option("--patient-id")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="e.g. minor, opted_out")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="a JSON array")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show patient fields (audited)")] = False,
 ) -> None:
@@ -72,7 +73,7 @@ def search_command(
 
 @app.command("explain")
 def explain_command(
-    checkin_id: Annotated[int, typer.Argument(help="check-in id")],
+    checkin_id: Annotated[int, typer.Argument(help="check-in id", min=1, max=MAX_BIGINT)],
     as_json: Annotated[bool, typer.Option("--json", help="a JSON object")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show patient fields (audited)")] = False,
 ) -> None:

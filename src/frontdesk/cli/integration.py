@@ -18,6 +18,7 @@ from frontdesk.cli.runtime import console, opened_context, read_secret, run
 from frontdesk.credentials.diagnose import LOG_LIMIT, Diagnosis, diagnose
 from frontdesk.credentials.health import GroupHealth, check_warnings, group_health
 from frontdesk.credentials.reauthorize import Reauthorization, reauthorize
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.integrations.groups import PropertyInput
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.foreground import run_all
@@ -141,8 +142,12 @@ def _print_diagnosis(found: Diagnosis) -> None:
 
 @app.command("diagnose")
 def diagnose_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
-    logs: Annotated[int, typer.Option("--logs", help="LastLogs errors to show")] = LOG_LIMIT,
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
+    logs: Annotated[
+        int, typer.Option("--logs", min=1, max=1000, help="LastLogs errors to show")
+    ] = LOG_LIMIT,
 ) -> None:
     """Test the connection, read the remote's error log, show the last run."""
 
@@ -158,7 +163,9 @@ def diagnose_command(
 
 @app.command("reauthorize")
 def reauthorize_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
     keys: Annotated[
         list[str] | None,
         typer.Option("--key", help="property to set (repeat; default PM_Password)"),

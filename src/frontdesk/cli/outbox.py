@@ -10,6 +10,7 @@ import typer
 
 from frontdesk.access.principal import Principal
 from frontdesk.cli.runtime import Column, console, opened_context, print_rows, run
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement import outbox
 
 app = typer.Typer(help="Review requests: list them with their state, show one, requeue.")
@@ -37,13 +38,13 @@ LIST_COLUMNS: list[Column] = [
 @app.callback(invoke_without_command=True)
 def list_command(
     context: typer.Context,
-    business: Annotated[int | None, typer.Option("--business")] = None,
+    business: Annotated[int | None, typer.Option("--business", min=1, max=MAX_BIGINT)] = None,
     state: Annotated[
         str | None, typer.Option("--state", help="pending, sending, sent, failed, parked")
     ] = None,
     first: Annotated[str | None, typer.Option("--from", help="first day created (UTC)")] = None,
     last: Annotated[str | None, typer.Option("--to", help="last day created (UTC)")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 100,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="a JSON array")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show recipients (audited)")] = False,
 ) -> None:
@@ -69,7 +70,7 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    request_id: Annotated[int, typer.Argument(help="the review request id")],
+    request_id: Annotated[int, typer.Argument(help="the review request id", min=1, max=MAX_BIGINT)],
     reveal: Annotated[bool, typer.Option("--reveal", help="show the recipient (audited)")] = False,
 ) -> None:
     """One request as JSON; in the demo, with the captured message."""
@@ -89,7 +90,9 @@ def show_command(
 
 @app.command("requeue")
 def requeue_command(
-    request_id: Annotated[int, typer.Argument(help="a failed or parked review request")],
+    request_id: Annotated[
+        int, typer.Argument(help="a failed or parked review request", min=1, max=MAX_BIGINT)
+    ],
 ) -> None:
     """Put a failed or parked request back to pending (audited); a worker sends it."""
 

@@ -15,6 +15,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import LOCATION, get_by_number
 from frontdesk.cli.runtime import console, opened_context, run
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement.reasons import words
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
@@ -96,7 +97,9 @@ def _report(finished: Sequence[SyncRun]) -> None:
 
 @app.command("run")
 def run_command(
-    business: Annotated[int, typer.Option("--business", help="enterprise, SMB or location")],
+    business: Annotated[
+        int, typer.Option("--business", min=1, max=MAX_BIGINT, help="enterprise, SMB or location")
+    ],
     on: Annotated[
         str | None, typer.Option("--on", help="the day the run acts as (YYYY-MM-DD)")
     ] = None,
@@ -124,7 +127,9 @@ def run_command(
 
 @app.command("backfill")
 def backfill_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
     first: Annotated[str, typer.Option("--from", help="first appointment day (YYYY-MM-DD)")],
     last: Annotated[str, typer.Option("--to", help="last appointment day (YYYY-MM-DD)")],
 ) -> None:

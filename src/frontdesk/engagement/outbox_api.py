@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement import outbox
 from frontdesk.server.dependencies import get_context
 
@@ -53,12 +54,12 @@ class RequestDetailOut(RequestOut):
 async def outbox_list(
     ctx: Context,
     principal: CurrentPrincipal,
-    businessNumber: int | None = None,
+    businessNumber: DbId | None = None,
     state: str | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    beforeId: int | None = None,
+    beforeId: DbId | None = None,
     reveal: bool = False,
 ) -> list[Any]:
     """Review requests, newest first (``beforeId`` pages); ``from``/``to``: days created."""
@@ -82,7 +83,7 @@ async def outbox_list(
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)
 async def outbox_get(
-    requestId: int, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+    requestId: DbId, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
 ) -> RequestDetailOut:
     """One request; in the demo, with the captured message."""
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
@@ -97,7 +98,7 @@ async def outbox_get(
 
 
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
-async def outbox_requeue(requestId: int, ctx: Context, principal: CurrentPrincipal) -> RequestOut:
+async def outbox_requeue(requestId: DbId, ctx: Context, principal: CurrentPrincipal) -> RequestOut:
     """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
     found = await outbox.requeue_now(ctx, principal=principal, request_id=requestId)
     async with ctx.db.reader() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import Conflict
 from frontdesk.integrations import catalog, groups, mappings
 from frontdesk.integrations.groups import PropertyInput
@@ -74,7 +75,7 @@ async def list_sources(ctx: Context, principal: CurrentPrincipal) -> list[Source
 
 @router.get("/trigger/integrationtriggers/sourceid/{sourceId}", response_model=list[TriggerOut])
 async def list_source_triggers(
-    sourceId: int, ctx: Context, principal: CurrentPrincipal
+    sourceId: DbId, ctx: Context, principal: CurrentPrincipal
 ) -> list[TriggerOut]:
     """Every trigger a source offers (guide: "Fetch information for all the triggers")."""
     async with ctx.db.reader() as session:
@@ -103,7 +104,7 @@ async def create_group(
 
 @router.get("/businessintegrationgroup/{businessNumber}", response_model=list[GroupOut])
 async def business_groups(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal
+    businessNumber: DbId, ctx: Context, principal: CurrentPrincipal
 ) -> list[GroupOut]:
     """The groups of a business (for a location: the groups it is mapped into)."""
     async with ctx.db.reader() as session:
@@ -141,7 +142,7 @@ async def update_group_triggers(
 
 
 @router.get(GROUP, response_model=GroupOut)
-async def get_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> GroupOut:
+async def get_group(groupId: DbId, ctx: Context, principal: CurrentPrincipal) -> GroupOut:
     """One group with its triggers and properties (secure values masked)."""
     async with ctx.db.reader() as session:
         return group_out(await groups.get_group(session, group_id=groupId, principal=principal))
@@ -149,7 +150,7 @@ async def get_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> 
 
 @router.patch(GROUP, response_model=GroupOut)
 async def patch_group(
-    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal, outbound: Outbound
+    groupId: DbId, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal, outbound: Outbound
 ) -> GroupOut:
     """Set the group's status (active/inactive) and/or some group properties by key."""
     async with _unit_of_work(ctx) as session:
@@ -172,7 +173,7 @@ async def patch_group(
 
 
 @router.delete(GROUP, status_code=status.HTTP_204_NO_CONTENT)
-async def delete_group(groupId: int, ctx: Context, principal: CurrentPrincipal) -> Response:
+async def delete_group(groupId: DbId, ctx: Context, principal: CurrentPrincipal) -> Response:
     """Delete a group with its triggers, properties and mappings."""
     async with _unit_of_work(ctx) as session:
         await groups.delete_group(session, principal=principal, clock=ctx.clock, group_id=groupId)
@@ -181,7 +182,7 @@ async def delete_group(groupId: int, ctx: Context, principal: CurrentPrincipal) 
 
 @router.put(GROUP + "/properties/{propertyKey}", response_model=GroupOut)
 async def put_group_property(
-    groupId: int,
+    groupId: DbId,
     propertyKey: str,
     body: PropertyValueIn,
     ctx: Context,
@@ -206,7 +207,7 @@ async def put_group_property(
 
 @router.delete(GROUP + "/properties/{propertyKey}", response_model=GroupOut)
 async def delete_group_property(
-    groupId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal
+    groupId: DbId, propertyKey: str, ctx: Context, principal: CurrentPrincipal
 ) -> GroupOut:
     """Remove one group property (required keys cannot be removed)."""
     async with _unit_of_work(ctx) as session:
@@ -218,7 +219,7 @@ async def delete_group_property(
 
 @router.get(GROUP + "/mappings", response_model=list[MappingOut])
 async def group_mappings(
-    groupId: int, ctx: Context, principal: CurrentPrincipal
+    groupId: DbId, ctx: Context, principal: CurrentPrincipal
 ) -> list[MappingOut]:
     """The locations mapped to a group."""
     async with ctx.db.reader() as session:
@@ -246,7 +247,7 @@ async def create_mapping(
 
 
 @router.get(MAPPING, response_model=MappingOut)
-async def get_mapping(mappingId: int, ctx: Context, principal: CurrentPrincipal) -> MappingOut:
+async def get_mapping(mappingId: DbId, ctx: Context, principal: CurrentPrincipal) -> MappingOut:
     """One mapping: schedule, location properties, effective properties."""
     async with ctx.db.reader() as session:
         return mapping_out(
@@ -256,7 +257,7 @@ async def get_mapping(mappingId: int, ctx: Context, principal: CurrentPrincipal)
 
 @router.patch(MAPPING, response_model=MappingOut)
 async def patch_mapping(
-    mappingId: int, body: MappingPatchIn, ctx: Context, principal: CurrentPrincipal
+    mappingId: DbId, body: MappingPatchIn, ctx: Context, principal: CurrentPrincipal
 ) -> MappingOut:
     """Change status, frequency, next run time, delay, time zone, dry run or properties."""
     changes = body.to_changes()
@@ -273,7 +274,7 @@ async def patch_mapping(
 
 
 @router.delete(MAPPING, status_code=status.HTTP_204_NO_CONTENT)
-async def delete_mapping(mappingId: int, ctx: Context, principal: CurrentPrincipal) -> Response:
+async def delete_mapping(mappingId: DbId, ctx: Context, principal: CurrentPrincipal) -> Response:
     """Detach a location from its group."""
     async with _unit_of_work(ctx) as session:
         await mappings.delete_mapping(
@@ -284,7 +285,7 @@ async def delete_mapping(mappingId: int, ctx: Context, principal: CurrentPrincip
 
 @router.put(MAPPING + "/properties/{propertyKey}", response_model=MappingOut)
 async def put_mapping_property(
-    mappingId: int,
+    mappingId: DbId,
     propertyKey: str,
     body: PropertyValueIn,
     ctx: Context,
@@ -306,7 +307,7 @@ async def put_mapping_property(
 
 @router.delete(MAPPING + "/properties/{propertyKey}", response_model=MappingOut)
 async def delete_mapping_property(
-    mappingId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal
+    mappingId: DbId, propertyKey: str, ctx: Context, principal: CurrentPrincipal
 ) -> MappingOut:
     """Remove one location property (the group's match key cannot be removed)."""
     async with _unit_of_work(ctx) as session:

@@ -25,9 +25,11 @@ from frontdesk.engagement.sending import ReviewSender
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
+from frontdesk.server.docs import router as docs_router
 from frontdesk.server.errors import install_error_handlers
 from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware
+from frontdesk.server.security_headers import SecurityHeadersMiddleware, wants_hsts
 from frontdesk.settings import Settings
 from frontdesk.sync.api import router as sync_router
 from frontdesk.sync.worker import SyncWorker
@@ -73,10 +75,13 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         description="Integration hub for medical practices: EHR review requests and "
         "answering-service intake.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by server/docs.py
+        redoc_url=None,
     )
     if context is not None:
         app.state.context = context
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=wants_hsts(settings.public_url))
     if settings.access_log:
         app.add_middleware(RequestLogMiddleware)
 
@@ -101,5 +106,6 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         credentials_router,
     ):
         app.include_router(router)
+    app.include_router(docs_router)
     mount_dashboard(app)
     return app

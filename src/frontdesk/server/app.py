@@ -26,7 +26,7 @@ from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.docs import router as docs_router
-from frontdesk.server.errors import install_error_handlers
+from frontdesk.server.errors import document_error_responses, install_error_handlers
 from frontdesk.server.gc_tuning import freeze_startup_heap
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.server.security_headers import SecurityHeadersMiddleware, wants_hsts
@@ -106,6 +106,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         credentials_router,
     ):
         app.include_router(router)
+    document_error_responses(app)
     app.include_router(docs_router)
     mount_dashboard(app)
     return app

@@ -144,3 +144,18 @@ def test_cli_refuses_out_of_range_integers(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+async def test_every_integer_parameter_declares_its_range(client: httpx.AsyncClient) -> None:
+    """A guard for new routes: an ``int`` path or query parameter without ``DbId`` (or its
+    own bounds) shows in the OpenAPI document as an integer without a maximum."""
+    schema = (await client.get("/openapi.json")).json()
+    unbounded = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                options = parameter["schema"].get("anyOf", [parameter["schema"]])
+                for option in options:
+                    if option.get("type") == "integer" and option.get("maximum", 2**64) > 2**63 - 1:
+                        unbounded.append(f"{method.upper()} {path} {parameter['name']}")
+    assert not unbounded, unbounded

@@ -54,6 +54,7 @@ from frontdesk.jobs.registry import AppJobs
 from frontdesk.jobs.tasks import TaskRegistry
 from frontdesk.logs import get_logger
 from frontdesk.plugins import Plugins
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.settings import Settings
 from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.engine import ConnectorBuilder, SyncEngine
@@ -104,6 +105,7 @@ class Process:
     schedule: list[Periodic]
     queue: JobQueue | None
     answering: AnsweringRuntime
+    outbound: OutboundPolicy
     runner: SyncWorker | None = None
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
@@ -185,6 +187,7 @@ def build_process(
         schedule=schedule,
         queue=queue,
         answering=answering,
+        outbound=OutboundPolicy.from_settings(settings),
     )
     if queue is not None:
         dispatcher = Dispatcher(ctx, queue)

@@ -171,6 +171,26 @@ class AnsweringSettings(BaseModel):
     webhooks: TicketWebhookSettings = TicketWebhookSettings()
 
 
+class OutboundSettings(BaseModel):
+    """Where frontdesk may connect on a tenant's behalf (``FRONTDESK_OUTBOUND__...``).
+
+    See :mod:`frontdesk.security.outbound` for the rule.
+    """
+
+    allowed_hosts: str = ""
+    """Comma-separated ``host`` or ``host:port`` (``*.example.org``: its subdomains). Only
+    listed hosts (and the origins of URLs configured here, e.g. ``unity.url``) may receive
+    the application's credentials or resolve to loopback, link-local or private addresses."""
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        from frontdesk.security.outbound import parse_allowed_hosts
+
+        parse_allowed_hosts(value)  # refuse a malformed entry at start-up
+        return value
+
+
 class Settings(BaseSettings):
     """All configuration of one frontdesk process."""
 
@@ -197,6 +217,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     auto_migrate: bool = True
     public_url: str = "http://127.0.0.1:8080"
+    """The address users reach this server at; ``https://`` turns on HSTS."""
     unity: UnitySettings = UnitySettings()
     smtp: SmtpSettings = SmtpSettings()
     jobs: JobsSettings = JobsSettings()
@@ -205,6 +226,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
     http: HttpSettings = HttpSettings()
+    outbound: OutboundSettings = OutboundSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import trustme
-from frontdesk.retry import RetryPolicy
 from tests.connectors.conftest import group_properties, unity_settings
 from tests.connectors.http_peer import Serve, echo, post
 from tests.connectors.proxy_peer import StartProxy
@@ -28,6 +27,7 @@ from frontdesk.connectors.errors import Unreachable
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError
 from frontdesk.outbound.http import build_transport
+from frontdesk.retry import RetryPolicy
 from frontdesk.sandbox.unity import Sandbox
 from frontdesk.settings import load_settings
 

@@ -319,3 +319,20 @@ def test_a_form_post_without_the_csrf_token_is_refused(page: Page) -> None:
     expect(page.get_by_role("heading", name="Integrations")).to_be_visible()
     api = page.request.post("/integrations/new", form={"business": ENTERPRISE})
     assert api.status == 403
+
+
+def test_api_docs_render_offline_under_their_csp(page: Page, stack: Stack) -> None:
+    """``/docs`` (hardening issue, finding 9): Swagger UI from this server, no CDN, and its
+    CSP (no inline script) does not stop it from rendering."""
+    errors: list[str] = []
+    elsewhere: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((stack.url, "data:")) else elsewhere.append(r.url),
+    )
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("frontdesk")
+    expect(page.get_by_text("/integration/add/businessintegrationgroup").first).to_be_visible()
+    assert not errors, errors
+    assert not elsewhere, elsewhere

@@ -12,6 +12,7 @@ from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.access.models import ApiKey
 from frontdesk.access.service import create_api_key, list_api_keys, revoke_api_key
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/api-keys", tags=["access"])
@@ -22,7 +23,7 @@ class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    businessNumber: int | None = None
+    businessNumber: DbId | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -69,7 +70,7 @@ async def list_keys(ctx: Context, principal: CurrentPrincipal) -> list[ApiKeyOut
 
 
 @router.delete("/{key_id}", response_model=ApiKeyOut)
-async def revoke_key(key_id: int, ctx: Context, principal: CurrentPrincipal) -> ApiKeyOut:
+async def revoke_key(key_id: DbId, ctx: Context, principal: CurrentPrincipal) -> ApiKeyOut:
     async with ctx.db.transaction() as session:
         return _out(
             await revoke_api_key(session, principal=principal, clock=ctx.clock, key_id=key_id)

@@ -106,9 +106,11 @@ async def parse_params(request: Request, body: bytes) -> dict[str, str]:
 
 
 def _json(body: bytes) -> dict[str, str]:
+    """A JSON object's scalar members; a body that does not parse counts as empty
+    (resolution 22), including one nested too deeply for the parser (RecursionError)."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     if not isinstance(data, dict):
         return {}

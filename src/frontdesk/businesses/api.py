@@ -13,6 +13,7 @@ from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses import service
 from frontdesk.businesses.models import Business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.server.dependencies import get_context
 
 router = APIRouter(prefix="/api/businesses", tags=["businesses"])
@@ -22,9 +23,9 @@ Context = Annotated[AppContext, Depends(get_context)]
 class BusinessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    businessNumber: int = Field(description="15 digits")
+    businessNumber: DbId = Field(description="15 digits")
     name: str = Field(min_length=1, max_length=200)
-    enterpriseNumber: int | None = Field(
+    enterpriseNumber: DbId | None = Field(
         default=None, description="make the new business a location of this enterprise"
     )
     timezone: str | None = Field(default=None, description="IANA zone; default the enterprise's")
@@ -75,7 +76,7 @@ async def list_businesses(ctx: Context, principal: CurrentPrincipal) -> list[Bus
 
 
 @router.get("/{number}", response_model=BusinessOut)
-async def get_business(number: int, ctx: Context, principal: CurrentPrincipal) -> BusinessOut:
+async def get_business(number: DbId, ctx: Context, principal: CurrentPrincipal) -> BusinessOut:
     async with ctx.db.reader() as session:
         business = await service.visible_business(session, principal=principal, number=number)
         return await _out(session, business)

@@ -17,6 +17,7 @@ from frontdesk.cli.runtime import (
     read_secret,
     run,
 )
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.security.rotation import reencrypt_all
 from frontdesk.security.secrets import SecretBox, generate_key, key_file, key_id, write_key_file
 from frontdesk.staff.roles import ROLES
@@ -29,7 +30,8 @@ app = typer.Typer(help="Administration: API keys, users, secret keys.", no_args_
 def create_api_key_command(
     name: Annotated[str, typer.Option("--name", help="what the key is for")],
     business: Annotated[
-        int | None, typer.Option("--business", help="limit the key to this business")
+        int | None,
+        typer.Option("--business", min=1, max=MAX_BIGINT, help="limit the key to this business"),
     ] = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line, once."""
@@ -55,7 +57,8 @@ def create_user_command(
     username: Annotated[str, typer.Option("--username", help="login name (case-insensitive)")],
     role: Annotated[str, typer.Option("--role", help="one of: " + ", ".join(ROLES))],
     business: Annotated[
-        int | None, typer.Option("--business", help="limit the user to this business")
+        int | None,
+        typer.Option("--business", min=1, max=MAX_BIGINT, help="limit the user to this business"),
     ] = None,
 ) -> None:
     """Create a dashboard user; the password is read from a prompt, or from stdin when piped."""

@@ -10,16 +10,22 @@ from rich.table import Table
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business, list_businesses
 from frontdesk.cli.runtime import console, opened_context, run
+from frontdesk.db.bounds import MAX_BIGINT
 
 app = typer.Typer(help="Businesses: SMBs, enterprises and their locations.", no_args_is_help=True)
 
 
 @app.command("add")
 def add_command(
-    number: Annotated[int, typer.Option("--number", help="15-digit business number")],
+    number: Annotated[
+        int, typer.Option("--number", min=1, max=MAX_BIGINT, help="15-digit business number")
+    ],
     name: Annotated[str, typer.Option("--name")],
     enterprise: Annotated[
-        int | None, typer.Option("--enterprise", help="add as a location of this enterprise")
+        int | None,
+        typer.Option(
+            "--enterprise", min=1, max=MAX_BIGINT, help="add as a location of this enterprise"
+        ),
     ] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone")] = None,
 ) -> None:

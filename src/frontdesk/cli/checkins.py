@@ -13,6 +13,7 @@ from rich.table import Table
 from frontdesk.access.principal import Principal
 from frontdesk.cli.listing import TABLE_ROWS, print_listing
 from frontdesk.cli.runtime import Column, console, opened_context, run
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.engagement.checkin_models import CheckIn
 
@@ -39,7 +40,7 @@ SEARCH_COLUMNS: list[Column] = [
 
 @app.command("search")
 def search_command(
-    business: Annotated[int | None, typer.Option("--business")] = None,
+    business: Annotated[int | None, typer.Option("--business", min=1, max=MAX_BIGINT)] = None,
     first: Annotated[str | None, typer.Option("--from", help="first appointment day")] = None,
     last: Annotated[str | None, typer.Option("--to", help="last appointment day")] = None,
     appointment_id: Annotated[str | None, typer.Option("--appointment-id")] = None,
@@ -50,6 +51,7 @@ def search_command(
         typer.Option(
             "--limit",
             min=1,
+            max=MAX_BIGINT,
             help=f"at most this many (default: all with --json, {TABLE_ROWS} in a table)",
         ),
     ] = None,
@@ -94,7 +96,7 @@ def search_command(
 
 @app.command("explain")
 def explain_command(
-    checkin_id: Annotated[int, typer.Argument(help="check-in id")],
+    checkin_id: Annotated[int, typer.Argument(help="check-in id", min=1, max=MAX_BIGINT)],
     as_json: Annotated[bool, typer.Option("--json", help="a JSON object")] = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="show patient fields (audited)")] = False,
 ) -> None:

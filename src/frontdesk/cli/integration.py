@@ -20,6 +20,7 @@ from frontdesk.composition import Process
 from frontdesk.credentials.diagnose import LOG_LIMIT, Diagnosis, diagnose
 from frontdesk.credentials.health import GroupHealth, check_warnings, group_health
 from frontdesk.credentials.reauthorize import Reauthorization, reauthorize
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.errors import InvalidInput
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.groups import PropertyInput, get_group
@@ -141,8 +142,12 @@ def _print_diagnosis(found: Diagnosis) -> None:
 
 @app.command("diagnose")
 def diagnose_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
-    logs: Annotated[int, typer.Option("--logs", help="LastLogs errors to show")] = LOG_LIMIT,
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
+    logs: Annotated[
+        int, typer.Option("--logs", min=1, max=1000, help="LastLogs errors to show")
+    ] = LOG_LIMIT,
 ) -> None:
     """Test the connection, read the remote's error log, show the last run."""
 
@@ -160,7 +165,9 @@ def diagnose_command(
 
 @app.command("reauthorize")
 def reauthorize_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
     keys: Annotated[
         list[str] | None,
         typer.Option(

@@ -13,6 +13,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.cli.listing import TABLE_ROWS, print_listing
 from frontdesk.cli.runtime import Column, console, opened_context, run
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement import outbox
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.engagement.repair import repair_missing_requests
@@ -42,7 +43,7 @@ LIST_COLUMNS: list[Column] = [
 @app.callback(invoke_without_command=True)
 def list_command(
     context: typer.Context,
-    business: Annotated[int | None, typer.Option("--business")] = None,
+    business: Annotated[int | None, typer.Option("--business", min=1, max=MAX_BIGINT)] = None,
     state: Annotated[
         str | None, typer.Option("--state", help="pending, sending, sent, failed, parked")
     ] = None,
@@ -53,6 +54,7 @@ def list_command(
         typer.Option(
             "--limit",
             min=1,
+            max=MAX_BIGINT,
             help=f"at most this many (default: all with --json, {TABLE_ROWS} in a table)",
         ),
     ] = None,
@@ -94,7 +96,7 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    request_id: Annotated[int, typer.Argument(help="the review request id")],
+    request_id: Annotated[int, typer.Argument(help="the review request id", min=1, max=MAX_BIGINT)],
     reveal: Annotated[bool, typer.Option("--reveal", help="show the recipient (audited)")] = False,
 ) -> None:
     """One request as JSON; in the demo, with the captured message."""
@@ -114,7 +116,9 @@ def show_command(
 
 @app.command("requeue")
 def requeue_command(
-    request_id: Annotated[int, typer.Argument(help="a failed or parked review request")],
+    request_id: Annotated[
+        int, typer.Argument(help="a failed or parked review request", min=1, max=MAX_BIGINT)
+    ],
 ) -> None:
     """Put a failed or parked request back to pending (audited); a worker sends it."""
 

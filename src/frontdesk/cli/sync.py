@@ -25,6 +25,7 @@ from frontdesk.businesses.service import LOCATION, get_by_number
 from frontdesk.cli.runtime import console, opened_process, run
 from frontdesk.composition import Process
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import MAX_BIGINT
 from frontdesk.engagement import ledger
 from frontdesk.engagement.reasons import words
 from frontdesk.errors import InvalidInput, NotFound
@@ -144,7 +145,9 @@ def _report(finished: Sequence[SyncRun]) -> None:
 
 @app.command("run")
 def run_command(
-    business: Annotated[int, typer.Option("--business", help="enterprise, SMB or location")],
+    business: Annotated[
+        int, typer.Option("--business", min=1, max=MAX_BIGINT, help="enterprise, SMB or location")
+    ],
     on: Annotated[
         str | None, typer.Option("--on", help="the day the run acts as (YYYY-MM-DD)")
     ] = None,
@@ -176,7 +179,9 @@ def run_command(
 
 @app.command("backfill")
 def backfill_command(
-    group: Annotated[int, typer.Option("--group", help="integration group id")],
+    group: Annotated[
+        int, typer.Option("--group", min=1, max=MAX_BIGINT, help="integration group id")
+    ],
     first: Annotated[str, typer.Option("--from", help="first appointment day (YYYY-MM-DD)")],
     last: Annotated[str, typer.Option("--to", help="last appointment day (YYYY-MM-DD)")],
     send: Annotated[bool, SEND_OPTION] = False,

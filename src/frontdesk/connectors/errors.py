@@ -21,13 +21,15 @@ the transient ones and the sync engine marks an integration ``unauthorized`` exa
         ├── ProtocolViolation           a reply that is not what the protocol says
         └── RemoteRejected              the remote refused a request as malformed (a bug)
 
-Messages quote ids, action names, HTTP statuses and the remote's own error text (scrubbed of
-anything shaped like an e-mail address or a phone number, and shortened), never secrets,
-request or response bodies, names, phones or birth dates.
+Messages quote ids, action names, HTTP statuses and classification codes, never the remote's
+own text (a reply is never copied into a message a tenant reads), secrets, request or
+response bodies, names, phones or birth dates. :func:`remote_text` (scrubbed, shortened)
+is for operator-only output such as ``frontdesk integration diagnose``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +44,7 @@ UnauthorizedReason = Literal[
     "forbidden",
 ]
 MAX_REMOTE_TEXT = 200
+_LOG_ID = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 
 
 def remote_text(text: str) -> str:
@@ -119,10 +122,12 @@ class RemoteServerError(TransientError):
         self.server_log: ServerLogEntry | None = None
 
     def attach(self, entry: ServerLogEntry) -> None:
-        """Attach the remote's log entry for this failure (and mention it in the message)."""
+        """Attach the remote's log entry for this failure; the message names its id only
+        (an id-shaped one: the entry's text stays out of messages tenants read)."""
         self.server_log = entry
-        self.message = f"{self.message}; server log {entry.log_id}: {entry.message}"
-        self.args = (self.message,)
+        if _LOG_ID.fullmatch(entry.log_id):
+            self.message = f"{self.message}; server log {entry.log_id}"
+            self.args = (self.message,)
 
 
 class SessionLost(TransientError):

@@ -80,7 +80,9 @@ class PropertySpec:
     required: bool = False
     match_key: bool = False  # may be named by data.fetch.logic
     mapping_field: str | None = None  # a location value is stored in this integer column
-    outbound_url: bool = False  # the server connects to it: staff only, allow-listed
+    outbound: Literal["url", "credentials"] | None = None
+    """The server connects to this URL ("credentials": with the application's own
+    credentials): only staff may set it, and the outbound rule checks it."""
     description: str = ""
 
     def allowed_at(self, level: Level) -> bool:

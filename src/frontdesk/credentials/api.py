@@ -19,6 +19,7 @@ from frontdesk.connectors.base import CheckResult
 from frontdesk.context import AppContext
 from frontdesk.credentials.health import group_health
 from frontdesk.credentials.reauthorize import reauthorize
+from frontdesk.db.bounds import DbId
 from frontdesk.integrations.schemas import PropertyIn
 from frontdesk.server.dependencies import get_context, get_process
 from frontdesk.sync import service as sync_service
@@ -71,7 +72,7 @@ class ReauthorizeOut(BaseModel):
     response_model=ReauthorizeOut,
 )
 async def reauthorize_group(
-    groupId: int, body: ReauthorizeIn, request: Request, ctx: Context, principal: CurrentPrincipal
+    groupId: DbId, body: ReauthorizeIn, request: Request, ctx: Context, principal: CurrentPrincipal
 ) -> ReauthorizeOut:
     """Check the new credentials; store them, reactivate and backfill only if it passes."""
     done = await reauthorize(
@@ -124,7 +125,7 @@ class HealthOut(BaseModel):
 async def integrations_health(
     ctx: Context,
     principal: CurrentPrincipal,
-    groupId: Annotated[int | None, Query()] = None,
+    groupId: Annotated[DbId | None, Query()] = None,
 ) -> list[HealthOut]:
     """Status, last and next run, PM password age and warnings of every visible group."""
     async with ctx.db.reader() as session:

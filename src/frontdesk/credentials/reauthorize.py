@@ -34,8 +34,10 @@ from frontdesk.integrations.groups import (
 )
 from frontdesk.integrations.mappings import list_mappings
 from frontdesk.integrations.models import IntegrationGroup
+from frontdesk.integrations.outbound_properties import check_outbound_properties
 from frontdesk.logs import get_logger
 from frontdesk.plugins import Plugins
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.settings import Settings
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun
@@ -91,12 +93,15 @@ async def reauthorize(
     async with ctx.db.reader() as session:
         group = await get_group(session, group_id=group_id, principal=principal)
         source = group.source.name
-        props.check_properties(
+        checked = props.check_properties(
             [(p.key, p.value, p.is_secure) for p in properties],
             level="group",
             source=plugins.spec(source),
             plugins=plugins,
             field=FIELD,
+        )
+        await check_outbound_properties(
+            checked, principal=principal, outbound=_outbound(ctx), field=FIELD
         )
         current = await group_properties(session, group_id=group.id, secrets=ctx.secrets)
     effective = {**current, **{p.key: p.value for p in properties}}
@@ -168,6 +173,7 @@ async def _apply(
             plugins=plugins,
             group_id=group.id,
             properties=properties,
+            outbound=_outbound(ctx),
         )
         outcome.stored = True
     stopped = group.status == "unauthorized" or blocked_by_license(group)
@@ -210,3 +216,7 @@ async def missed_days(
     last = min(local_day(now, m.timezone) for m in active) - timedelta(days=1)
     first = max(missed_from, last - timedelta(days=MAX_BACKFILL_DAYS - 1))
     return (first, last) if first <= last else None
+
+
+def _outbound(ctx: AppContext) -> OutboundPolicy:
+    return OutboundPolicy.from_settings(ctx.settings)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses.service import visible_business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.delivery import template_service
 from frontdesk.delivery.templates import (
     CHANNEL_PARTS,
@@ -51,7 +52,7 @@ def _channel(channel: str) -> str:
 
 @router.get("/{channel}", response_model=TemplatesOut)
 async def get_templates(
-    number: int, channel: str, ctx: Context, principal: CurrentPrincipal
+    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal
 ) -> TemplatesOut:
     """The templates messages of this business use now, and where they come from."""
     async with ctx.db.reader() as session:
@@ -82,7 +83,7 @@ async def get_templates(
 
 @router.put("/{channel}", response_model=TemplatesOut)
 async def put_templates(
-    number: int, channel: str, body: TemplatesIn, ctx: Context, principal: CurrentPrincipal
+    number: DbId, channel: str, body: TemplatesIn, ctx: Context, principal: CurrentPrincipal
 ) -> TemplatesOut:
     """Set this business's own templates (validated: syntax, variables, required links)."""
     async with ctx.db.transaction() as session:
@@ -110,7 +111,7 @@ async def put_templates(
 
 @router.delete("/{channel}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_templates(
-    number: int, channel: str, ctx: Context, principal: CurrentPrincipal
+    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal
 ) -> Response:
     """Go back to the enterprise's or the default templates."""
     async with ctx.db.transaction() as session:

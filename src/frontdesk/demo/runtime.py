@@ -25,7 +25,7 @@ from frontdesk.sandbox.unity import (
     create_unity_app,
     default_config,
 )
-from frontdesk.settings import Settings, SmtpSettings
+from frontdesk.settings import OutboundSettings, Settings, SmtpSettings
 
 SANDBOX_SERVICE_USER, SANDBOX_SERVICE_USERNAME = DEFAULT_SERVICE_USER.split("^8^", 1)
 SANDBOX_SERVICE_USER += "^8^"
@@ -99,8 +99,11 @@ def start_services(settings: Settings) -> DemoServices:
         }
     )
     smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": DEMO_FROM})
+    # The sandbox is on loopback: allow it explicitly (its PM layout is a group URL too).
+    listed = [settings.outbound.allowed_hosts, f"127.0.0.1:{sandbox.port}"]
+    outbound = OutboundSettings(allowed_hosts=",".join(h for h in listed if h.strip()))
     return DemoServices(
         sandbox=sandbox,
         capture=capture,
-        settings=settings.model_copy(update={"unity": unity, "smtp": smtp}),
+        settings=settings.model_copy(update={"unity": unity, "smtp": smtp, "outbound": outbound}),
     )

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.server.dependencies import get_context
 from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
@@ -73,7 +74,7 @@ class SummaryOut(_Out):
 async def checkins_search(
     ctx: Context,
     principal: CurrentPrincipal,
-    businessNumber: int | None = None,
+    businessNumber: DbId | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     appointmentId: str | None = None,
@@ -119,7 +120,7 @@ async def checkins_search(
 
 @router.get("/summary", response_model=SummaryOut, response_model_by_alias=True)
 async def checkins_summary(
-    ctx: Context, principal: CurrentPrincipal, businessNumber: int, day: date
+    ctx: Context, principal: CurrentPrincipal, businessNumber: DbId, day: date
 ) -> SummaryOut:
     """Counts of one appointment day: eligible, restricted per reason."""
     async with ctx.db.reader() as session:
@@ -131,7 +132,7 @@ async def checkins_summary(
 
 @router.get("/{checkinId}", response_model=ExplainedOut, response_model_by_alias=True)
 async def checkins_explain(
-    checkinId: int, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+    checkinId: DbId, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
 ) -> ExplainedOut:
     """One check-in with every rule evaluated and why."""
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:

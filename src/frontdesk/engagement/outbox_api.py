@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement import outbox
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.server.dependencies import get_context, get_sender
@@ -55,7 +56,7 @@ class RequestDetailOut(RequestOut):
 async def outbox_list(
     ctx: Context,
     principal: CurrentPrincipal,
-    businessNumber: int | None = None,
+    businessNumber: DbId | None = None,
     state: str | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
@@ -92,7 +93,7 @@ async def outbox_list(
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)
 async def outbox_get(
-    requestId: int, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+    requestId: DbId, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
 ) -> RequestDetailOut:
     """One request; in the demo, with the captured message."""
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
@@ -108,7 +109,7 @@ async def outbox_get(
 
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
 async def outbox_requeue(
-    requestId: int,
+    requestId: DbId,
     ctx: Context,
     principal: CurrentPrincipal,
     sender: Annotated[ReviewSender, Depends(get_sender)],

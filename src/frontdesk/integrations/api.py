@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import Conflict
 from frontdesk.integrations import catalog, groups, mappings
 from frontdesk.integrations.groups import PropertyInput
@@ -38,12 +39,17 @@ from frontdesk.integrations.schemas import (
     source_out,
     trigger_out,
 )
-from frontdesk.server.dependencies import PluginsDep, get_context
+from frontdesk.security.outbound import OutboundPolicy
+from frontdesk.server.dependencies import PluginsDep, get_context, get_outbound
 
 router = APIRouter(prefix="/integration", tags=["integration"], route_class=LenientJSONRoute)
 Context = Annotated[AppContext, Depends(get_context)]
 GROUP = "/businessintegrationgroup/id/{groupId}"
 MAPPING = "/businessintegrationmapping/{mappingId}"
+
+
+Outbound = Annotated[OutboundPolicy, Depends(get_outbound)]
+"""The process's outbound rule (URL properties the server connects to)."""
 
 
 @asynccontextmanager
@@ -67,7 +73,7 @@ async def list_sources(
 
 @router.get("/trigger/integrationtriggers/sourceid/{sourceId}", response_model=list[TriggerOut])
 async def list_source_triggers(
-    sourceId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    sourceId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[TriggerOut]:
     """Every trigger a source offers (guide: "Fetch information for all the triggers")."""
     async with ctx.db.reader() as session:
@@ -76,7 +82,11 @@ async def list_source_triggers(
 
 @router.put("/add/businessintegrationgroup", response_model=GroupOut)
 async def create_group(
-    body: GroupCreateIn, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    body: GroupCreateIn,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
+    outbound: Outbound,
 ) -> GroupOut:
     """Create the integration group of an SMB or an enterprise; the answer carries ``groupId``."""
     async with _unit_of_work(ctx) as session:
@@ -90,13 +100,14 @@ async def create_group(
             source_id=body.integrationSourceId,
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             properties=[p.to_input() for p in body.integrationGroupProperties],
+            outbound=outbound,
         )
         return group_out(group, plugins)
 
 
 @router.get("/businessintegrationgroup/{businessNumber}", response_model=list[GroupOut])
 async def business_groups(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    businessNumber: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[GroupOut]:
     """The groups of a business (for a location: the groups it is mapped into)."""
     async with ctx.db.reader() as session:
@@ -112,6 +123,7 @@ async def update_group_triggers(
     ctx: Context,
     principal: CurrentPrincipal,
     plugins: PluginsDep,
+    outbound: Outbound,
     replace_triggers: Annotated[
         bool,
         Query(alias="replaceTriggers", description="true: replace the triggers; false: add"),
@@ -129,13 +141,14 @@ async def update_group_triggers(
             triggers=[t.to_ref() for t in body.integrationGroupTriggers],
             replace=replace_triggers,
             properties=[p.to_input() for p in body.integrationGroupProperties],
+            outbound=outbound,
         )
         return group_out(group, plugins)
 
 
 @router.get(GROUP, response_model=GroupOut)
 async def get_group(
-    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    groupId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> GroupOut:
     """One group with its triggers and properties (secure values masked)."""
     async with ctx.db.reader() as session:
@@ -146,7 +159,12 @@ async def get_group(
 
 @router.patch(GROUP, response_model=GroupOut)
 async def patch_group(
-    groupId: int, body: GroupPatchIn, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    groupId: DbId,
+    body: GroupPatchIn,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
+    outbound: Outbound,
 ) -> GroupOut:
     """Set the group's status (active/inactive) and/or some group properties by key."""
     async with _unit_of_work(ctx) as session:
@@ -164,13 +182,14 @@ async def patch_group(
                 plugins=plugins,
                 group_id=groupId,
                 properties=[p.to_input() for p in body.integrationGroupProperties],
+                outbound=outbound,
             )
         return group_out(group, plugins)
 
 
 @router.delete(GROUP, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_group(
-    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    groupId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> Response:
     """Delete a group with its triggers, properties and mappings."""
     async with _unit_of_work(ctx) as session:
@@ -180,12 +199,13 @@ async def delete_group(
 
 @router.put(GROUP + "/properties/{propertyKey}", response_model=GroupOut)
 async def put_group_property(
-    groupId: int,
+    groupId: DbId,
     propertyKey: str,
     body: PropertyValueIn,
     ctx: Context,
     principal: CurrentPrincipal,
     plugins: PluginsDep,
+    outbound: Outbound,
 ) -> GroupOut:
     """Set one group property."""
     prop = PropertyInput(key=propertyKey, value=body.propertyValue, is_secure=body.isSecure)
@@ -199,13 +219,14 @@ async def put_group_property(
             group_id=groupId,
             properties=[prop],
             field="",
+            outbound=outbound,
         )
         return group_out(group, plugins)
 
 
 @router.delete(GROUP + "/properties/{propertyKey}", response_model=GroupOut)
 async def delete_group_property(
-    groupId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    groupId: DbId, propertyKey: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> GroupOut:
     """Remove one group property (required keys cannot be removed)."""
     async with _unit_of_work(ctx) as session:
@@ -222,7 +243,7 @@ async def delete_group_property(
 
 @router.get(GROUP + "/mappings", response_model=list[MappingOut])
 async def group_mappings(
-    groupId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    groupId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> list[MappingOut]:
     """The locations mapped to a group."""
     async with ctx.db.reader() as session:
@@ -252,7 +273,7 @@ async def create_mapping(
 
 @router.get(MAPPING, response_model=MappingOut)
 async def get_mapping(
-    mappingId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    mappingId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> MappingOut:
     """One mapping: schedule, location properties, effective properties."""
     async with ctx.db.reader() as session:
@@ -262,7 +283,7 @@ async def get_mapping(
 
 @router.patch(MAPPING, response_model=MappingOut)
 async def patch_mapping(
-    mappingId: int,
+    mappingId: DbId,
     body: MappingPatchIn,
     ctx: Context,
     principal: CurrentPrincipal,
@@ -285,7 +306,7 @@ async def patch_mapping(
 
 @router.delete(MAPPING, status_code=status.HTTP_204_NO_CONTENT)
 async def delete_mapping(
-    mappingId: int, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    mappingId: DbId, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> Response:
     """Detach a location from its group."""
     async with _unit_of_work(ctx) as session:
@@ -297,7 +318,7 @@ async def delete_mapping(
 
 @router.put(MAPPING + "/properties/{propertyKey}", response_model=MappingOut)
 async def put_mapping_property(
-    mappingId: int,
+    mappingId: DbId,
     propertyKey: str,
     body: PropertyValueIn,
     ctx: Context,
@@ -321,7 +342,11 @@ async def put_mapping_property(
 
 @router.delete(MAPPING + "/properties/{propertyKey}", response_model=MappingOut)
 async def delete_mapping_property(
-    mappingId: int, propertyKey: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    mappingId: DbId,
+    propertyKey: str,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
 ) -> MappingOut:
     """Remove one location property (the group's match key cannot be removed)."""
     async with _unit_of_work(ctx) as session:

@@ -29,7 +29,9 @@ from frontdesk.integrations.models import (
     IntegrationMapping,
     MappingProperty,
 )
+from frontdesk.integrations.outbound_properties import check_outbound_properties
 from frontdesk.plugins import Plugins
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.security.secrets import SecretBox
 
 
@@ -86,8 +88,13 @@ async def create_group(
     source_id: int,
     triggers: Sequence[TriggerRef],
     properties: Sequence[PropertyInput],
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
-    """Create the group of an SMB or an enterprise for a source (409 if it already has one)."""
+    """Create the group of an SMB or an enterprise for a source (409 if it already has one).
+
+    URL properties the server connects to need staff and ``outbound`` (see
+    :mod:`frontdesk.integrations.outbound_properties`); so for every function here.
+    """
     business = await visible_business(
         session, principal=principal, number=parent_business_number, field="parentBusinessNumber"
     )
@@ -113,6 +120,9 @@ async def create_group(
     resolved = await resolve_triggers(session, source=source, refs=triggers)
     spec = plugins.spec(source.name)
     checked = _check(properties, source=spec, plugins=plugins)
+    await check_outbound_properties(
+        checked, principal=principal, outbound=outbound, field="integrationGroupProperties"
+    )
     missing = [k for k in props.required_group_keys(spec) if k not in {c.key for c in checked}]
     if missing:
         raise InvalidInput(
@@ -166,6 +176,7 @@ async def update_triggers(
     triggers: Sequence[TriggerRef],
     replace: bool,
     properties: Sequence[PropertyInput] = (),
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
     """Replace the group's triggers (``replace``) or add to them; optionally set properties."""
     group = await get_group(session, group_id=group_id, principal=principal)
@@ -206,6 +217,7 @@ async def update_triggers(
             plugins=plugins,
             group_id=group.id,
             properties=properties,
+            outbound=outbound,
         )
     return group
 
@@ -274,11 +286,13 @@ async def set_group_properties(
     group_id: int,
     properties: Sequence[PropertyInput],
     field: str = "integrationGroupProperties",
+    outbound: OutboundPolicy | None = None,
 ) -> IntegrationGroup:
     """Add or replace group properties by key (other keys are left as they are)."""
     group = await get_group(session, group_id=group_id, principal=principal)
     spec = plugins.spec(group.source.name)
     checked = _check(properties, source=spec, plugins=plugins, field=field)
+    await check_outbound_properties(checked, principal=principal, outbound=outbound, field=field)
     rows = {p.key: p for p in group.properties}
     now = clock.now()
     for item in checked:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from frontdesk.connectors.spec import SourceSpec
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import InvalidInput
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import TriggerRef
@@ -64,22 +65,22 @@ class PropertyValueIn(_In):
 
 
 class TriggerIn(_In):
-    triggerId: int
-    triggerTypeId: int | None = Field(default=None, description="default: the trigger's own type")
+    triggerId: DbId
+    triggerTypeId: DbId | None = Field(default=None, description="default: the trigger's own type")
 
     def to_ref(self) -> TriggerRef:
         return TriggerRef(trigger_id=self.triggerId, trigger_type_id=self.triggerTypeId)
 
 
 class GroupCreateIn(_In):
-    parentBusinessNumber: int = Field(description="the SMB's business number, or the enterprise's")
-    integrationSourceId: int
+    parentBusinessNumber: DbId = Field(description="the SMB's business number, or the enterprise's")
+    integrationSourceId: DbId
     integrationGroupTriggers: list[TriggerIn]
     integrationGroupProperties: list[PropertyIn] = []
 
 
 class GroupTriggersIn(_In):
-    groupId: int
+    groupId: DbId
     integrationGroupTriggers: list[TriggerIn]
     integrationGroupProperties: list[PropertyIn] = Field(
         default=[], description="optional: set these group properties too (by key)"
@@ -131,8 +132,8 @@ class MappingPatchIn(_In):
 
 
 class MappingCreateIn(MappingPatchIn):
-    businessNumber: int
-    integrationGroupId: int
+    businessNumber: DbId
+    integrationGroupId: DbId
 
 
 class SourceTypeOut(BaseModel):

@@ -35,6 +35,11 @@ awaited before each new connection to a target (the target's host and port, prox
 outside the connect timeout: it bounds its own work); an exception it raises reaches the
 caller unchanged and no connection is opened.
 
+**Outbound rule.** When ``connect_check`` returns addresses (``OutboundPolicy.check_connect`` from
+:mod:`frontdesk.security.outbound` resolves the host and verifies them, or raises), a direct
+connection goes to those verified addresses only, never to a second resolution (DNS
+rebinding) (TLS still verifies the certificate against the URL's host).
+
 **Does not.** HTTP/2, https or SOCKS proxies, ``Expect: 100-continue``, protocol upgrades, or
 streaming a response: the body is read whole before
 :meth:`PooledTransport.handle_async_request` returns (every caller reads bodies whole anyway).
@@ -63,7 +68,7 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
@@ -75,8 +80,9 @@ KEEPALIVE_EXPIRY_S = 5.0
 """Idle connections older than this are not reused (httpx's default)."""
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-ConnectCheck = Callable[[str, int], Awaitable[None]]
-"""Awaited with a target's host and port before each new connection; raises to refuse."""
+ConnectCheck = Callable[[str, int], Awaitable[Sequence[str] | None]]
+"""Awaited with a target's host and port before each new connection; raises to refuse;
+may return the verified addresses a direct connection must use (None: connect by name)."""
 _Waiter = tuple[Route, "asyncio.Future[HTTP11Connection | None]"]
 
 
@@ -241,22 +247,17 @@ class PooledTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         connection = HTTP11Connection(loop, route)
         tls = self._ssl_context if scheme == "https" else None
+        addresses: Sequence[str] | None = None
         if self._connect_check is not None:
             try:
-                await self._connect_check(host, port)
+                addresses = await self._connect_check(host, port)
             except BaseException:  # refused (or cancelled): unchanged to the caller
                 self._free_slot()
                 raise
         try:
             async with asyncio.timeout(timeout):
                 if proxy is None:
-                    await loop.create_connection(
-                        lambda: connection,
-                        host,
-                        port,
-                        ssl=tls,
-                        server_hostname=host if tls is not None else None,
-                    )
+                    await self._connect_direct(connection, host, port, tls, addresses)
                 elif tls is None:  # plain http: the proxy forwards each request
                     await loop.create_connection(lambda: connection, proxy.host, proxy.port)
                 else:
@@ -288,6 +289,33 @@ class PooledTransport(httpx.AsyncBaseTransport):
             raise
         self._connections.add(connection)
         return connection
+
+    async def _connect_direct(
+        self,
+        connection: HTTP11Connection,
+        host: str,
+        port: int,
+        tls: ssl.SSLContext | None,
+        addresses: Sequence[str] | None,
+    ) -> None:
+        """Connect to ``host`` by name, or to the first verified address that answers."""
+        loop = asyncio.get_running_loop()
+        server_hostname = host if tls is not None else None
+        if addresses is None:
+            await loop.create_connection(
+                lambda: connection, host, port, ssl=tls, server_hostname=server_hostname
+            )
+            return
+        failure: OSError | None = None
+        for address in addresses:
+            try:
+                await loop.create_connection(
+                    lambda: connection, address, port, ssl=tls, server_hostname=server_hostname
+                )
+                return
+            except OSError as error:
+                failure = error
+        raise failure or OSError("no address to connect to")
 
     def _release(self, connection: HTTP11Connection) -> None:
         """After a complete exchange: to the first waiter, or idle, or closed."""

@@ -24,8 +24,10 @@ from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.gc_tuning import freeze_startup_heap
 from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
-from frontdesk.server.errors import install_error_handlers
+from frontdesk.server.docs import router as docs_router
+from frontdesk.server.errors import document_error_responses, install_error_handlers
 from frontdesk.server.request_log import RequestLogMiddleware
+from frontdesk.server.security_headers import SecurityHeadersMiddleware, wants_hsts
 from frontdesk.settings import Settings
 from frontdesk.sync.api import router as sync_router
 from frontdesk.web.mount import mount_dashboard
@@ -71,10 +73,13 @@ def create_app(
         description="Integration hub for medical practices: EHR review requests and "
         "answering-service intake.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by server/docs.py
+        redoc_url=None,
     )
     if process is not None:
         app.state.context = process
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=wants_hsts(settings.public_url))
     if settings.access_log:
         app.add_middleware(RequestLogMiddleware)
 
@@ -99,5 +104,7 @@ def create_app(
         credentials_router,
     ):
         app.include_router(router)
+    document_error_responses(app)
+    app.include_router(docs_router)
     mount_dashboard(app)
     return app

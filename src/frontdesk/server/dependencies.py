@@ -15,6 +15,7 @@ from frontdesk.composition import Process
 from frontdesk.context import AppContext
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.plugins import Plugins
+from frontdesk.security.outbound import OutboundPolicy
 
 
 def get_process(request: Request) -> Process:
@@ -36,6 +37,11 @@ def get_plugins(request: Request) -> Plugins:
 def get_answering(request: Request) -> AnsweringRuntime:
     """The answering API's runtime (options, committer, caches)."""
     return get_process(request).answering
+
+
+def get_outbound(request: Request) -> OutboundPolicy:
+    """The outbound rule (FRONTDESK_OUTBOUND__ALLOWED_HOSTS), built once per process."""
+    return get_process(request).outbound
 
 
 def get_sender(request: Request) -> ReviewSender:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.errors import FrontdeskError, RequestError, TransientError
@@ -26,6 +27,71 @@ _HTTP_CODES = {
     422: "invalid_input",
     429: "too_many_requests",
 }
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code, a message that never echoes input, the field."""
+
+    code: str = Field(description="stable machine-readable code, e.g. not_found")
+    message: str = Field(description="for humans; quotes ids and field names, never values")
+    field: str | None = Field(description="the request field at fault (dotted), if one is")
+
+
+class ErrorOut(BaseModel):
+    """Every error response of the JSON APIs."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int, str] = {
+    400: "The request could not be read (e.g. a body that is not JSON)",
+    401: "No or an unknown API key",
+    403: "The key may not do this (e.g. a business key setting a staff-only property)",
+    404: "Not found, or not visible to this key (another tenant's rows are never 403)",
+    409: "Conflicts with the current state or a concurrent change",
+    422: "A parameter or body field is invalid (ids out of range included)",
+}
+DOCUMENTED_PREFIXES = ("/api/", "/integration/")
+"""Routes answering the ``{"error": ...}`` shape (the answering API has its own envelope)."""
+
+
+def document_error_responses(app: FastAPI) -> None:
+    """List the error responses, with the :class:`ErrorOut` schema, on every JSON API
+    operation of ``app``'s OpenAPI document. Replaces FastAPI's default 422 schema, which is
+    not what :func:`install_error_handlers` answers."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        add_error_responses(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_error_responses(schema: dict[str, Any]) -> None:
+    """Add :data:`ERROR_RESPONSES` to the operations under :data:`DOCUMENTED_PREFIXES`."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    defs = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(defs.pop("$defs", {}))
+    components["ErrorOut"] = defs
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith(DOCUMENTED_PREFIXES):
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_RESPONSES.items():
+                if status == 409 and method in ("get", "head"):
+                    continue
+                responses[str(status)] = {"description": description, "content": content}
+    used = str(schema.get("paths", {}))
+    if "HTTPValidationError" not in used:
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.server.dependencies import get_context, get_process
 from frontdesk.sync import service
 from frontdesk.sync.models import SyncRun
@@ -30,7 +31,7 @@ class RunNowIn(BaseModel):
 
     on: date | None = None
     """The day the run acts as (default: today in each location's zone)."""
-    mappingIds: list[int] | None = None
+    mappingIds: list[DbId] | None = None
 
 
 class BackfillIn(BaseModel):
@@ -38,7 +39,7 @@ class BackfillIn(BaseModel):
 
     first: date
     last: date
-    mappingIds: list[int] | None = None
+    mappingIds: list[DbId] | None = None
 
 
 class WindowOut(BaseModel):
@@ -96,7 +97,7 @@ async def _render(ctx: AppContext, created: list[SyncRun]) -> list[RunOut]:
 
 @router.post(GROUP + "/run", response_model=list[RunOut], status_code=status.HTTP_202_ACCEPTED)
 async def sync_run_now(
-    groupId: int,
+    groupId: DbId,
     request: Request,
     ctx: Context,
     principal: CurrentPrincipal,
@@ -119,7 +120,7 @@ async def sync_run_now(
 
 @router.post(GROUP + "/backfill", response_model=list[RunOut], status_code=status.HTTP_202_ACCEPTED)
 async def sync_backfill(
-    groupId: int, body: BackfillIn, request: Request, ctx: Context, principal: CurrentPrincipal
+    groupId: DbId, body: BackfillIn, request: Request, ctx: Context, principal: CurrentPrincipal
 ) -> list[RunOut]:
     """Read ``first..last`` again (runs of at most 62 days, one after another)."""
     async with ctx.db.transaction() as session:
@@ -140,7 +141,7 @@ async def sync_backfill(
 async def sync_list_runs(
     ctx: Context,
     principal: CurrentPrincipal,
-    groupId: Annotated[int, Query()],
+    groupId: Annotated[DbId, Query()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RunOut]:
     """The group's runs, newest first."""
@@ -151,7 +152,7 @@ async def sync_list_runs(
 
 
 @router.get("/api/sync/runs/{runId}", response_model=RunOut)
-async def sync_get_run(runId: int, ctx: Context, principal: CurrentPrincipal) -> RunOut:
+async def sync_get_run(runId: DbId, ctx: Context, principal: CurrentPrincipal) -> RunOut:
     """One run: status, window, counts, error."""
     async with ctx.db.reader() as session:
         run = await service.get_run(session, principal=principal, run_id=runId)

@@ -22,7 +22,7 @@ from frontdesk.answering.desk.queries import TicketFilter
 from frontdesk.answering.desk.schemas import TicketDetailOut
 from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.errors import InvalidInput
-from frontdesk.web.params import query_text
+from frontdesk.web.params import id_param, query_text
 
 OPEN: Final = "open"
 EVERY: Final = "all"
@@ -101,9 +101,7 @@ def parse_queue(params: Mapping[str, str], *, may_search: bool) -> tuple[Queue, 
     assignee = query_text(params.get("assignee"), limit=8) or ""
     if assignee not in {value for value, _ in ASSIGNEE_CHOICES}:
         raise InvalidInput("assignee must be me or none", field="assignee")
-    after = query_text(params.get("after"), limit=20)
-    if after is not None and not after.isdigit():
-        raise InvalidInput("after is not a ticket position", field="after")
+    after = id_param(params, "after", "after is not a ticket position")
     queue = Queue(
         practice=query_text(params.get("practice"), limit=64),
         status=status,
@@ -112,7 +110,7 @@ def parse_queue(params: Mapping[str, str], *, may_search: bool) -> tuple[Queue, 
         # refuses it): the field is not offered, and a hand-made URL is ignored.
         text=query_text(params.get("q"), limit=200) if may_search else None,
     )
-    return queue, int(after) if after else None
+    return queue, after
 
 
 def actor_name(actor: str) -> str:

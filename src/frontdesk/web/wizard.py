@@ -34,6 +34,8 @@ from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.plugins import Plugins
+from frontdesk.security.outbound import OutboundPolicy
+from frontdesk.web.params import db_id
 
 REVIEW_URL = "review.url"
 GENERAL = "form"
@@ -120,13 +122,13 @@ def group_properties(form: FormData, *, source: SourceSpec | None) -> list[Prope
 
 
 def parse(form: FormData, *, source: SourceSpec | None) -> Draft:
-    business = _int(form.get("business"), "business", "choose the practice")
-    source_id = _int(form.get("source"), "source", "choose the integration source")
-    triggers = [_int(t, "trigger", "a trigger id is a number") for t in form.getlist("trigger")]
+    business = _id(form.get("business"), "business", "choose the practice")
+    source_id = _id(form.get("source"), "source", "choose the integration source")
+    triggers = [_id(t, "trigger", "a trigger id is a number") for t in form.getlist("trigger")]
     if not triggers:
         raise WizardError("choose at least one trigger", "trigger")
     properties = group_properties(form, source=source)
-    numbers = [_int(n, GENERAL, "a location number is a number") for n in form.getlist("loc")]
+    numbers = [_id(n, GENERAL, "a location number is a number") for n in form.getlist("loc")]
     if not numbers:
         raise WizardError("map at least one location", "loc")
     return Draft(
@@ -185,6 +187,7 @@ async def save(
                 source_id=draft.source_id,
                 triggers=[TriggerRef(trigger_id=t) for t in draft.trigger_ids],
                 properties=draft.properties,
+                outbound=OutboundPolicy.from_settings(ctx.settings),
             )
         except RequestError as error:
             raise WizardError(error.message, _group_field(error.field, draft)) from None
@@ -253,6 +256,14 @@ def error_slots(form: FormData) -> Sequence[str]:
     names = {GENERAL, "business", "source", "trigger", "loc"}
     names.update(k for k in form if k.startswith(("g:", "l:")))
     return sorted(names)
+
+
+def _id(value: object, field_name: str, message: str) -> int:
+    """A row id or business number (1 .. 2**63-1), or a WizardError."""
+    number = db_id(value)
+    if number is None:
+        raise WizardError(message, field_name)
+    return number
 
 
 def _int(value: object, field_name: str, message: str) -> int:

@@ -40,6 +40,7 @@ from frontdesk.answering.desk.schemas import (
 )
 from frontdesk.answering.desk.visibility import TicketAccess, ticket_access
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import MAX_BIGINT, DbId
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.server.dependencies import AnsweringDep, get_context
 
@@ -53,7 +54,9 @@ async def _access(ctx: Context, principal: CurrentPrincipal) -> TicketAccess:
 
 
 Access = Annotated[TicketAccess, Depends(_access)]
-Cursor = Annotated[int | None, Query(ge=0, description="nextCursor of the previous page")]
+Cursor = Annotated[
+    int | None, Query(ge=0, le=MAX_BIGINT, description="nextCursor of the previous page")
+]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 
 
@@ -74,7 +77,7 @@ async def list_tickets(
     createdTo: Annotated[date | None, Query(description="UTC day, inclusive")] = None,
     assignee: Annotated[str | None, Query(description="username, user id, or none")] = None,
     q: Annotated[str | None, Query(max_length=200, description="text in the complaint")] = None,
-    company: Annotated[int | None, Query(description="company id")] = None,
+    company: Annotated[DbId | None, Query(description="company id")] = None,
     unassignedPractice: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -194,7 +197,7 @@ async def refile(
 
 
 @router.get("/companies/{company_id}/webhook", response_model=WebhookOut)
-async def get_webhook(company_id: int, ctx: Context, access: Access) -> WebhookOut:
+async def get_webhook(company_id: DbId, ctx: Context, access: Access) -> WebhookOut:
     async with ctx.db.reader() as session:
         return webhook_out(
             await webhooks.get_webhook(session, access=access, company_id=company_id)
@@ -202,7 +205,9 @@ async def get_webhook(company_id: int, ctx: Context, access: Access) -> WebhookO
 
 
 @router.put("/companies/{company_id}/webhook", response_model=WebhookOut)
-async def put_webhook(company_id: int, body: WebhookIn, ctx: Context, access: Access) -> WebhookOut:
+async def put_webhook(
+    company_id: DbId, body: WebhookIn, ctx: Context, access: Access
+) -> WebhookOut:
     """Set the company's webhook; a generated secret is in this answer only."""
     async with ctx.db.transaction() as session:
         config = await webhooks.set_webhook(
@@ -219,7 +224,7 @@ async def put_webhook(company_id: int, body: WebhookIn, ctx: Context, access: Ac
 
 
 @router.delete("/companies/{company_id}/webhook", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(company_id: int, ctx: Context, access: Access) -> Response:
+async def delete_webhook(company_id: DbId, ctx: Context, access: Access) -> Response:
     async with ctx.db.transaction() as session:
         await webhooks.delete_webhook(
             session, access=access, clock=ctx.clock, company_id=company_id
@@ -232,7 +237,7 @@ async def list_deliveries(
     ctx: Context,
     access: Access,
     state: Annotated[str | None, Query(description=" | ".join(webhooks.STATES))] = None,
-    company: Annotated[int | None, Query(description="company id")] = None,
+    company: Annotated[DbId | None, Query(description="company id")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> DeliveryPageOut:
@@ -254,7 +259,7 @@ async def list_deliveries(
 
 @router.post("/webhook-deliveries/{delivery_id}/redeliver", response_model=DeliveryOut)
 async def redeliver(
-    delivery_id: int, ctx: Context, access: Access, answering: AnsweringDep
+    delivery_id: DbId, ctx: Context, access: Access, answering: AnsweringDep
 ) -> DeliveryOut:
     """Queue a parked or delivered delivery again (a fresh attempt budget)."""
     async with ctx.db.transaction() as session:

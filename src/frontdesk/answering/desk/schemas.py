@@ -18,6 +18,7 @@ from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.answering.desk.webhooks import WebhookConfig
 from frontdesk.answering.models import AnsweringTicketStatus
 from frontdesk.answering.tickets import RESULT_KEYS, STORED_ONLY
+from frontdesk.db.bounds import DbId
 
 MASKED_SECRET = "********"  # noqa: S105 - the mask, not a secret
 FIELD_NAMES = (*STORED_ONLY, *(k for k in RESULT_KEYS if k != "ticket_id"))
@@ -40,7 +41,7 @@ class NoteIn(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    assignee: str | int = Field(description="a staff user's id or username")
+    assignee: str | DbId = Field(description="a staff user's id or username")
     note: str | None = Field(default=None, max_length=10_000)
 
 

@@ -22,6 +22,10 @@ parsing), or in tests ``httpx.ASGITransport(app=create_unity_app(...))``.
   bounded too) as well as httpx's own timeouts.
 - **HTTP 5xx.** When the retries are spent, the client reads ``LastLogs`` (errors only) and
   attaches the matching entry to the :class:`RemoteServerError` it raises.
+- **Outbound rule.** The application's service credentials go only to allowed hosts
+  (:class:`~frontdesk.security.outbound.OutboundPolicy`, ``sends_credentials``): the base
+  URL is checked when the client is built, and every new connection of the default
+  transport is checked again on its resolved addresses.
 - **Logs** carry the action, HTTP status, attempt and timing: never a body, a parameter,
   a token or a credential.
 """
@@ -41,7 +45,7 @@ from typing import TypeVar
 import httpx
 
 from frontdesk.connectors.allscripts import mapping, wire
-from frontdesk.connectors.allscripts.config import UnityGroupConfig
+from frontdesk.connectors.allscripts.config import UNITY_URL, UnityGroupConfig
 from frontdesk.connectors.allscripts.dates import format_request_date
 from frontdesk.connectors.allscripts.errors import (
     SessionExpired,
@@ -64,6 +68,7 @@ from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.logs import get_logger
 from frontdesk.retry import RetryBudget, RetryPolicy
+from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
 
 log = get_logger(__name__)
 
@@ -110,13 +115,20 @@ class UnityClient:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
+        outbound: OutboundPolicy,
         transport: Transport,
         owns_transport: bool = False,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
     ) -> None:
-        """``owns_transport``: :meth:`aclose` closes it (else it is shared, closed by its owner)."""
+        """``owns_transport``: :meth:`aclose` closes it (else it is shared, closed by its owner).
+        The base URL is checked against the outbound rule here: nothing is sent to a host
+        removed from the allow-list since (the transport checks again at connect time)."""
+        try:
+            outbound.check_url(config.base_url, sends_credentials=True)
+        except DestinationRefused as error:
+            raise DestinationRefused(f"{UNITY_URL}: {error.message}", field=UNITY_URL) from None
         self._config = config
         self._limits = limits
         self._group_slots = limits.group_slots()

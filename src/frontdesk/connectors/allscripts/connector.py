@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, timedelta
@@ -40,9 +42,11 @@ from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.errors import ConfigurationError, FatalError, FrontdeskError, TransientError
 from frontdesk.outbound.http import build_transport
 from frontdesk.retry import RetryPolicy
+from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
 from frontdesk.settings import Settings
 
 DISCOVERY_DAYS = 30
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._\-]")
 
 
 class UnityConnector:
@@ -55,6 +59,7 @@ class UnityConnector:
         config: UnityGroupConfig,
         *,
         limits: ConcurrencyLimits,
+        outbound: OutboundPolicy,
         transport: Transport,
         owns_transport: bool = False,
         retry: RetryPolicy | None = None,
@@ -67,6 +72,7 @@ class UnityConnector:
         self.client = UnityClient(
             config,
             limits=limits,
+            outbound=outbound,
             transport=transport,
             owns_transport=owns_transport,
             retry=retry,
@@ -89,23 +95,32 @@ class UnityConnector:
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> UnityConnector:
         """Build from a group's effective properties (the source's factory); the service
         credentials warning starts ``settings.credentials.service_credentials_warn_days``
         before they expire, counted on ``clock``.
 
-        ``transport``: the process's shared outbound transport (closed by the process); without
-        one, the connector builds and closes its own (:func:`build_transport`, one group's
-        limit of connections).
+        ``outbound``: the process's outbound rule (default: the rule of ``settings``); the
+        app's service credentials go only where it allows. ``transport``: the process's
+        shared outbound transport (closed by the process); without one, the connector builds
+        and closes its own (:func:`build_transport`, one group's limit of connections, every
+        new connection checked by the rule).
         """
         config = UnityGroupConfig.from_properties(properties, settings)
         limits = limits or ConcurrencyLimits.from_settings(settings)
+        outbound = outbound or OutboundPolicy.from_settings(settings)
         owns_transport = transport is None
         if transport is None:
-            transport = build_transport(settings, max_connections=limits.per_group)
+            transport = build_transport(
+                settings,
+                max_connections=limits.per_group,
+                connect_check=functools.partial(outbound.check_connect, sends_credentials=True),
+            )
         return cls(
             config,
             limits=limits,
+            outbound=outbound,
             transport=transport,
             owns_transport=owns_transport,
             retry=retry,
@@ -174,10 +189,10 @@ class UnityConnector:
                 missing_actions=ordered,
                 warnings=self._warn(),
             )
-        version = info.product_version if info else "?"
+        version = _shown(info.product_version) if info else "?"
         return _result(
             CheckStatus.OK,
-            f"connected to {info.system if info else 'Unity'} {version}",
+            f"connected to {_shown(info.system) if info else 'Unity'} {version}",
             info,
             warnings=self._warn(),
         )
@@ -268,8 +283,14 @@ def _result(
     )
 
 
+def _shown(value: str) -> str:
+    """A remote product or version name as a message may quote it: word characters only."""
+    shown = _UNSAFE.sub("", value)[:40].strip()
+    return shown or "?"
+
+
 def _failed(error: BaseException, info: mapping.ServerInfo | None = None) -> CheckResult:
-    if isinstance(error, EndpointNotFound | TransientError | TimeoutError):
+    if isinstance(error, EndpointNotFound | TransientError | TimeoutError | DestinationRefused):
         message = getattr(error, "message", "Unity did not answer in time")
         return _result(CheckStatus.UNREACHABLE, message, info)
     if isinstance(error, FatalError):

@@ -17,6 +17,10 @@ Where each case comes from (reference §1.3, §1.8, §3.2), and what it becomes:
 - HTTP 429 → ``RateLimited``; HTTP 5xx → ``RemoteServerError`` (both transient)
 - HTTP 401/403 → ``CredentialsRejected(forbidden)``; HTTP 404 → ``EndpointNotFound``
 - other HTTP statuses and unreadable bodies → ``ProtocolViolation`` (fatal)
+
+Messages name the action, the HTTP status and the class of failure, never the remote's
+own text: a reply is never copied into a message a tenant reads (run errors, the "Test
+connection" result).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from frontdesk.connectors.errors import (
     RemoteRejected,
     RemoteServerError,
     UnauthorizedReason,
-    remote_text,
 )
 from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 
@@ -58,11 +61,12 @@ def token_error(text: str) -> FrontdeskError:
     """Classify a GetToken ``error...`` text."""
     if NOT_SUPPORTED in text.lower():
         return ConfigurationError(
-            f"Unity refused our application: {remote_text(text)}", code="app_not_supported"
+            "Unity refused our application: not supported on this PM version",
+            code="app_not_supported",
         )
     return CredentialsRejected(
         "Unity refused the service credentials (FRONTDESK_UNITY__SERVICE_USERNAME/"
-        f"SERVICE_PASSWORD with the group's User_Name): {remote_text(text)}",
+        "SERVICE_PASSWORD with the group's User_Name)",
         reason="wrong_service_credentials",
         field="User_Name",
     )
@@ -77,10 +81,10 @@ def magic_error(action: str, text: str) -> FrontdeskError:
         return MissingLicense(action)
     if NOT_SUPPORTED in lowered:
         return ConfigurationError(
-            f"Unity refused our application on {action}: {remote_text(text)}",
+            f"Unity refused our application on {action}: not supported on this PM version",
             code="app_not_supported",
         )
-    return RemoteRejected(f"Unity refused {action}: {remote_text(text)}")
+    return RemoteRejected(f"Unity refused {action} with an error reply")
 
 
 def login_refused(error_message: str) -> CredentialsRejected:
@@ -93,9 +97,8 @@ def login_refused(error_message: str) -> CredentialsRejected:
         reason, what = "pm_account_locked", "the PM user is locked"
     else:
         reason, what = "wrong_pm_password", "the PM user name or password was refused"
-    detail = f": {remote_text(error_message)}" if error_message.strip() else ""
     return CredentialsRejected(
-        f"Unity GetUserAuthentication failed, {what} (pms_user_name/PM_Password){detail}",
+        f"Unity GetUserAuthentication failed, {what} (pms_user_name/PM_Password)",
         reason=reason,
         field="PM_Password",
     )

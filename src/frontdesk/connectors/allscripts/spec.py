@@ -112,7 +112,7 @@ SPEC = SourceSpec(
             "url",
             http_url,
             "group",
-            outbound_url=True,
+            outbound="credentials",
             description="this client's Unity base URL (default: the app-wide setting)",
         ),
         PropertySpec(

@@ -24,6 +24,7 @@ from frontdesk.businesses.service import (
     visible_business,
 )
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.catalog import get_source, list_sources, list_triggers
@@ -32,6 +33,7 @@ from frontdesk.server.dependencies import get_context, get_plugins
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, StaffContext, require
 from frontdesk.web.connection import check_connection, discover_values
+from frontdesk.web.params import db_id
 from frontdesk.web.templating import render
 from frontdesk.web.wizard import (
     GENERAL,
@@ -54,7 +56,7 @@ FREQUENCY_UNITS = ("days", "hours")
 
 @router.get("/integrations/new", response_class=HTMLResponse)
 async def new_integration(
-    request: Request, ctx: Context, staff: Configurer, business: int | None = None
+    request: Request, ctx: Context, staff: Configurer, business: DbId | None = None
 ) -> Response:
     async with ctx.db.reader() as session:
         visible = await list_businesses(session, principal=staff.principal)
@@ -101,14 +103,15 @@ async def setup(
     source: str = "",
 ) -> Response:
     """Triggers, group properties, connection and locations for the chosen practice/source."""
-    if not business.isdigit() or not source.isdigit():
+    business_id, source_id = db_id(business), db_id(source)
+    if business_id is None or source_id is None:
         return render(request, "add_integration/_setup_wait.html", staff=staff)
     async with ctx.db.reader() as session:
         try:
             parent = await visible_business(
-                session, principal=staff.principal, number=int(business), field="business"
+                session, principal=staff.principal, number=business_id, field="business"
             )
-            chosen = await get_source(session, source_id=int(source))
+            chosen = await get_source(session, source_id=source_id)
         except RequestError as error:
             return render(
                 request, "add_integration/_setup_wait.html", staff=staff, error=error.message
@@ -184,7 +187,7 @@ async def create(request: Request, ctx: Context, staff: Configurer, form: Checke
     slots = error_slots(form)
     try:
         async with ctx.db.reader() as session:
-            source = await get_source(session, source_id=int(str(form.get("source") or "0")))
+            source = await get_source(session, source_id=db_id(form.get("source")) or 0)
             source_name = source.name
         plugins = get_plugins(request)
         draft = parse(form, source=plugins.spec(source_name))
@@ -222,12 +225,12 @@ async def _typed(
     ctx: AppContext, plugins: Plugins, form: FormData
 ) -> tuple[str | None, dict[str, str], str | None]:
     """The chosen source and the group properties typed so far (or what is missing)."""
-    raw = form.get("source")
-    if not isinstance(raw, str) or not raw.isdigit():
+    source_id = db_id(form.get("source"))
+    if source_id is None:
         return None, {}, "Choose the integration source first."
     async with ctx.db.reader() as session:
         try:
-            source = (await get_source(session, source_id=int(raw))).name
+            source = (await get_source(session, source_id=source_id)).name
         except RequestError as error:
             return None, {}, error.message
     try:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.businesses.models import Business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement import checkin_queries as queries
 from frontdesk.engagement.checkin_models import ELIGIBLE, RESTRICTED, CheckIn
 from frontdesk.engagement.reasons import ORDER, words
@@ -208,7 +209,7 @@ async def checkins(request: Request, ctx: Context, staff: Viewer) -> Response:
 
 @router.get("/checkins/{checkin_id}", response_class=HTMLResponse)
 async def checkin_detail(
-    request: Request, checkin_id: int, ctx: Context, staff: Viewer
+    request: Request, checkin_id: DbId, ctx: Context, staff: Viewer
 ) -> Response:
     """One decision with every rule evaluated and why, in plain words."""
     reveal = staff.can(Permission.SEE_PATIENT_DETAILS)

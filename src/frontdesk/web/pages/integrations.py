@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import RequestError
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.groups import (
@@ -61,7 +62,7 @@ async def integrations(request: Request, ctx: Context, staff: Viewer) -> Respons
 
 @router.get("/integrations/groups/{group_id}", response_class=HTMLResponse)
 async def group_detail(
-    request: Request, group_id: int, ctx: Context, staff: Viewer, created: bool = False
+    request: Request, group_id: DbId, ctx: Context, staff: Viewer, created: bool = False
 ) -> Response:
     async with ctx.db.reader() as session:
         group = await get_group(session, group_id=group_id, principal=staff.principal)
@@ -89,7 +90,7 @@ async def group_detail(
 
 @router.post("/integrations/groups/{group_id}/check", response_class=HTMLResponse)
 async def check_saved_group(
-    request: Request, group_id: int, ctx: Context, staff: Configurer, _form: CheckedForm
+    request: Request, group_id: DbId, ctx: Context, staff: Configurer, _form: CheckedForm
 ) -> Response:
     """Run the connector's ``check()`` with the saved properties (an htmx fragment)."""
     async with ctx.db.reader() as session:
@@ -104,7 +105,7 @@ async def check_saved_group(
 
 @router.post("/integrations/groups/{group_id}/reauthorize", response_class=HTMLResponse)
 async def reauthorize(
-    request: Request, group_id: int, ctx: Context, staff: Configurer, form: CheckedForm
+    request: Request, group_id: DbId, ctx: Context, staff: Configurer, form: CheckedForm
 ) -> Response:
     """New credentials: tested first; saved (and the group re-activated) only when they work."""
     async with ctx.db.reader() as session:
@@ -166,7 +167,7 @@ async def reauthorize(
 
 @router.post("/integrations/groups/{group_id}/run", response_class=HTMLResponse)
 async def run_group_now(
-    request: Request, group_id: int, ctx: Context, staff: Runner, _form: CheckedForm
+    request: Request, group_id: DbId, ctx: Context, staff: Runner, _form: CheckedForm
 ) -> Response:
     """Queue a manual sync run of the group (an htmx fragment naming the runs)."""
     try:

@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement import outbox
 from frontdesk.engagement import outbox_queries as queries
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
@@ -39,7 +40,7 @@ from frontdesk.server.dependencies import get_context, get_sender
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import CheckedForm, Forbidden, StaffContext, require
 from frontdesk.web.mail_preview import inert_html
-from frontdesk.web.params import business_number, query_text
+from frontdesk.web.params import business_number, id_param, query_text
 from frontdesk.web.practices import practice_choices
 from frontdesk.web.templating import render
 
@@ -64,10 +65,7 @@ MESSAGE_HEADERS: Mapping[str, str] = {
 
 
 def _id(params: Mapping[str, str], name: str) -> int | None:
-    value = query_text(params.get(name), limit=20)
-    if value is not None and not value.isdigit():
-        raise InvalidInput(f"{name} is not a request id", field=name)
-    return int(value) if value else None
+    return id_param(params, name, f"{name} is not a request id")
 
 
 def _parse(params: Mapping[str, str]) -> queries.Browse:
@@ -190,13 +188,15 @@ async def _detail(
 
 
 @router.get("/outbox/{request_id}", response_class=HTMLResponse)
-async def outbox_detail(request: Request, request_id: int, ctx: Context, staff: Viewer) -> Response:
+async def outbox_detail(
+    request: Request, request_id: DbId, ctx: Context, staff: Viewer
+) -> Response:
     """One request: state, attempts, the last error, and (demo) the captured message."""
     return await _detail(request, ctx, staff, request_id)
 
 
 @router.get("/outbox/{request_id}/message.html", response_class=HTMLResponse)
-async def outbox_message_html(request_id: int, ctx: Context, staff: Viewer) -> Response:
+async def outbox_message_html(request_id: DbId, ctx: Context, staff: Viewer) -> Response:
     """The captured message's HTML part, for the sandboxed frame of the request's page."""
     if not staff.can(Permission.SEE_PATIENT_DETAILS):
         raise Forbidden("your role does not show patient details")
@@ -210,7 +210,7 @@ async def outbox_message_html(request_id: int, ctx: Context, staff: Viewer) -> R
 
 @router.post("/outbox/{request_id}/requeue", response_class=HTMLResponse)
 async def outbox_requeue(
-    request: Request, request_id: int, ctx: Context, staff: Operator, _form: CheckedForm
+    request: Request, request_id: DbId, ctx: Context, staff: Operator, _form: CheckedForm
 ) -> Response:
     """Operator: a failed or parked request back to pending, sent now by the embedded
     runner. htmx (the list) gets the row back; a plain form (the request's page) a redirect."""

@@ -105,11 +105,11 @@ class Process:
     schedule: list[Periodic]
     queue: JobQueue | None
     answering: AnsweringRuntime
-    outbound: OutboundPolicy
     runner: SyncWorker | None = None
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
     _started: bool = False
+    _outbound: tuple[Settings, OutboundPolicy] | None = None
 
     @property
     def engine(self) -> SyncEngine:
@@ -118,6 +118,14 @@ class Process:
     @property
     def settings(self) -> Settings:
         return self.ctx.settings
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """The outbound rule of the process's settings (built once per settings object)."""
+        settings = self.ctx.settings
+        if self._outbound is None or self._outbound[0] is not settings:
+            self._outbound = (settings, OutboundPolicy.from_settings(settings))
+        return self._outbound[1]
 
     async def start(self) -> None:
         """Bring the catalog up to date with the registered sources, then start the loops."""
@@ -187,7 +195,6 @@ def build_process(
         schedule=schedule,
         queue=queue,
         answering=answering,
-        outbound=OutboundPolicy.from_settings(settings),
     )
     if queue is not None:
         dispatcher = Dispatcher(ctx, queue)

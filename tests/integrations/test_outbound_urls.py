@@ -73,7 +73,9 @@ async def test_staff_may_set_only_allowed_destinations(
     r = await client.put(url, json={"propertyValue": operator}, headers=staff_headers)
     assert r.status_code == 200, r.text
     # A listed host is allowed, whatever it resolves to.
-    ctx.settings.outbound = OutboundSettings(allowed_hosts="*.evil.example")
+    ctx.settings = ctx.settings.model_copy(
+        update={"outbound": OutboundSettings(allowed_hosts="*.evil.example")}
+    )
     r = await client.put(url, json={"propertyValue": EVIL}, headers=staff_headers)
     assert r.status_code == 200, r.text
     async with ctx.db.reader() as session:

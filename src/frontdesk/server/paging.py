@@ -27,6 +27,7 @@ BeforeIdParam = Annotated[
     Query(
         alias="beforeId",
         ge=0,
+        le=2**63 - 1,
         deprecated=True,
         description="deprecated, removed in the next release: use cursor",
     ),

@@ -120,6 +120,10 @@ class AnsweringSettings(BaseModel):
     """Answering Service API v2 behaviour switches."""
 
     http_status_codes: bool = False
+    token_max_lifetime_s: int = Field(default=43_200, ge=60)
+    """Absolute token lifetime, beside the 2-hour idle expiry (``..._TOKEN_MAX_LIFETIME_S``)."""
+    lockout_source_failures: int = Field(default=100, ge=1)
+    """tokenCreate failures from one source address (any username) that lock it for 15 min."""
 
 
 class Settings(BaseSettings):

@@ -34,10 +34,16 @@ class AnsweringOptions:
     """Bodies above this are refused with HTTP 413 and a clear message."""
     token_ttl_s: int = 7200
     """§4.4: a token expires this long after its last recorded activity."""
+    token_max_lifetime_s: int = 43_200
+    """A token expires this long after it was created, however active (absolute lifetime)."""
     activity_granularity_s: int = 60
     """A token's last activity is written at most once per this many seconds."""
     lockout_failures: int = 5
     """More than this many failed tokenCreate calls for one username within the window lock it."""
+    lockout_source_failures: int = 100
+    """Failures from one source address (all usernames) in the window that lock the source."""
+    lockout_account_failures: int = 20
+    """Failures for one username (all sources) that lock it against sources that failed."""
     lockout_window_s: int = 900
     lockout_duration_s: int = 900
 

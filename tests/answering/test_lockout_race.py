@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from frontdesk.access.principal import Principal
+from frontdesk.answering import accounts
 from frontdesk.answering.login import list_lockouts
 from frontdesk.answering.models import AnsweringToken
 from frontdesk.answering.options import AnsweringOptions, set_options
@@ -29,10 +31,25 @@ async def tokens_stored(api: Any) -> int:
 async def test_a_concurrent_burst_of_wrong_passwords_then_the_right_one_gets_no_token(
     api: Any,
 ) -> None:
-    """Finding 2: 49 wrong passwords and then the right one, all at once: no token."""
-    wrong = [body(api, "agent1", f"guess-{n}") for n in range(49)]
+    """Finding 2: 49 wrong passwords and then the right one, all at once: no token.
+
+    The user has a production-cost argon2 hash: verifications queue (one at a time per two
+    cores), so a lock checked only on arrival would let the last, right one through."""
+    async with api.ctx.db.transaction() as session:
+        await accounts.create_user(
+            session,
+            principal=Principal.system("test"),
+            clock=api.ctx.clock,
+            secrets=api.ctx.secrets,
+            username="agent9",
+            password=api.PASSWORD,
+            key=api.KEY,
+            company="Acme Answering",
+            practices=["1234"],
+        )
+    wrong = [body(api, "agent9", f"guess-{n}") for n in range(49)]
     answers = await asyncio.gather(
-        *(api.call("tokenCreate", json=b) for b in [*wrong, body(api, "agent1", api.PASSWORD)])
+        *(api.call("tokenCreate", json=b) for b in [*wrong, body(api, "agent9", api.PASSWORD)])
     )
     assert [a.codes for a in answers] == [[413]] * 50
     assert await tokens_stored(api) == 0

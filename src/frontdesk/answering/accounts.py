@@ -99,7 +99,7 @@ async def set_unassigned_practice(
     """Enable (a practice code) or disable (None) filing unknown practices as Unassigned."""
     company = await get_company(session, name=company_name.strip())
     if company is None:
-        raise NotFound(f"company {company_name!r} not found", field="company")
+        raise NotFound("no company of that name", field="company")
     practice = None
     if practice_code is not None:
         practice = await ensure_practice(
@@ -166,7 +166,7 @@ async def create_user(
     await _replace_practices(session, user=user, practices=rows)
     if len(key_bytes) != KEY_LENGTH:
         # Works like PHP (NUL-padded or cut, spec ambiguity 15) but is weaker or misleading.
-        log.warning("answering.key_length", username=username, key_bytes=len(key_bytes))
+        log.warning("answering.key_length", user_id=user.id, key_bytes=len(key_bytes))
     await record_event(
         session,
         clock=clock,
@@ -298,14 +298,14 @@ async def add_doctor(
     """Add doctor ``code`` to an existing practice."""
     practice = await get_practice(session, code=practice_code.strip())
     if practice is None:
-        raise NotFound(f"practice {practice_code!r} not found", field="practice")
+        raise NotFound("no practice of that code", field="practice")
     code = _code(code, "code")
     query = select(AnsweringDoctor.id).where(
         AnsweringDoctor.practice_id == practice.id, AnsweringDoctor.code == code
     )
     if (await session.execute(query)).first() is not None:
         raise Conflict(
-            f"doctor {code!r} already exists in practice {practice.code!r}", field="code"
+            f"that doctor code already exists in practice id {practice.id}", field="code"
         )
     doctor = AnsweringDoctor(
         practice_id=practice.id,

@@ -188,7 +188,7 @@ class ChannelRegistry:
         if name not in self._channels:
             factory = self._factories.get(name)
             if factory is None:
-                raise ConfigurationError(f"no delivery channel named {name!r}", field="channel")
+                raise ConfigurationError("no delivery channel of that name", field="channel")
             self._channels[name] = factory()
         return self._channels[name]
 

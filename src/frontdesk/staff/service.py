@@ -127,7 +127,7 @@ async def create_user(
         business_id = business.id
     taken = await session.execute(select(StaffUser.id).where(StaffUser.username == name))
     if taken.scalar_one_or_none() is not None:
-        raise Conflict(f"user {name} already exists", field="username")
+        raise Conflict("a user of that username already exists", field="username")
     user = StaffUser(
         username=name,
         password_hash=await anyio.to_thread.run_sync(hash_password, password),

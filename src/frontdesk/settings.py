@@ -126,6 +126,13 @@ class AnsweringSettings(BaseModel):
     """tokenCreate failures from one source address (any username) that lock it for 15 min."""
 
 
+class RetentionSettings(BaseModel):
+    """How long patient data is kept (``FRONTDESK_RETENTION__...``)."""
+
+    patient_data_days: int = Field(default=400, ge=1)
+    """Check-ins older than this (by appointment day) lose their patient fields, daily."""
+
+
 class Settings(BaseSettings):
     """All configuration of one frontdesk process."""
 
@@ -157,6 +164,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -21,6 +21,7 @@ from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.api import router as delivery_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.outbox_api import router as outbox_router
+from frontdesk.engagement.retention import RetentionLoop
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.integrations.api import router as integration_router
@@ -58,9 +59,15 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
             app.state.sync_worker = worker
         warnings = WarningLoop(ctx)  # credential expiry warnings: audit + support e-mail
         await warnings.start()
+        # patient-data retention: procrastinate workers run it as the retention_purge job
+        purge = RetentionLoop(ctx) if worker is not None and worker.runs_jobs else None
+        if purge is not None:
+            await purge.start()
         try:
             yield
         finally:
+            if purge is not None:
+                await purge.stop()
             await warnings.stop()
             if worker is not None:
                 await worker.stop()

@@ -15,7 +15,8 @@
 Roles:
 
 - ``server`` (``frontdesk serve``): the API, the dashboard and, on the embedded backend, the
-  runner (dispatcher loop, send jobs, sweeper), the ticket webhook pump, credential warnings;
+  runner (dispatcher loop, send jobs, sweeper) and the daily patient-data purge; the ticket
+  webhook pump, credential warnings;
 - ``api`` (``serve --no-worker``, or any ``serve`` on procrastinate): no runner; on
   procrastinate its queue defers jobs (run now, requeue) for the workers;
 - ``worker`` (``frontdesk worker``): every task and the schedule on procrastinate;
@@ -45,6 +46,7 @@ from frontdesk.context import AppContext
 from frontdesk.credentials.health import WarningLoop
 from frontdesk.delivery.channel import ChannelPlugin
 from frontdesk.delivery.registry import builtin_channels
+from frontdesk.engagement.retention import RetentionLoop
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.integrations.catalog import upsert_specs
 from frontdesk.jobs.factory import build_job_queue
@@ -108,6 +110,7 @@ class Process:
     runner: SyncWorker | None = None
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
+    retention: RetentionLoop | None = None
     _started: bool = False
     _outbound: tuple[Settings, OutboundPolicy] | None = None
 
@@ -137,10 +140,14 @@ class Process:
             await self.runner.start()
         if self.warnings is not None:
             await self.warnings.start()
+        if self.retention is not None:
+            await self.retention.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop the loops, then close the channels' pooled connections."""
+        if self.retention is not None:
+            await self.retention.stop()
         if self.warnings is not None:
             await self.warnings.stop()
         if self.runner is not None:
@@ -203,6 +210,8 @@ def build_process(
         jobs.attach(queue)
         if role in (Role.SERVER, Role.DEMO, Role.API) and _runner_wanted(settings, role):
             process.runner = SyncWorker(ctx, queue=queue, dispatcher=dispatcher, sender=sender)
+            if process.runner.runs_jobs:  # procrastinate workers run it as retention_purge
+                process.retention = RetentionLoop(ctx)
     if role in (Role.SERVER, Role.DEMO, Role.API):
         pump = WebhookPump(
             ctx,

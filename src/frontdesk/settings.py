@@ -168,6 +168,12 @@ class AnsweringSettings(BaseModel):
     """More than this many failed tokenCreate calls for one username within the window lock it."""
     lockout_window_s: int = Field(default=900, ge=1)
     lockout_duration_s: int = Field(default=900, ge=1)
+    token_max_lifetime_s: int = Field(default=43_200, ge=60)
+    """Absolute token lifetime, beside the 2-hour idle expiry (``..._TOKEN_MAX_LIFETIME_S``)."""
+    lockout_source_failures: int = Field(default=100, ge=1)
+    """tokenCreate failures from one source address (any username) that lock it for 15 min."""
+    lockout_account_failures: int = Field(default=20, ge=1)
+    """Failures for one username (all sources) that lock it against sources that failed."""
     webhooks: TicketWebhookSettings = TicketWebhookSettings()
 
 
@@ -189,6 +195,13 @@ class OutboundSettings(BaseModel):
 
         parse_allowed_hosts(value)  # refuse a malformed entry at start-up
         return value
+
+
+class RetentionSettings(BaseModel):
+    """How long patient data is kept (``FRONTDESK_RETENTION__...``)."""
+
+    patient_data_days: int = Field(default=400, ge=1)
+    """Check-ins older than this (by appointment day) lose their patient fields, daily."""
 
 
 class Settings(BaseSettings):
@@ -227,6 +240,7 @@ class Settings(BaseSettings):
     credentials: CredentialSettings = CredentialSettings()
     http: HttpSettings = HttpSettings()
     outbound: OutboundSettings = OutboundSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,10 +133,20 @@ class AnsweringClient:
     PASSWORD = PASSWORD
     CHEAP_HASHER = CHEAP_HASHER
 
-    def __init__(self, client: httpx.AsyncClient, ctx: AppContext, clock: ManualClock) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, ctx: AppContext, clock: ManualClock, app: Any = None
+    ) -> None:
         self.client = client
         self.ctx = ctx
         self.clock = clock
+        self.app = app
+
+    @asynccontextmanager
+    async def from_address(self, address: str) -> AsyncIterator[AnsweringClient]:
+        """The same API, called from another client address (the throttle's source)."""
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://frontdesk.test") as c:
+            yield AnsweringClient(c, self.ctx, self.clock, self.app)
 
     @staticmethod
     def ticket(**changes: str) -> dict[str, str]:
@@ -214,8 +225,10 @@ class AnsweringClient:
 
 
 @pytest.fixture
-def api(client: httpx.AsyncClient, world: AppContext, clock: ManualClock) -> AnsweringClient:
-    return AnsweringClient(client, world, clock)
+def api(
+    client: httpx.AsyncClient, app: Any, world: AppContext, clock: ManualClock
+) -> AnsweringClient:
+    return AnsweringClient(client, world, clock, app)
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_cli_add_user_and_doctor(runner: CliRunner, tmp_path: Path) -> None:
     assert "without secure messaging" in result.output
     missing = runner.invoke(cli, ["answering", "add-doctor", "--practice", "0000", "--code", "D9"])
     assert missing.exit_code == 1
-    assert "not found" in missing.output
+    assert "no practice of that code" in missing.output
     with sqlite3.connect(tmp_path / "data" / "frontdesk.db") as db:
         key, password_hash = db.execute(
             "SELECT encryption_key, password_hash FROM answering_users"

@@ -12,21 +12,22 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.answering.group_commit import BatchPlan, GroupCommitter
-from frontdesk.answering.models import AnsweringLoginFailure
+from frontdesk.answering.models import AnsweringLockout
 from frontdesk.answering.tickets import TicketWriter
 from frontdesk.context import AppContext
 
-_failures = AnsweringLoginFailure.__table__
+_rows = AnsweringLockout.__table__
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 class FailureRowWriter:
-    """Writes login-failure rows; a username of 'BAD' violates NOT NULL (reason None)."""
+    """Writes lockout rows; a username of 'BAD' violates NOT NULL (failures None)."""
 
-    statement = insert(_failures)
+    statement = insert(_rows)
 
     def row(self, username: str) -> dict[str, Any]:
-        return {"username": username, "at": AT, "reason": None if username == "BAD" else "x"}
+        failures = None if username == "BAD" else 1
+        return {"username": username, "locked_at": AT, "locked_until": AT, "failures": failures}
 
     def plan(self, items: Sequence[str]) -> BatchPlan[str]:
         return BatchPlan(
@@ -40,7 +41,7 @@ class FailureRowWriter:
 
 async def stored(ctx: AppContext) -> list[str]:
     async with ctx.db.reader() as session:
-        query = select(AnsweringLoginFailure.username).order_by(AnsweringLoginFailure.id)
+        query = select(AnsweringLockout.username).order_by(AnsweringLockout.id)
         return list((await session.execute(query)).scalars())
 
 

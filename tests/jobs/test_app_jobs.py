@@ -78,6 +78,7 @@ def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
         "send_review_requests",
         "jobs_sweep",
         "jobs_prune",
+        "retention_purge",
         "answering_deliver_webhook",
     }
     schedule = {p.task: p for p in jobs.schedule()}
@@ -85,6 +86,7 @@ def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
         "sync_dispatch": "* * * * * */15",
         "jobs_sweep": "* * * * * */5",
         "jobs_prune": "17 3 * * *",
+        "retention_purge": "41 2 * * *",
     }
     # at most one tick of each waits; the dispatcher and sweeper jump a backlog of syncs
     assert all(p.queueing_lock == p.task for p in schedule.values())

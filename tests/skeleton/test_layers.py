@@ -27,6 +27,7 @@ BUILT_ONLY_BY_THE_ROOT = {
     "AppJobs",
     "WebhookPump",
     "WarningLoop",
+    "RetentionLoop",
     "LocalJobQueue",
     "ProcrastinateJobQueue",
     "build_job_queue",

@@ -115,11 +115,15 @@ async def test_refusals_are_shown_next_to_the_forms(
     cases = [
         ("transition", {"status": "COMPLETED"}, "cannot move to COMPLETED; allowed next"),
         ("transition", {"status": "ASSIGNED"}, "becomes ASSIGNED by assigning it"),
-        ("assign", {"assignee": "ghost"}, "staff user 'ghost' not found or inactive"),
-        ("assign", {"assignee": "nora"}, "'nora' is not linked to practice '1234'"),
-        ("assign", {"assignee": "vic"}, "'vic' (viewer) may not work tickets"),
+        ("assign", {"assignee": "ghost"}, "that staff user does not exist or is inactive"),
+        ("assign", {"assignee": "nora"}, "is not linked to the ticket's practice"),
+        ("assign", {"assignee": "vic"}, "(viewer) may not work tickets"),
         ("notes", {"body": "   "}, "body must not be blank"),
-        ("refile", {"practice": "5678", "doctor": "D1", "reason": "x"}, "doctor 'D1' not found"),
+        (
+            "refile",
+            {"practice": "5678", "doctor": "D1", "reason": "x"},
+            "no doctor of that code in practice id",
+        ),
         ("refile", {"practice": "1234", "reason": "same place"}, "already filed there"),
     ]
     for action, data, message in cases:

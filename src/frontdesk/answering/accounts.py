@@ -23,6 +23,7 @@ from frontdesk.answering.models import (
     AnsweringUserPractice,
 )
 from frontdesk.answering.password_token import KEY_LENGTH, PHP_TRIM_CHARACTERS
+from frontdesk.answering.tokens import revoke_tokens
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
 from frontdesk.errors import Conflict, InvalidInput, NotFound
@@ -98,7 +99,7 @@ async def set_unassigned_practice(
     """Enable (a practice code) or disable (None) filing unknown practices as Unassigned."""
     company = await get_company(session, name=company_name.strip())
     if company is None:
-        raise NotFound(f"company {company_name!r} not found", field="company")
+        raise NotFound("no company of that name", field="company")
     practice = None
     if practice_code is not None:
         practice = await ensure_practice(
@@ -148,7 +149,7 @@ async def create_user(
     key_bytes = _check_secret(key, "key")
     existing = select(AnsweringUser.id).where(AnsweringUser.username == username)
     if (await session.execute(existing)).first() is not None:
-        raise Conflict(f"API user {username!r} already exists", field="username")
+        raise Conflict("an API user of that username already exists", field="username")
     owner = await ensure_company(session, clock=clock, name=company)
     rows = [await ensure_practice(session, clock=clock, code=code) for code in practices]
     user = AnsweringUser(
@@ -165,7 +166,7 @@ async def create_user(
     await _replace_practices(session, user=user, practices=rows)
     if len(key_bytes) != KEY_LENGTH:
         # Works like PHP (NUL-padded or cut, spec ambiguity 15) but is weaker or misleading.
-        log.warning("answering.key_length", username=username, key_bytes=len(key_bytes))
+        log.warning("answering.key_length", user_id=user.id, key_bytes=len(key_bytes))
     await record_event(
         session,
         clock=clock,
@@ -202,19 +203,27 @@ async def update_user(
     key: str | None = None,
     practices: Sequence[str] | None = None,
 ) -> UserView:
-    """Change a user's state, password, key or practice list (an empty list is refused)."""
+    """Change a user's state, password, key or practice list (an empty list is refused).
+
+    Deactivating the user or changing its password or key revokes every token it holds (the
+    caller drops the hot-path caches; other processes' caches let go within their TTL).
+    """
     user = await _user(session, username=username)
     changed: list[str] = []
+    revoke = False
     if active is not None:
+        revoke = not active  # a deactivated user's tokens end now, not when it is reactivated
         user.active = active
         changed.append("active")
     if password is not None:
         user.password_hash = hash_password(_check_secret(password, "password"))
         changed.append("password")
+        revoke = True
     if key is not None:
         _check_secret(key, "key")
         user.encryption_key = secrets.encrypt(key)
         changed.append("key")
+        revoke = True
     if practices is not None:
         if not practices:
             raise InvalidInput("an API user needs at least one practice", field="practices")
@@ -229,7 +238,8 @@ async def update_user(
         target_type="answering_user",
         target_id=str(user.id),
         business_id=None,
-        details={"username": user.username, "changed": changed},
+        details={"username": user.username, "changed": changed}
+        | ({"tokensRevoked": await revoke_tokens(session, user_id=user.id)} if revoke else {}),
     )
     return await view_user(session, user=user)
 
@@ -238,7 +248,7 @@ async def _user(session: AsyncSession, *, username: str) -> AnsweringUser:
     query = select(AnsweringUser).where(AnsweringUser.username == username)
     user = (await session.execute(query)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"API user {username!r} not found", field="username")
+        raise NotFound("no API user of that username", field="username")
     return user
 
 
@@ -288,14 +298,14 @@ async def add_doctor(
     """Add doctor ``code`` to an existing practice."""
     practice = await get_practice(session, code=practice_code.strip())
     if practice is None:
-        raise NotFound(f"practice {practice_code!r} not found", field="practice")
+        raise NotFound("no practice of that code", field="practice")
     code = _code(code, "code")
     query = select(AnsweringDoctor.id).where(
         AnsweringDoctor.practice_id == practice.id, AnsweringDoctor.code == code
     )
     if (await session.execute(query)).first() is not None:
         raise Conflict(
-            f"doctor {code!r} already exists in practice {practice.code!r}", field="code"
+            f"that doctor code already exists in practice id {practice.id}", field="code"
         )
     doctor = AnsweringDoctor(
         practice_id=practice.id,

@@ -36,7 +36,7 @@ from frontdesk.answering.http_wire import (
     parse_params,
     read_body,
 )
-from frontdesk.answering.login import create_token
+from frontdesk.answering.login import UNKNOWN_SOURCE, create_token
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.answering.tickets import create_ticket, ticket_status
 from frontdesk.answering.tokens import authenticate
@@ -48,7 +48,7 @@ log = get_logger(__name__)
 BASE_PATH = "/cc/modules/apiv2"
 router = APIRouter(tags=["answering service API v2"])
 Handler = Callable[
-    [AppContext, AnsweringRuntime, Mapping[str, str], Mapping[str, str]], Awaitable[dict[str, str]]
+    [AppContext, AnsweringRuntime, Request, Mapping[str, str]], Awaitable[dict[str, str]]
 ]
 
 
@@ -58,20 +58,22 @@ def _token(query: Mapping[str, str], params: Mapping[str, str]) -> str | None:
 
 
 async def _token_create(
-    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, request: Request, params: Mapping[str, str]
 ) -> dict[str, str]:
     token = await create_token(
         ctx,
         runtime,
         username=params.get("login_username"),
         login_password=params.get("login_password"),
+        source=request.client.host if request.client is not None else UNKNOWN_SOURCE,
     )
     return {"token": token}
 
 
 async def _create_ticket(
-    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, request: Request, params: Mapping[str, str]
 ) -> dict[str, str]:
+    query = request.query_params
     caller = await authenticate(ctx, runtime, _token(query, params))
     key = params.get(idempotency.BODY_FIELD)
     if not is_blank(key):
@@ -83,8 +85,9 @@ async def _create_ticket(
 
 
 async def _ticket_status(
-    ctx: AppContext, runtime: AnsweringRuntime, query: Mapping[str, str], params: Mapping[str, str]
+    ctx: AppContext, runtime: AnsweringRuntime, request: Request, params: Mapping[str, str]
 ) -> dict[str, str]:
+    query = request.query_params
     caller = await authenticate(ctx, runtime, _token(query, params))
     ticket_id = query.get("ticket_id")
     if is_blank(ticket_id):
@@ -136,7 +139,7 @@ async def answering_api(request: Request) -> Response:
         header_key = request.headers.get(idempotency.HEADER)
         if header_key is not None:  # the header wins over the body field
             params = {**params, idempotency.BODY_FIELD: header_key}
-        result = await handler(ctx, runtime, request.query_params, params)
+        result = await handler(ctx, runtime, request, params)
         return envelope_response(result=result)
     except AnsweringFailure as failure:
         status = failure.errors[0].code if runtime.options.http_status_codes else 200

@@ -186,20 +186,14 @@ class AnsweringTicketStatus(Base):
     """The note given with the transition (free text: may hold patient details)."""
 
 
-class AnsweringLoginFailure(Base):
-    """A failed tokenCreate for a username (known or not); the lockout counts these."""
-
-    __tablename__ = "answering_login_failures"
-    __table_args__ = (Index("ix_answering_login_failures_username_at", "username", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(120))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str] = mapped_column(String(40))
-
-
 class AnsweringLockout(Base):
-    """A username locked out of tokenCreate until ``locked_until`` (or released by staff)."""
+    """A lock of tokenCreate until ``locked_until`` (or released by staff), as a record.
+
+    ``kind`` says what is locked (:mod:`frontdesk.security.login_throttle`): ``pair`` (the
+    username from ``source``), ``account`` (the username from sources that failed for it) or
+    ``source`` (every username from ``source``; ``username`` is ``*``). The counters
+    themselves live in ``login_throttle``.
+    """
 
     __tablename__ = "answering_lockouts"
     __table_args__ = (
@@ -213,3 +207,5 @@ class AnsweringLockout(Base):
     failures: Mapped[int] = mapped_column(Integer())
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by: Mapped[str | None] = mapped_column(String(160))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str | None] = mapped_column(String(64))

@@ -1,11 +1,15 @@
-"""API tokens: issue, authenticate, slide (spec §4.3 steps 6-8, §4.4).
+"""API tokens: issue, authenticate, slide, revoke (spec §4.3 steps 6-8, §4.4).
 
 A token is 16 characters of ``[A-Za-z0-9]`` from :mod:`secrets`, stored only as its SHA-256.
-It is valid while ``now - last_activity_at < ttl`` (7200 s; reaching it exactly means expired).
+It is valid while ``now - last_activity_at < ttl`` (7200 s; reaching it exactly means expired)
+and ``now - created_at < max_lifetime`` (``token_max_lifetime_s``, 12 h: sliding expiry alone
+would keep a stolen token alive forever).
 Every request that authenticates slides the window, but ``last_activity_at`` is *written* at
 most once per ``activity_granularity_s`` (60 s): expiry slides with one-minute granularity, so
 a token expires between 7140 s and 7200 s after the last request that used it, never later.
-A user may hold several tokens; issuing one revokes none. Expired tokens are purged lazily.
+A user may hold several tokens; issuing one revokes none. Changing a user's password or key
+and deactivating it revoke all its tokens (:func:`revoke_tokens`). Expired tokens are purged
+lazily.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.answering.failures import AnsweringFailure, Failure
@@ -63,12 +67,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-async def issue_token(session: AsyncSession, *, user_id: int, now: datetime, ttl_s: int) -> str:
+async def issue_token(
+    session: AsyncSession, *, user_id: int, now: datetime, ttl_s: int, max_lifetime_s: int
+) -> str:
     """Store a new token for ``user_id`` and purge that user's expired ones."""
     await session.execute(
         delete(AnsweringToken).where(
             AnsweringToken.user_id == user_id,
-            AnsweringToken.last_activity_at <= now - timedelta(seconds=ttl_s),
+            or_(
+                AnsweringToken.last_activity_at <= now - timedelta(seconds=ttl_s),
+                AnsweringToken.created_at <= now - timedelta(seconds=max_lifetime_s),
+            ),
         )
     )
     token = new_token()
@@ -80,10 +89,17 @@ async def issue_token(session: AsyncSession, *, user_id: int, now: datetime, ttl
     return token
 
 
+async def revoke_tokens(session: AsyncSession, *, user_id: int) -> int:
+    """Delete every token of ``user_id``; how many there were."""
+    result = await session.execute(delete(AnsweringToken).where(AnsweringToken.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 _CALLER_QUERY = (
     select(
         _tokens.c.id,
         _tokens.c.last_activity_at,
+        _tokens.c.created_at,
         _users.c.id,
         _users.c.username,
         _users.c.active,
@@ -128,6 +144,7 @@ class TokenRecord:
     caller: Caller
     active: bool
     last_activity_at: datetime
+    created_at: datetime
 
 
 async def _load_token(ctx: AppContext, token_hash: str) -> TokenRecord | None:
@@ -137,7 +154,17 @@ async def _load_token(ctx: AppContext, token_hash: str) -> TokenRecord | None:
         ).first()
     if row is None:
         return None
-    token_id, last_activity, user_id, username, active, company_id, company, unassigned = row
+    (
+        token_id,
+        last_activity,
+        created,
+        user_id,
+        username,
+        active,
+        company_id,
+        company,
+        unassigned,
+    ) = row
     caller = Caller(
         token_id=token_id,
         user_id=user_id,
@@ -146,7 +173,9 @@ async def _load_token(ctx: AppContext, token_hash: str) -> TokenRecord | None:
         company_name=company,
         unassigned_practice_id=unassigned,
     )
-    return TokenRecord(caller=caller, active=active, last_activity_at=last_activity)
+    return TokenRecord(
+        caller=caller, active=active, last_activity_at=last_activity, created_at=created
+    )
 
 
 async def authenticate(ctx: AppContext, runtime: AnsweringRuntime, token: str | None) -> Caller:
@@ -161,7 +190,12 @@ async def authenticate(ctx: AppContext, runtime: AnsweringRuntime, token: str | 
         record = await _load_token(ctx, key)
         if record is not None:
             runtime.tokens.put(key, record, now)
-    if record is None or not record.active or _idle(record, now) >= runtime.options.token_ttl_s:
+    if (
+        record is None
+        or not record.active
+        or _idle(record, now) >= runtime.options.token_ttl_s
+        or (now - record.created_at).total_seconds() >= runtime.options.token_max_lifetime_s
+    ):
         runtime.tokens.discard(key)
         raise AnsweringFailure(Failure.NOT_AUTHENTICATED)
     if _idle(record, now) >= runtime.options.activity_granularity_s:

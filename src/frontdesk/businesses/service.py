@@ -29,7 +29,7 @@ def validate_timezone(name: str, *, field: str = "timezone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown IANA time zone {name!r}", field=field) from exc
+        raise InvalidInput("not a known IANA time zone name", field=field) from exc
     return name
 
 

@@ -1,4 +1,4 @@
-"""``frontdesk admin``: API keys and key rotation."""
+"""``frontdesk admin``: API keys, users, key rotation, patient-data purge."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from frontdesk.cli.runtime import (
     run,
 )
 from frontdesk.db.bounds import MAX_BIGINT
+from frontdesk.engagement.retention import purge_patient_data
 from frontdesk.security.rotation import reencrypt_all
 from frontdesk.security.secrets import SecretBox, generate_key, key_file, key_id, write_key_file
 from frontdesk.staff.roles import ROLES
@@ -110,6 +111,22 @@ def rotate_key_command(
         console.print(
             f"primary key {key_id(keys[0])}: re-encrypted {report.values} values "
             f"in {report.columns} columns"
+        )
+
+    run(body())
+
+
+@app.command("purge-patient-data")
+def purge_patient_data_command() -> None:
+    """Clear the patient data of check-ins older than FRONTDESK_RETENTION__PATIENT_DATA_DAYS
+    now (the daily job does the same); decisions and counts stay."""
+
+    async def body() -> None:
+        async with opened_context() as ctx:
+            report = await purge_patient_data(ctx)
+        console.print(
+            f"appointments before {report.cutoff_day}: patient data cleared from "
+            f"{report.checkins} check-ins and {report.review_requests} review-request errors"
         )
 
     run(body())

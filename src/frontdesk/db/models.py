@@ -10,6 +10,7 @@ from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
 from frontdesk.engagement import checkin_models, ledger_models, optout_models
 from frontdesk.integrations import models as integration_models
+from frontdesk.security import throttle_models
 from frontdesk.staff import models as staff_models
 from frontdesk.sync import models as sync_models
 
@@ -28,4 +29,5 @@ __all__ = [
     "optout_models",
     "staff_models",
     "sync_models",
+    "throttle_models",
 ]

@@ -46,7 +46,7 @@ class TemplatesOut(BaseModel):
 
 def _channel(channel: str) -> str:
     if channel not in CHANNEL_PARTS:
-        raise NotFound(f"channel {channel!r} has no templates", field="channel")
+        raise NotFound("that channel has no templates", field="channel")
     return channel
 
 

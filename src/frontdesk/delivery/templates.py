@@ -49,7 +49,7 @@ class RenderedMessage:
 def default_template_set(channel: str) -> TemplateSet:
     """The shipped templates of a kind of message (``delivery/templates/<kind>/``)."""
     if channel not in CHANNEL_PARTS:
-        raise InvalidInput(f"channel {channel!r} has no templates", field="channel")
+        raise InvalidInput("that channel has no templates", field="channel")
     folder = resources.files("frontdesk.delivery") / "templates" / channel
 
     def read(name: str) -> str | None:
@@ -84,7 +84,7 @@ def validate_template_set(channel: str, templates: TemplateSet) -> None:
     """
     parts = CHANNEL_PARTS.get(channel)
     if parts is None:
-        raise InvalidInput(f"channel {channel!r} has no templates", field="channel")
+        raise InvalidInput("that channel has no templates", field="channel")
     sources = {"subject": templates.subject, "text": templates.text, "html": templates.html}
     for part in parts:
         source = sources[part]

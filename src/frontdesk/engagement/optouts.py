@@ -89,7 +89,7 @@ async def record_opt_out(
 ) -> tuple[OptOut, bool]:
     """Record an opt-out once; ``(row, created)``. Repeats and races keep the first row."""
     if source not in SOURCES:
-        raise InvalidInput(f"unknown opt-out source {source!r}", field="source")
+        raise InvalidInput("not a known opt-out source", field="source")
     created = await _insert_ignoring_conflict(
         session,
         OptOut.__table__,  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ cheap when there is nothing to do.
   the review sweeper (``sending`` rows past their lease resolved, due retries deferred).
 - ``jobs_prune``, daily at 03:17 UTC: finished jobs older than ``jobs.keep_finished_hours``
   deleted.
+- ``retention_purge``, daily at 02:41 UTC: patient data of check-ins past
+  ``retention.patient_data_days`` cleared (:mod:`frontdesk.engagement.retention`).
 - ``answering_deliver_webhook(delivery_id)``: one ticket webhook delivery (today the API
   nodes' in-process pump sends them).
 """
@@ -30,6 +32,7 @@ from functools import partial
 from frontdesk.answering.desk.delivery import TASK_NAME as WEBHOOK_TASK
 from frontdesk.answering.desk.delivery import deliver_webhook
 from frontdesk.context import AppContext
+from frontdesk.engagement import retention
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, Periodic, cron_every
 from frontdesk.jobs.queue import DurableJobQueue, JobQueue
@@ -64,6 +67,7 @@ class AppJobs:
             registry.add(task)
         registry.add(Task(SWEEP_TASK, self.sweep, ONCE))
         registry.add(Task(PRUNE_TASK, self.prune, ONCE))
+        registry.add(Task(retention.TASK_NAME, self.purge_patient_data, ONCE))
         # one attempt per job: the delivery row keeps its own backoff and parking
         registry.add(Task(WEBHOOK_TASK, partial(deliver_webhook, self.ctx), ONCE))
         return registry
@@ -79,6 +83,7 @@ class AppJobs:
                 priority=MAINTENANCE_PRIORITY,
             ),
             Periodic(PRUNE_TASK, PRUNE_CRON, queueing_lock=PRUNE_TASK),
+            Periodic(retention.TASK_NAME, retention.PURGE_CRON, queueing_lock=retention.TASK_NAME),
         ]
 
     def attach(self, queue: JobQueue) -> None:
@@ -109,3 +114,7 @@ class AppJobs:
             await durable.prune_finished(
                 older_than_hours=self.ctx.settings.jobs.keep_finished_hours
             )
+
+    async def purge_patient_data(self, *, timestamp: int | None = None) -> None:
+        """``retention_purge``: clear patient data past ``retention.patient_data_days``."""
+        await retention.purge_patient_data(self.ctx)

@@ -1,11 +1,17 @@
 """Staff users: creation, login with lockout, and the principal a user acts as.
 
-Login (:func:`authenticate`) runs in three steps so that no transaction is held while argon2
-spends its CPU: read the user (reader), verify the password in a worker thread, then record
-the outcome in one short write transaction (failure counter, lockout, last login, audit).
+Login (:func:`authenticate`) runs in steps so that no transaction is held while argon2
+spends its CPU: charge the attempt to the login throttle (:mod:`frontdesk.security.login_throttle`:
+a locked or locking username is refused here, without verifying), read the user (reader),
+verify the password in a worker thread, then settle and record the outcome in short write
+transactions (refund or lock, last login, audit). See docs/dashboard.md, "Sign-in".
 
-- ``LOCKOUT_AFTER`` consecutive failures lock the account for ``LOCKOUT_FOR``; a locked
-  account refuses even the right password until then, and its sessions are ended.
+- ``LOCKOUT_AFTER`` (5) failures for a username from one source address lock that pair for
+  ``LOCKOUT_FOR`` (15 min): that source is refused even the right password until then.
+- ``ACCOUNT_LOCKOUT_AFTER`` (20) failures from anywhere lock the account against the sources
+  that failed for it, and end its sessions; a source without failures still signs in with the
+  right password, so nobody can lock a user out by failing on purpose.
+- ``SOURCE_LOCKOUT_AFTER`` (100) failures from one address over every username lock it.
 - An unknown username costs the same argon2 verification (against a dummy hash), so response
   time does not tell which usernames exist; the caller shows one message for every failure.
 - Audit events (``staff.login``, ``staff.login_failed``, ``staff.locked``) never carry the
@@ -22,7 +28,7 @@ from datetime import timedelta
 from functools import cache
 
 import anyio
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
@@ -31,12 +37,27 @@ from frontdesk.businesses.service import visible_business
 from frontdesk.clock import Clock
 from frontdesk.db.engine import Database
 from frontdesk.errors import Conflict, InvalidInput
+from frontdesk.security import login_throttle
+from frontdesk.security.login_throttle import Kind, Refused, ThrottlePolicy
 from frontdesk.security.passwords import hash_password, needs_rehash, verify_password
 from frontdesk.staff.models import StaffSession, StaffUser, StaffUserPractice
 from frontdesk.staff.roles import parse_role
 
+SCOPE = "staff"
 LOCKOUT_AFTER = 5
+"""Failures for one username from one source address that lock that pair."""
+ACCOUNT_LOCKOUT_AFTER = 20
+"""Failures for one username from any source that lock it against the sources that failed."""
+SOURCE_LOCKOUT_AFTER = 100
+"""Failures from one source address over every username that lock the address."""
 LOCKOUT_FOR = timedelta(minutes=15)
+POLICY = ThrottlePolicy(
+    pair_limit=LOCKOUT_AFTER,
+    source_limit=SOURCE_LOCKOUT_AFTER,
+    account_limit=ACCOUNT_LOCKOUT_AFTER,
+    window_s=int(LOCKOUT_FOR.total_seconds()),
+    lock_s=int(LOCKOUT_FOR.total_seconds()),
+)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-@")
@@ -106,7 +127,7 @@ async def create_user(
         business_id = business.id
     taken = await session.execute(select(StaffUser.id).where(StaffUser.username == name))
     if taken.scalar_one_or_none() is not None:
-        raise Conflict(f"user {name} already exists", field="username")
+        raise Conflict("a user of that username already exists", field="username")
     user = StaffUser(
         username=name,
         password_hash=await anyio.to_thread.run_sync(hash_password, password),
@@ -143,6 +164,7 @@ async def set_password(
     user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
     user.failed_logins = 0
     user.locked_until = None
+    await login_throttle.release(session, scope=SCOPE, username=user.username)
     await end_sessions_of(session, user_id=user.id)
     await record_event(
         session,
@@ -183,9 +205,23 @@ def _dummy_hash() -> str:
     return hash_password("frontdesk-dummy-password-for-timing")
 
 
-async def authenticate(db: Database, *, clock: Clock, username: str, password: str) -> LoginResult:
-    """Check a login; records the outcome (counter, lockout, audit) in its own transaction."""
+async def authenticate(
+    db: Database, *, clock: Clock, username: str, password: str, source: str = "unknown"
+) -> LoginResult:
+    """Check a login from ``source`` (the client address) through the login throttle.
+
+    The attempt is charged before the password is verified (a locked or locking username is
+    refused without verifying) and settled after; the outcome is audited.
+    """
     name = normalise_username(username)
+    attempt = await login_throttle.begin(
+        db, scope=SCOPE, source=source, username=name, policy=POLICY, now=clock.now()
+    )
+    if isinstance(attempt, Refused):
+        async with db.transaction() as session:
+            user = await get_user_by_name(session, username=name)
+            await _audit_failure(session, clock=clock, user=user, outcome=LoginOutcome.LOCKED)
+        return LoginResult(LoginOutcome.LOCKED, user)
     async with db.reader() as session:
         row = (
             await session.execute(
@@ -194,56 +230,49 @@ async def authenticate(db: Database, *, clock: Clock, username: str, password: s
         ).one_or_none()
     stored_hash = row.password_hash if row is not None else _dummy_hash()
     matches = await anyio.to_thread.run_sync(verify_password, stored_hash, password[:4096])
+    if row is None or not matches:
+        locked = await login_throttle.failed(db, attempt, now=clock.now())
+        async with db.transaction() as session:
+            user = await session.get(StaffUser, row.id) if row is not None else None
+            outcome = LoginOutcome.BAD_PASSWORD if user is not None else LoginOutcome.UNKNOWN_USER
+            await _audit_failure(session, clock=clock, user=user, outcome=outcome)
+            if user is not None and locked:
+                await _record_lock(session, clock=clock, user=user, kinds=locked, source=source)
+        return LoginResult(outcome, user)
     async with db.transaction() as session:
-        if row is None:
-            await _audit_failure(session, clock=clock, user=None, outcome=LoginOutcome.UNKNOWN_USER)
-            return LoginResult(LoginOutcome.UNKNOWN_USER)
+        await login_throttle.succeeded(session, attempt)
         user = await session.get(StaffUser, row.id)
         if user is None:  # deleted meanwhile
             return LoginResult(LoginOutcome.UNKNOWN_USER)
-        now = clock.now()
         if not user.active:
-            outcome = LoginOutcome.INACTIVE
-        elif user.locked_until is not None and user.locked_until > now:
-            outcome = LoginOutcome.LOCKED
-        elif not matches:
-            outcome = LoginOutcome.BAD_PASSWORD
-        else:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            if needs_rehash(user.password_hash):
-                user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
-            await record_event(
-                session,
-                clock=clock,
-                actor=principal_of(user),
-                action="staff.login",
-                target_type="staff_user",
-                target_id=str(user.id),
-                business_id=user.business_id,
-                details={"username": user.username},
-            )
-            return LoginResult(LoginOutcome.OK, user)
-        if outcome is LoginOutcome.BAD_PASSWORD:
-            await _count_failure(session, clock=clock, user=user)
-        await _audit_failure(session, clock=clock, user=user, outcome=outcome)
-        return LoginResult(outcome, user)
+            await _audit_failure(session, clock=clock, user=user, outcome=LoginOutcome.INACTIVE)
+            return LoginResult(LoginOutcome.INACTIVE, user)
+        user.last_login_at = clock.now()
+        if needs_rehash(user.password_hash):
+            user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+        await record_event(
+            session,
+            clock=clock,
+            actor=principal_of(user),
+            action="staff.login",
+            target_type="staff_user",
+            target_id=str(user.id),
+            business_id=user.business_id,
+            details={"username": user.username},
+        )
+        await login_throttle.forget_expired(session, window_s=POLICY.window_s, now=clock.now())
+        return LoginResult(LoginOutcome.OK, user)
 
 
-async def _count_failure(session: AsyncSession, *, clock: Clock, user: StaffUser) -> None:
-    # An atomic increment: concurrent failures cannot overwrite each other's count.
-    await session.execute(
-        update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=func.coalesce(StaffUser.failed_logins, 0) + 1)
-        .execution_options(synchronize_session=False)
-    )
-    await session.refresh(user)
-    if user.failed_logins >= LOCKOUT_AFTER:
-        user.locked_until = clock.now() + LOCKOUT_FOR
-        user.failed_logins = 0
+async def _record_lock(
+    session: AsyncSession, *, clock: Clock, user: StaffUser, kinds: list[Kind], source: str
+) -> None:
+    """Audit the locks a failure set; an account lock also ends the user's sessions."""
+    if Kind.ACCOUNT in kinds:
         await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    for kind in kinds:
+        if kind is Kind.SOURCE:
+            continue  # not this user's lock
         await record_event(
             session,
             clock=clock,
@@ -254,8 +283,10 @@ async def _count_failure(session: AsyncSession, *, clock: Clock, user: StaffUser
             business_id=user.business_id,
             details={
                 "username": user.username,
-                "failures": LOCKOUT_AFTER,
-                "minutes": int(LOCKOUT_FOR.total_seconds() // 60),
+                "lock": kind.value,
+                "source": source if kind is Kind.PAIR else None,
+                "failures": POLICY.pair_limit if kind is Kind.PAIR else POLICY.account_limit,
+                "minutes": POLICY.lock_s // 60,
             },
         )
 

@@ -196,5 +196,5 @@ def test_cli_link_practices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         cli_app, ["answering", "link-practices", "--user", "nina", "--practice", "0000"]
     )
     assert unknown.exit_code == 1
-    assert "unknown practice codes: 0000" in unknown.output
+    assert "1 practice code(s) are unknown" in unknown.output
     assert "works: nothing" in ok("answering", "link-practices", "--user", "nina")

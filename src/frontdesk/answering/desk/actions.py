@@ -74,7 +74,7 @@ async def locate(
         query = query.with_for_update(of=AnsweringTicket)
     row = (await session.execute(query)).first()
     if row is None:
-        raise NotFound(f"ticket {ticket_id.strip()!r} not found", field="ticket_id")
+        raise NotFound("no ticket of that id", field="ticket_id")
     return Located(row[0], row[1])
 
 
@@ -216,18 +216,18 @@ async def _assignable(
 ) -> StaffMember:
     member = await directory.find(session, ref=ref)
     if member is None or not member.active:
-        raise NotFound(f"staff user {ref.strip()!r} not found or inactive", field="assignee")
+        raise NotFound("that staff user does not exist or is inactive", field="assignee")
     rights = role_rights(member.role)
     if not rights.work:
         raise InvalidInput(
-            f"staff user {member.username!r} ({member.role}) may not work tickets",
+            f"staff user {member.id} ({member.role}) may not work tickets",
             field="assignee",
         )
     if rights.practice_bound and practice_code not in await directory.practice_codes(
         session, user_id=member.id
     ):
         raise Conflict(
-            f"staff user {member.username!r} is not linked to practice {practice_code!r}",
+            f"staff user {member.id} is not linked to the ticket's practice",
             field="assignee",
         )
     return member
@@ -307,7 +307,7 @@ async def refile(
         )
     ).scalar_one_or_none()
     if new_practice is None:
-        raise NotFound(f"practice {practice.strip()!r} not found", field="practice")
+        raise NotFound("no practice of that code", field="practice")
     new_doctor = None
     if doctor is not None and doctor.strip():
         new_doctor = (
@@ -320,7 +320,7 @@ async def refile(
         ).scalar_one_or_none()
         if new_doctor is None:
             raise NotFound(
-                f"doctor {doctor.strip()!r} not found in practice {new_practice.code!r}",
+                f"no doctor of that code in practice id {new_practice.id}",
                 field="doctor",
             )
     old_doctor = await session.get(AnsweringDoctor, ticket.doctor_id) if ticket.doctor_id else None

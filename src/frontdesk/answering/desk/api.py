@@ -63,7 +63,7 @@ Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 async def _detail(session: AsyncSession, access: TicketAccess, ticket_id: str) -> TicketDetailOut:
     found = await queries.ticket_detail(session, access=access, ticket_id=ticket_id)
     if found is None:
-        raise NotFound(f"ticket {ticket_id.strip()!r} not found", field="ticket_id")
+        raise NotFound("no ticket of that id", field="ticket_id")
     return detail_out(found, access)
 
 

@@ -26,7 +26,7 @@ async def practice_links(
     directory = directory or SqlStaffDirectory()
     member = await directory.find(session, ref=user)
     if member is None:
-        raise NotFound(f"staff user {user.strip()!r} not found", field="user")
+        raise NotFound("no staff user of that name", field="user")
     return member, sorted(await directory.practice_codes(session, user_id=member.id))
 
 
@@ -44,7 +44,7 @@ async def set_practice_links(
     directory = directory or SqlStaffDirectory()
     member = await directory.find(session, ref=user)
     if member is None:
-        raise NotFound(f"staff user {user.strip()!r} not found", field="user")
+        raise NotFound("no staff user of that name", field="user")
     codes = sorted({p.strip() for p in practices if p.strip()})
     known = set(
         (
@@ -55,7 +55,7 @@ async def set_practice_links(
     )
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise NotFound(f"unknown practice codes: {', '.join(unknown)}", field="practices")
+        raise NotFound(f"{len(unknown)} practice code(s) are unknown", field="practices")
     await directory.link_practices(session, user_id=member.id, codes=codes)
     await record_event(
         session,

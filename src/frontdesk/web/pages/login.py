@@ -37,7 +37,8 @@ Context = Annotated[AppContext, Depends(get_context)]
 LOGIN_CSRF_COOKIE = "frontdesk_login_csrf"
 FAILED_MESSAGE = (
     f"Sign-in failed. Check the username and password. After {LOCKOUT_AFTER} failed attempts "
-    f"an account is locked for {int(LOCKOUT_FOR.total_seconds() // 60)} minutes."
+    f"an account is locked on this device's network address for "
+    f"{int(LOCKOUT_FOR.total_seconds() // 60)} minutes."
 )
 
 
@@ -66,7 +67,11 @@ async def login(request: Request, ctx: Context) -> Response:
         )
     username = _text(form.get("username"))[:200]
     result = await authenticate(
-        ctx.db, clock=ctx.clock, username=username, password=_text(form.get("password"))
+        ctx.db,
+        clock=ctx.clock,
+        username=username,
+        password=_text(form.get("password")),
+        source=request.client.host if request.client is not None else "unknown",
     )
     if not result.ok or result.user is None:
         return _login_form(

@@ -120,7 +120,7 @@ async def _show(
             if found is None:
                 return Response(status_code=204, headers={"HX-Redirect": target})
         if found is None:
-            raise NotFound(f"ticket {ticket_id.strip()!r} not found", field="ticket_id")
+            raise NotFound("no ticket of that id", field="ticket_id")
         shown = detail_out(found, access)
         fragment = _htmx(request) and (flash is not None or error is not None)
         typed = {k: v for k, v in (form or {}).items() if k in FORM_FIELDS and isinstance(v, str)}

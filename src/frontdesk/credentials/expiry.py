@@ -1,12 +1,14 @@
 """Expiry warnings, computed by a pure function of "now".
 
 - **PM password age** — the guide's PM password must change every 90 days. Its age is the
-  time since the group's ``PM_Password`` property was last set (``updated_at``); from day
+  time since the group's ageing password property (the source's spec names it: ``PM_Password``
+  for Allscripts) was last set (``updated_at``); from day
   ``pm_password_warn_from_day`` (80) of ``pm_password_max_age_days`` (90) a warning says how
   many days are left (or that it is probably expired).
 - **Unity service credentials** — app-wide, with an expiry date in the settings
   (``FRONTDESK_UNITY__SERVICE_CREDENTIALS_EXPIRE_ON``); a warning from
-  ``service_credentials_warn_days`` (14) days before, for every Unity group.
+  ``service_credentials_warn_days`` (14) days before, for every group whose source sends
+  them (Unity).
 
 Each warning has a ``basis`` (when the password was set; the expiry date): a new password or
 a new expiry date makes a new warning, audited and e-mailed afresh.
@@ -17,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from frontdesk.integrations.models import GroupProperty, IntegrationGroup
 from frontdesk.settings import CredentialSettings
 
 PM_PASSWORD_AGE = "pm_password_age"  # noqa: S105 (a warning kind)
 SERVICE_CREDENTIALS_EXPIRY = "service_credentials_expiry"
-PM_PASSWORD_KEY = "PM_Password"  # noqa: S105 (a property key)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class ExpiryWarning:
     basis: str
     days_left: int
     message: str
+
+
+def password_row(group: IntegrationGroup) -> GroupProperty | None:
+    """The group's ageing password property (the source's spec names it; none: no such)."""
+    key = group.source.password_key
+    return next((p for p in group.properties if p.key == key), None) if key else None
 
 
 def password_age_days(set_at: datetime | None, now: datetime) -> int | None:

@@ -22,10 +22,10 @@ from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.context import AppContext
 from frontdesk.credentials.expiry import (
-    PM_PASSWORD_KEY,
     ExpiryWarning,
     expiry_warnings,
     password_age_days,
+    password_row,
 )
 from frontdesk.credentials.incidents import SENDING, SYSTEM
 from frontdesk.credentials.models import CredentialIncident, CredentialWarning
@@ -37,8 +37,6 @@ from frontdesk.settings import Settings
 from frontdesk.sync.models import SyncRun
 
 log = get_logger(__name__)
-
-UNITY_SOURCE = "ALLSCRIPTS"
 
 
 @dataclass
@@ -65,13 +63,13 @@ def warnings_of(
     group: IntegrationGroup, *, now: datetime, settings: Settings
 ) -> list[ExpiryWarning]:
     """The expiry warnings of ``group`` at ``now``."""
-    row = next((p for p in group.properties if p.key == PM_PASSWORD_KEY), None)
+    row = password_row(group)
     return expiry_warnings(
         now=now,
         password_set_at=row.updated_at if row is not None else None,
         service_expire_on=settings.unity.service_credentials_expire_on,
         settings=settings.credentials,
-        uses_service_credentials=group.source.name.upper() == UNITY_SOURCE,
+        uses_service_credentials=group.source.uses_app_credentials,
     )
 
 
@@ -121,7 +119,7 @@ async def group_health(
         open_incidents = {i.group_id: i for i in incidents.scalars()}
     found: list[GroupHealth] = []
     for group in groups:
-        password = next((p for p in group.properties if p.key == PM_PASSWORD_KEY), None)
+        password = password_row(group)
         set_at = password.updated_at if password is not None else None
         last = last_runs.get(group.id)
         incident = open_incidents.get(group.id)

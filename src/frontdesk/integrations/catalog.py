@@ -110,6 +110,8 @@ async def upsert_specs(session: AsyncSession, specs: Sequence[SourceSpec]) -> No
         source.oauth_enabled = entry.oauth_enabled
         source.lifecycle = entry.lifecycle
         source.match_key = spec.match_key
+        source.password_key = spec.password_key
+        source.uses_app_credentials = spec.uses_app_credentials
         await session.flush()
         for trigger_spec in entry.triggers:
             if await session.get(IntegrationTriggerType, trigger_spec.trigger_type_id) is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from frontdesk.businesses.models import Business
@@ -44,6 +44,12 @@ class IntegrationSource(Base):
     lifecycle: Mapped[str] = mapped_column(String(16))
     match_key: Mapped[str | None] = mapped_column(String(120))
     """The location property groups of this source route by (its spec's; upserted)."""
+    password_key: Mapped[str | None] = mapped_column(String(120))
+    """The group property that is a password that ages (its spec's; upserted)."""
+    uses_app_credentials: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """The app's own service credentials go along (their expiry is the source's too)."""
 
 
 class IntegrationTrigger(Base):

@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import LOCATION, list_businesses
+from frontdesk.credentials.expiry import password_row
 from frontdesk.integrations.groups import can_see_group
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.settings import CredentialSettings
 from frontdesk.web.runs import RunSummary, last_run_summary
-
-PASSWORD_PROPERTY = "PM_Password"  # noqa: S105 - the property key
 
 STATUS_LABELS = {
     "active": "Active",
@@ -57,19 +56,20 @@ class BusinessRow:
 def display_status(
     group: IntegrationGroup, *, now: datetime, limits: CredentialSettings
 ) -> DisplayStatus:
-    """The group's status, with "password expiring" once PM_Password is
+    """The group's status, with "password expiring" once its source's ageing password
+    (``PM_Password`` for Allscripts) is
     ``limits.pm_password_warn_from_day`` days old (of ``pm_password_max_age_days``)."""
     if group.status != "active":
         return DisplayStatus(group.status, STATUS_LABELS.get(group.status, group.status))
-    password = next((p for p in group.properties if p.key == PASSWORD_PROPERTY), None)
+    password = password_row(group)
     warn_after = timedelta(days=limits.pm_password_warn_from_day)
     if password is not None and now - password.updated_at >= warn_after:
         lifetime = timedelta(days=limits.pm_password_max_age_days)
         left = (password.updated_at + lifetime - now).days
         detail = (
-            f"{PASSWORD_PROPERTY} expires in {left} days"
+            f"{password.key} expires in {left} days"
             if left >= 0
-            else f"{PASSWORD_PROPERTY} is over {limits.pm_password_max_age_days} days old"
+            else f"{password.key} is over {limits.pm_password_max_age_days} days old"
         )
         return DisplayStatus("expiring", STATUS_LABELS["expiring"], detail)
     return DisplayStatus("active", STATUS_LABELS["active"])

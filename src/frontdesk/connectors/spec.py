@@ -82,6 +82,9 @@ class PropertySpec:
     mapping_field: str | None = None  # a location value is stored in this integer column
     outbound_url: bool = False  # the server connects to it: staff only, allow-listed
     description: str = ""
+    default: str | None = None
+    """The value in effect where neither the group nor the location sets the key (an
+    allow-list's default, e.g. the statuses that mean a visit happened)."""
 
     def allowed_at(self, level: Level) -> bool:
         return self.scope in ("both", level)

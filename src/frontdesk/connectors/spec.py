@@ -82,6 +82,8 @@ class PropertySpec:
     mapping_field: str | None = None  # a location value is stored in this integer column
     outbound_url: bool = False  # the server connects to it: staff only, allow-listed
     description: str = ""
+    max_length: int | None = None
+    """A longer limit than the core's 2,000 characters (e.g. a PEM private key)."""
     default: str | None = None
     """The value in effect where neither the group nor the location sets the key (an
     allow-list's default, e.g. the statuses that mean a visit happened)."""

@@ -83,6 +83,7 @@ SPEC = SourceSpec(
             private_key,
             "group",
             secure=True,
+            max_length=8000,
             description="PEM RSA (RS384) or EC P-384 (ES384) private key; or generate one "
             "with `frontdesk integration fhir-key GROUP` and register its JWKS URL",
         ),

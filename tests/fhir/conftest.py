@@ -1,0 +1,79 @@
+"""Fixtures for the FHIR tests: the FHIR sandbox in-process (ASGI) with the demo client
+registered, group properties for it, and connectors built on it with instant backoff."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+import pytest
+
+from frontdesk.connectors.fhir.connector import FhirConnector
+from frontdesk.connectors.fhir.keys import load_signing_key, public_jwk
+from frontdesk.connectors.limits import ConcurrencyLimits
+from frontdesk.retry import RetryPolicy
+from frontdesk.sandbox.fhir.app import FhirSandbox, create_fhir_app
+from frontdesk.sandbox.fhir.config import (
+    DEMO_CLIENT_ID,
+    Client,
+    FhirSandboxConfig,
+    demo_private_key,
+)
+from frontdesk.settings import FhirSettings, Settings
+
+BASE = "http://fhir.test/fhir"
+FAST_RETRY = RetryPolicy(max_attempts=4, base_s=0.01, max_s=0.05, jitter=0.0)
+
+
+def demo_client(seed: int = 1, client_id: str = DEMO_CLIENT_ID) -> Client:
+    """The sandbox registration of the demo key (its public half as a JWKS)."""
+    jwk = public_jwk(load_signing_key(demo_private_key(seed)))
+    return Client(client_id=client_id, jwks={"keys": [jwk]})
+
+
+def group_properties(**extra: str) -> dict[str, str]:
+    return {
+        "fhir.base.url": BASE,
+        "fhir.client.id": DEMO_CLIENT_ID,
+        "fhir.private.key": demo_private_key(1),
+        **extra,
+    }
+
+
+@pytest.fixture
+def fhir_sandbox() -> FhirSandbox:
+    return FhirSandbox(FhirSandboxConfig(seed=1, clients=(demo_client(),)))
+
+
+@pytest.fixture
+def fhir_transport(fhir_sandbox: FhirSandbox) -> httpx.AsyncBaseTransport:
+    return httpx.ASGITransport(app=create_fhir_app(fhir_sandbox))
+
+
+ConnectorFactory = Callable[..., FhirConnector]
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+def make_connector(fhir_transport: httpx.AsyncBaseTransport) -> ConnectorFactory:
+    def build(
+        properties: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = _no_sleep,
+        **kwargs: Any,
+    ) -> FhirConnector:
+        return FhirConnector.from_properties(
+            properties or group_properties(),
+            settings or Settings(fhir=FhirSettings(page_size=20)),
+            transport=fhir_transport,
+            limits=ConcurrencyLimits(total=8, per_group=4),
+            retry=FAST_RETRY,
+            sleep=sleep,
+            **kwargs,
+        )
+
+    return build

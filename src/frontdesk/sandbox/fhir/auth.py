@@ -65,6 +65,8 @@ class AuthServer:
         allowed = set(client.scopes.split())
         requested = set((form.get("scope") or "").split())
         granted = requested & allowed
+        if any(s.startswith("system/*.") for s in requested):  # a wildcard: what it covers
+            granted |= {a for a in allowed if a.startswith("system/")}
         if requested and not granted:
             raise Refused("invalid_scope", "none of the requested scopes is allowed")
         token = secrets.token_urlsafe(24)

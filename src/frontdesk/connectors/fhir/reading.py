@@ -134,6 +134,7 @@ class FhirAppointmentStream:
                 self.pages += 1
                 if page.next_url is not None:
                     self._prefetch = asyncio.create_task(self._client.page(page.next_url))
+                    await asyncio.sleep(0)  # let it send its request before we parse this page
                 visits = self._split(page, patients, locations)
                 if self._with_patients:
                     wanted = {v.appointment.patient_id for v in visits} - patients.keys()

@@ -161,6 +161,17 @@ def _appointments(
     span = _days_of(dates, store.zone) if dates else None
     if span is not None:
         store.ensure_days(span[0], span[1])
+    wanted = ("date", "status", "location", "patient", "_id")
+    key = (*((k, tuple(v)) for k, v in sorted(values.items()) if k in wanted), *sorted(ids))
+    if key in store.memo:
+        return store.memo[key]
+    store.memo[key] = found = _find(store, values, ids, dates)
+    return found
+
+
+def _find(
+    store: Store, values: dict[str, list[str]], ids: set[str], dates: list[str]
+) -> list[dict[str, Any]]:
     bounds = [date_bound(d, store.zone) for d in dates]
     statuses = {s for v in values.get("status", []) for s in v.split(",")}
     locations = {v.rsplit("/", 1)[-1] for v in values.get("location", [])}

@@ -52,6 +52,8 @@ class Store:
         self.appointments: dict[str, dict[str, Any]] = {}
         self._starts: dict[str, datetime] = {}
         self._days: set[date] = set()
+        self.memo: dict[object, list[dict[str, Any]]] = {}
+        """Search results by query (paging re-runs the same search); emptied on change."""
         if synthetic:
             self._practices()
 
@@ -60,6 +62,7 @@ class Store:
     def add(self, resource: dict[str, Any]) -> None:
         """Add or replace one Location, Patient or Appointment."""
         kind, rid = resource["resourceType"], str(resource["id"])
+        self.memo.clear()
         if kind == "Location":
             self.locations[rid] = resource
         elif kind == "Patient":

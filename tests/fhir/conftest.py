@@ -3,11 +3,13 @@ registered, group properties for it, and connectors built on it with instant bac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from frontdesk.connectors.fhir.connector import FhirConnector
 from frontdesk.connectors.fhir.keys import load_signing_key, public_jwk
@@ -77,3 +79,25 @@ def make_connector(fhir_transport: httpx.AsyncBaseTransport) -> ConnectorFactory
         )
 
     return build
+
+
+@pytest.fixture
+async def loopback(fhir_sandbox: FhirSandbox) -> AsyncIterator[str]:
+    """The sandbox on a loopback port (uvicorn); yields its FHIR base URL."""
+    config = uvicorn.Config(
+        create_fhir_app(fhir_sandbox),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
+        await asyncio.sleep(0.01)
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/fhir"
+    finally:
+        server.should_exit = True
+        await task

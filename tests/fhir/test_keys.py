@@ -175,3 +175,10 @@ async def _ciphertext(ctx: AppContext, group: int) -> str:
         ).scalar_one()
     assert value is not None
     return str(value)
+
+
+def test_a_key_pasted_into_a_one_line_field_still_loads() -> None:
+    pem = demo_private_key(1)
+    flattened = pem.replace("\n", " ")
+    assert private_key(flattened) == pem
+    assert load_signing_key(pem.replace("\n", "\r\n")).kid == load_signing_key(pem).kid

@@ -4,7 +4,6 @@ loopback, and its token endpoint refuses the assertions an EHR refuses."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import jwt
 import pytest
-import uvicorn
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
@@ -23,7 +21,7 @@ from fhirpy import AsyncFHIRClient
 from tests.fhir.conftest import demo_client
 
 from frontdesk.connectors.fhir.keys import load_signing_key
-from frontdesk.sandbox.fhir.app import FhirSandbox, create_fhir_app
+from frontdesk.sandbox.fhir.app import create_fhir_app
 from frontdesk.sandbox.fhir.config import DEMO_CLIENT_ID, FhirSandboxConfig, demo_private_key
 from frontdesk.sandbox.fhir.search import date_bound, date_matches
 
@@ -155,49 +153,31 @@ def test_date_prefixes(expression: str, start: datetime, matches: bool) -> None:
     assert date_matches(start, date_bound(expression, ZONE)) is matches
 
 
-async def _serve(sandbox: FhirSandbox) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(
-        create_fhir_app(sandbox), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no started event)
-        await asyncio.sleep(0.01)
-    port: int = server.servers[0].sockets[0].getsockname()[1]
-    return server, task, port
-
-
-async def test_an_independent_fhir_client_reads_the_sandbox() -> None:
-    sandbox = FhirSandbox(FhirSandboxConfig(seed=3, clients=(demo_client(),)))
-    server, task, port = await _serve(sandbox)
-    try:
-        base = f"http://127.0.0.1:{port}/fhir"
-        async with httpx.AsyncClient() as http:
-            r = await http.post(
-                f"{base}/auth/token",
-                data=form(assertion(aud=f"{base}/auth/token"), "system/*.read"),
-            )
-        token = r.json()["access_token"]
-        client = AsyncFHIRClient(base, authorization=f"Bearer {token}")
-        appointments = await (
-            client.resources("Appointment")
-            .search(date=["ge2026-03-02", "lt2026-03-04"])
-            .limit(7)
-            .fetch_all()
+async def test_an_independent_fhir_client_reads_the_sandbox(loopback: str) -> None:
+    base = loopback
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            f"{base}/auth/token",
+            data=form(assertion(aud=f"{base}/auth/token"), "system/*.read"),
         )
-        assert len(appointments) == 72  # fetch_all followed the next links
-        assert {a["status"] for a in appointments} <= {
-            "fulfilled",
-            "noshow",
-            "cancelled",
-            "arrived",
-            "checked-in",
-            "booked",
-            "entered-in-error",
-        }
-        patient = await client.reference("Patient", "pat-1").to_resource()
-        assert patient["id"] == "pat-1"
-        assert date.fromisoformat(patient["birthDate"]).year >= 1940
-    finally:
-        server.should_exit = True
-        await task
+    token = r.json()["access_token"]
+    client = AsyncFHIRClient(base, authorization=f"Bearer {token}")
+    appointments = await (
+        client.resources("Appointment")
+        .search(date=["ge2026-03-02", "lt2026-03-04"])
+        .limit(7)
+        .fetch_all()
+    )
+    assert len(appointments) == 72  # fetch_all followed the next links
+    assert {a["status"] for a in appointments} <= {
+        "fulfilled",
+        "noshow",
+        "cancelled",
+        "arrived",
+        "checked-in",
+        "booked",
+        "entered-in-error",
+    }
+    patient = await client.reference("Patient", "pat-1").to_resource()
+    assert patient["id"] == "pat-1"
+    assert date.fromisoformat(patient["birthDate"]).year >= 1940

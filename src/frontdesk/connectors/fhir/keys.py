@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,24 @@ class SigningKey:
     kid: str
 
 
+_PEM = re.compile(r"(-----BEGIN [A-Z ]+-----)(.*?)(-----END [A-Z ]+-----)", re.DOTALL)
+
+
+def normalise_pem(pem: str) -> str:
+    """The PEM block re-wrapped at 64 columns: a key pasted into a one-line field (a password
+    input drops the newlines) or with CRLF line ends still loads."""
+    found = _PEM.search(pem)
+    if found is None:
+        return pem.strip()
+    body = "".join(found.group(2).split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([found.group(1), *lines, found.group(3)]) + "\n"
+
+
 def load_signing_key(pem: str, kid: str | None = None) -> SigningKey:
     """Parse ``pem``; ValueError (never quoting it) when it is not a usable key."""
     try:
-        key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
+        key = serialization.load_pem_private_key(normalise_pem(pem).encode(), password=None)
     except (ValueError, TypeError):
         raise ValueError("must be an unencrypted PEM RSA or EC P-384 private key") from None
     if isinstance(key, rsa.RSAPrivateKey):
@@ -55,7 +70,7 @@ def load_signing_key(pem: str, kid: str | None = None) -> SigningKey:
 def private_key(value: str) -> str:
     """The property validator of ``fhir.private.key``."""
     load_signing_key(value)
-    return value.strip() + "\n"
+    return normalise_pem(value)
 
 
 def generate_key() -> str:

@@ -10,7 +10,12 @@ import pytest
 from tests.fhir.conftest import ConnectorFactory, demo_client, group_properties
 
 from frontdesk.connectors.base import CheckStatus, Window
-from frontdesk.connectors.errors import CredentialsRejected, RateLimited, RemoteServerError
+from frontdesk.connectors.errors import (
+    CredentialsRejected,
+    ProtocolViolation,
+    RateLimited,
+    RemoteServerError,
+)
 from frontdesk.connectors.fhir.connector import status_matches
 from frontdesk.connectors.fhir.keys import generate_key
 from frontdesk.sandbox.fhir.app import FhirSandbox
@@ -181,3 +186,13 @@ def test_store_helpers_make_valid_resources() -> None:
     store.add(appointment("a1", start=start, status="fulfilled", patient_id="p1", location_id="l1"))
     assert store.start_of("a1") == start
     assert demo_client().jwks is not None
+
+
+async def test_a_paging_link_to_another_host_is_never_followed(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    connector = make_connector()
+    with pytest.raises(ProtocolViolation):
+        await connector.client.page("http://elsewhere.test/fhir/Appointment?_offset=20")
+    await connector.aclose()
+    assert fhir_sandbox.auth.issued == 0  # refused before any token was asked for

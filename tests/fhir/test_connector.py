@@ -196,3 +196,25 @@ async def test_a_paging_link_to_another_host_is_never_followed(
         await connector.client.page("http://elsewhere.test/fhir/Appointment?_offset=20")
     await connector.aclose()
     assert fhir_sandbox.auth.issued == 0  # refused before any token was asked for
+
+
+async def test_a_short_lived_token_is_replaced_before_it_expires(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    fhir_sandbox.update_knobs(token_lifetime_s=1, slow_page_ms=300)
+    connector = make_connector()
+    rows = [a async for a in connector.read(Window(DAY, date(2026, 3, 3)))]  # 4 pages
+    await connector.aclose()
+    assert len(rows) == 72
+    assert fhir_sandbox.auth.issued >= 2  # refreshed at half its life, ahead of expiry
+    assert connector.client.stats.reauthentications == 0  # never refused
+
+
+async def test_a_server_that_is_not_r4_or_not_there(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    connector = make_connector(group_properties(**{"fhir.base.url": "http://fhir.test/nothing"}))
+    result = await connector.check()
+    await connector.aclose()
+    assert result.status is CheckStatus.UNREACHABLE
+    assert "fhir.base.url" in result.message

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,8 +46,9 @@ class Capabilities:
         includes: set[str] = set()
         for rest in _list(statement.get("rest")):
             for resource in _list(rest.get("resource")):
-                if resource.get("type") == "Appointment":
-                    includes.update(str(i) for i in resource.get("searchInclude") or [])  # type: ignore[attr-defined]
+                found = resource.get("searchInclude")
+                if resource.get("type") == "Appointment" and isinstance(found, list):
+                    includes.update(str(i) for i in found)
         software = statement.get("software")
         name = version = ""
         if isinstance(software, dict):
@@ -83,7 +84,7 @@ class FhirAppointmentStream:
         self._by_name = by_name
         self._with_patients = with_patients
         self._done = False
-        self._iterator: AsyncIterator[Appointment] | None = None
+        self._iterator: AsyncGenerator[Appointment, None] | None = None
         self._prefetch: asyncio.Task[Page] | None = None
         self.rejected: list[mapping.Rejected] = []
         self.duplicates = 0
@@ -107,7 +108,7 @@ class FhirAppointmentStream:
     async def aclose(self) -> None:
         self._cancel_prefetch()
         if self._iterator is not None:
-            await self._iterator.aclose()  # type: ignore[attr-defined]
+            await self._iterator.aclose()
 
     def params(self) -> list[tuple[str, str]]:
         """The first page's search parameters."""
@@ -123,7 +124,7 @@ class FhirAppointmentStream:
             params.append(("_include", "Appointment:location"))
         return params
 
-    async def _run(self) -> AsyncIterator[Appointment]:
+    async def _run(self) -> AsyncGenerator[Appointment, None]:
         patients: dict[str, Patient | None] = {}
         locations: dict[str, str] = {}
         seen: set[str] = set()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from tests.fhir.conftest import ConnectorFactory, demo_client, group_properties
 
-from frontdesk.connectors.base import CheckStatus, Window
+from frontdesk.connectors.base import CheckStatus, CursorNotReady, Window
 from frontdesk.connectors.errors import (
     CredentialsRejected,
     ProtocolViolation,
@@ -218,3 +218,18 @@ async def test_a_server_that_is_not_r4_or_not_there(
     await connector.aclose()
     assert result.status is CheckStatus.UNREACHABLE
     assert "fhir.base.url" in result.message
+
+
+async def test_a_stream_closed_early_stops_its_pager_and_has_no_cursor(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    fhir_sandbox.update_knobs(include=False)
+    connector = make_connector()
+    stream = connector.read(Window(DAY, date(2026, 3, 6)))  # 144 appointments, 8 pages
+    taken = [await anext(stream) for _ in range(5)]
+    await stream.aclose()
+    await connector.aclose()
+    assert len(taken) == 5
+    with pytest.raises(CursorNotReady):
+        _ = stream.cursor
+    assert fhir_sandbox.requests["next"] < 7  # it stopped following the links

@@ -3,9 +3,13 @@
 ``Appointment?date=ge{first}&date=lt{last+1}&_count={page_size}`` — plus
 ``_include=Appointment:patient`` (and ``Appointment:location`` when the group matches
 locations by name) where the CapabilityStatement lists them — then ``Bundle.link[next]`` to
-the end. The next page is requested as soon as a page has arrived, so the server's latency
-overlaps our parsing. Patients the page did not include are read in batches of
-``Patient?_id=a,b,c`` (concurrently, within the integration's limit), each once per read.
+the end. A pager task follows the ``next`` links as fast as the server answers: each page's
+successor is requested before the page is parsed, and up to :data:`PAGES_AHEAD` parsed pages
+wait for the consumer, so neither our parsing nor the patient reads lengthen the chain of
+page requests. Patients a page did not include are read in batches of
+``Patient?_id=a,b,c`` (concurrently, within the integration's limit) as soon as the page is
+parsed, each patient once per read; the consumer waits for a page's batches only when it
+reaches that page.
 Appointments repeated across pages (the schedule changed while we paged) are yielded once.
 
 ``location_name`` is the participant ``Location``'s id, or — when the group's match key is
@@ -20,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from frontdesk.connectors.base import Appointment, CursorNotReady, Patient, Window
 from frontdesk.connectors.fhir import mapping
@@ -30,6 +35,11 @@ from frontdesk.connectors.fhir.client import FhirClient, Page
 from frontdesk.logs import get_logger
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+PAGES_AHEAD = 2
+"""Parsed pages waiting for the consumer before the pager stops following links."""
+_Parsed = tuple[list[mapping.Visit], "asyncio.Task[None] | None"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,7 @@ class FhirAppointmentStream:
         self._with_patients = with_patients
         self._done = False
         self._iterator: AsyncGenerator[Appointment, None] | None = None
-        self._prefetch: asyncio.Task[Page] | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
         self.rejected: list[mapping.Rejected] = []
         self.duplicates = 0
         self.pages = 0
@@ -106,7 +116,7 @@ class FhirAppointmentStream:
         return None
 
     async def aclose(self) -> None:
-        self._cancel_prefetch()
+        self._stop_tasks()
         if self._iterator is not None:
             await self._iterator.aclose()
 
@@ -128,18 +138,16 @@ class FhirAppointmentStream:
         patients: dict[str, Patient | None] = {}
         locations: dict[str, str] = {}
         seen: set[str] = set()
+        queue: asyncio.Queue[_Parsed | Exception | None] = asyncio.Queue(maxsize=PAGES_AHEAD)
         try:
             self._capabilities = await self._capabilities_of()
-            page: Page | None = await self._client.search("Appointment", self.params())
-            while page is not None:
-                self.pages += 1
-                if page.next_url is not None:
-                    self._prefetch = asyncio.create_task(self._client.page(page.next_url))
-                    await asyncio.sleep(0)  # let it send its request before we parse this page
-                visits = self._split(page, patients, locations)
-                if self._with_patients:
-                    wanted = {v.appointment.patient_id for v in visits} - patients.keys()
-                    await self._fetch_patients(wanted, patients)
+            self._spawn(self._page_ahead(queue, patients, locations))
+            while (parsed := await queue.get()) is not None:
+                if isinstance(parsed, Exception):
+                    raise parsed
+                visits, lookups = parsed
+                if lookups is not None:
+                    await lookups
                 for item in visits:
                     appointment = item.appointment
                     if appointment.source_appointment_id in seen:
@@ -151,11 +159,55 @@ class FhirAppointmentStream:
                         location_name=self._location(item, locations),
                         patient=patients.get(appointment.patient_id),
                     )
-                page = await self._prefetch if self._prefetch is not None else None
-                self._prefetch = None
         finally:
-            self._cancel_prefetch()
+            self._stop_tasks()
         self._done = True
+
+    async def _page_ahead(
+        self,
+        queue: asyncio.Queue[_Parsed | Exception | None],
+        patients: dict[str, Patient | None],
+        locations: dict[str, str],
+    ) -> None:
+        """Follow the ``next`` links as fast as the server answers (up to ``PAGES_AHEAD``
+        parsed pages ahead of the consumer), starting each page's patient reads at once."""
+        requested: set[str] = set()
+        try:
+            page = await self._client.search("Appointment", self.params())
+            while True:
+                self.pages += 1
+                following = self._spawn(self._client.page(page.next_url)) if page.next_url else None
+                await asyncio.sleep(0)  # let it send its request before this page is parsed
+                visits = self._split(page, patients, locations)
+                lookups = None
+                if self._with_patients:
+                    wanted = {v.appointment.patient_id for v in visits} - patients.keys()
+                    wanted -= requested
+                    wanted.discard("")
+                    requested |= wanted
+                    if wanted:
+                        lookups = self._spawn(self._fetch_patients(wanted, patients))
+                await queue.put((visits, lookups))
+                if following is None:
+                    break
+                page = await following
+        except Exception as error:  # handed to the consumer, who raises it
+            await queue.put(error)
+            return
+        await queue.put(None)
+
+    def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.create_task(work)
+        self._tasks.append(task)
+        return task
+
+    def _stop_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()  # retrieved: a failure reached the consumer or did not matter
 
     def _split(
         self, page: Page, patients: dict[str, Patient | None], locations: dict[str, str]
@@ -212,10 +264,3 @@ class FhirAppointmentStream:
                     patients[item.patient_id] = item
         for pid in ids:
             patients.setdefault(pid, None)  # the server has no such patient: asked once
-
-    def _cancel_prefetch(self) -> None:
-        task, self._prefetch = self._prefetch, None
-        if task is not None and not task.done():
-            task.cancel()
-        elif task is not None and not task.cancelled():
-            task.exception()  # retrieved: the failure (if any) was the consumer's to see

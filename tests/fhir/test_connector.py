@@ -3,6 +3,7 @@ paging, _include or batched patients, the 401 rule, 429 and 5xx retries, refused
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from frontdesk.connectors.errors import (
     CredentialsRejected,
     ProtocolViolation,
     RateLimited,
+    RemoteRejected,
     RemoteServerError,
 )
 from frontdesk.connectors.fhir.connector import status_matches
@@ -233,3 +235,24 @@ async def test_a_stream_closed_early_stops_its_pager_and_has_no_cursor(
     with pytest.raises(CursorNotReady):
         _ = stream.cursor
     assert fhir_sandbox.requests["next"] < 7  # it stopped following the links
+
+
+async def test_one_token_request_for_many_concurrent_calls(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    connector = make_connector()
+    tokens = await asyncio.gather(*(connector.client.access_token() for _ in range(10)))
+    await connector.aclose()
+    assert len(set(tokens)) == 1
+    assert fhir_sandbox.auth.issued == 1
+
+
+async def test_an_operation_outcome_is_quoted_and_not_retried(
+    make_connector: ConnectorFactory, fhir_sandbox: FhirSandbox
+) -> None:
+    connector = make_connector()
+    with pytest.raises(RemoteRejected) as info:
+        await connector.client.search("Appointment", [("_include", "Appointment:nothing")])
+    await connector.aclose()
+    assert "unsupported _include Appointment:nothing" in info.value.message
+    assert connector.client.stats.retries == 0

@@ -41,6 +41,7 @@ from frontdesk.answering.desk.delivery import WebhookPump
 from frontdesk.answering.desk.webhook_sender import WebhookSender
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.connectors.allscripts.spec import SOURCE as ALLSCRIPTS
+from frontdesk.connectors.fhir.spec import SOURCE as FHIR_R4
 from frontdesk.connectors.spec import Source
 from frontdesk.context import AppContext
 from frontdesk.credentials.health import WarningLoop
@@ -76,7 +77,7 @@ class Role(enum.StrEnum):
 
 def builtin_sources() -> list[Source]:
     """The integration sources that ship with frontdesk."""
-    return [ALLSCRIPTS]
+    return [ALLSCRIPTS, FHIR_R4]
 
 
 def builtin_plugins(ctx: AppContext) -> Plugins:

@@ -143,6 +143,20 @@ class HttpSettings(BaseModel):
     """A PEM file of CA certificates trusted *instead of* the default store (certifi)."""
 
 
+class FhirSettings(BaseModel):
+    """FHIR R4 sources (``FRONTDESK_FHIR__...``); the per-group values are properties."""
+
+    timeout_s: float = Field(default=30.0, gt=0)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    """``_count`` of an appointment search page."""
+    patient_batch: int = Field(default=50, ge=1, le=500)
+    """Patient ids per ``Patient?_id=a,b,c`` when the server has no ``_include``."""
+    scopes: str = "system/Appointment.read system/Patient.read system/Location.read"
+    """Default ``scope`` of the token request (the group property ``fhir.scopes`` overrides)."""
+    token_refresh_margin_s: float = Field(default=60.0, ge=0)
+    """A cached access token is replaced this long before its ``expires_in`` runs out."""
+
+
 class AnsweringSettings(BaseModel):
     """How the Answering Service API v2 resolves the vendor's ambiguities (spec §6;
     docs/answering.md), with the spec's recommendations as defaults
@@ -241,6 +255,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     outbound: OutboundSettings = OutboundSettings()
     retention: RetentionSettings = RetentionSettings()
+    fhir: FhirSettings = FhirSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -1,10 +1,11 @@
 """``frontdesk demo``: everything embedded on one machine, seeded with demo data.
 
-Starts the Unity sandbox (its own loopback port) and the demo mail capture (a real SMTP
-server on loopback), points the settings at them, seeds (idempotently) the demo businesses,
-an Allscripts integration over the sandbox's practice and a staff API key, runs one first
-sync so that decisions and captured review requests exist, seeds an answering-service company
-with an API user and a few tickets (`demo/answering.py`), then serves until Ctrl-C.
+Starts the Unity and FHIR sandboxes (their own loopback ports) and the demo mail capture (a
+real SMTP server on loopback), points the settings at them, seeds (idempotently) the demo
+businesses, an Allscripts integration over the Unity sandbox's practice, a FHIR R4
+integration over the FHIR sandbox's (``demo/fhir.py``) and a staff API key, runs one first
+sync of each so that decisions and captured review requests exist, seeds an answering-service
+company with an API user and a few tickets (`demo/answering.py`), then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from frontdesk.cli.serve import serve_app
 from frontdesk.composition import Process, Role, running
 from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
+from frontdesk.demo.fhir import seed_fhir_integration
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
@@ -53,8 +55,15 @@ def demo_command(
                     seed = await seed_demo(ctx)
                     integration = await seed_integration(ctx, api=api, api_key=seed.api_key)
                     seed.businesses.extend(integration.businesses)
+                    synced = await first_sync(process, group_id=integration.group_id)
+                    if services.fhir_base_url is not None:  # the second practice, on FHIR
+                        fhir = await seed_fhir_integration(
+                            ctx, api=api, api_key=seed.api_key, base_url=services.fhir_base_url
+                        )
+                        seed.businesses.extend(fhir.businesses)
+                        await first_sync(process, group_id=fhir.group_id)
                     seed.answering = await seed_answering(ctx, transport=transport)
-                    return seed, await first_sync(process, group_id=integration.group_id)
+                    return seed, synced
             finally:
                 await ctx.close()
 
@@ -71,6 +80,8 @@ def demo_command(
                     f"eligible, {synced['sent']} review requests sent to the capture"
                 )
             console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
+            if services.fhir_base_url is not None:
+                console.print(f"FHIR sandbox:   {services.fhir_base_url}  (Harbor Health Partners)")
             console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
             console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
             if not no_browser:

@@ -1,4 +1,5 @@
-"""``frontdesk integration health|diagnose|reauthorize``: credential health for support staff.
+"""``frontdesk integration health|diagnose|reauthorize|fhir-key``: credential health for support
+staff, and FHIR key pairs.
 
 Secrets are read from a hidden prompt, or one line each from stdin when it is not a
 terminal — never from the command line (argv ends up in shell history and ``ps``).
@@ -260,3 +261,30 @@ async def _new_values(
             raise InvalidInput(f"an empty value was given for {key}", field="key")
         values.append(PropertyInput(key, value, is_secure=bool(known and known.secure)))
     return values
+
+
+@app.command("fhir-key")
+def fhir_key_command(
+    group: Annotated[int, typer.Option("--group", help="FHIR R4 integration group id")],
+) -> None:
+    """Generate an EC P-384 key pair for a FHIR group and print the JWKS URL to register
+    with the EHR (the private key is stored encrypted; the old one, if any, is replaced)."""
+    from frontdesk.connectors.fhir.keypairs import generate_group_key, jwks_url
+
+    async def go() -> tuple[str, str]:
+        async with opened_process() as process:
+            ctx = process.ctx
+            async with ctx.db.transaction() as session:
+                kid = await generate_group_key(
+                    session,
+                    principal=CLI,
+                    clock=ctx.clock,
+                    secrets=ctx.secrets,
+                    plugins=process.plugins,
+                    group_id=group,
+                )
+            return kid, jwks_url(ctx.settings.public_url, group)
+
+    kid, url = run(go())
+    console.print(f"key {kid} stored for group {group}")
+    console.print(f"register this JWKS URL with the EHR: {url}")

@@ -84,6 +84,11 @@ class PropertySpec:
     """The server connects to this URL ("credentials": with the application's own
     credentials): only staff may set it, and the outbound rule checks it."""
     description: str = ""
+    max_length: int | None = None
+    """A longer limit than the core's 2,000 characters (e.g. a PEM private key)."""
+    default: str | None = None
+    """The value in effect where neither the group nor the location sets the key (an
+    allow-list's default, e.g. the statuses that mean a visit happened)."""
 
     def allowed_at(self, level: Level) -> bool:
         return self.scope in ("both", level)

@@ -1,8 +1,9 @@
-"""What ``frontdesk demo`` runs beside the server: the Unity sandbox and the mail capture.
+"""What ``frontdesk demo`` runs beside the server: the sandboxes and the mail capture.
 
-The sandbox (``default_config(seed=1)``: one credential, the six-location Loudoun Valley
-practice) is served by its own ``uvicorn.Server`` in a thread with its own event loop, on a
-loopback port of its own; the capture is aiosmtpd's threaded controller storing every
+The Unity sandbox (``default_config(seed=1)``: one credential, the six-location Loudoun
+Valley practice) and the FHIR sandbox (seed 1: three locations, the demo client and key)
+are each served by their own ``uvicorn.Server`` in a thread with its own event loop, on a
+loopback port of their own; the capture is aiosmtpd's threaded controller storing every
 message in ``captured_mail``. Both stop with the process. Settings are pointed at them so
 the sync engine reads the sandbox and review requests land in the capture.
 """
@@ -12,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
 
 from frontdesk.delivery.capture import MailCapture
+from frontdesk.sandbox.fhir.app import create_fhir_app
+from frontdesk.sandbox.fhir.config import DEMO_CLIENT_ID, Client, FhirSandboxConfig
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -35,11 +40,13 @@ DEMO_FROM = "reviews@frontdesk.demo"
 
 
 class SandboxThread:
-    """The Unity sandbox on ``127.0.0.1`` in a thread of its own."""
+    """A sandbox (default: Unity's) on ``127.0.0.1`` in a thread of its own."""
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(
+        self, *, port: int = 0, app: Callable[..., Any] | None = None, name: str = "unity"
+    ) -> None:
         config = uvicorn.Config(
-            create_unity_app(default_config(seed=1)),
+            app or create_unity_app(default_config(seed=1)),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -47,7 +54,8 @@ class SandboxThread:
             ws="none",
         )
         self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, name="unity-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-sandbox", daemon=True)
+        self.name = name
         self.port = 0
 
     def _serve(self) -> None:
@@ -58,7 +66,7 @@ class SandboxThread:
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Unity sandbox did not start")
+                raise RuntimeError(f"the {self.name} sandbox did not start")
             time.sleep(0.02)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
 
@@ -78,16 +86,35 @@ class DemoServices:
     sandbox: SandboxThread
     capture: MailCapture
     settings: Settings
+    fhir: SandboxThread | None = None
 
     def stop(self) -> None:
         self.capture.stop()
         self.sandbox.stop()
+        if self.fhir is not None:
+            self.fhir.stop()
+
+    @property
+    def fhir_base_url(self) -> str | None:
+        return f"{self.fhir.url}/fhir" if self.fhir is not None else None
+
+
+def fhir_sandbox_thread() -> SandboxThread:
+    """The FHIR sandbox of the demo: seed 1, the demo client registered with its demo key."""
+    from frontdesk.connectors.fhir.keys import load_signing_key, public_jwk
+    from frontdesk.sandbox.fhir.config import demo_private_key
+
+    jwks = {"keys": [public_jwk(load_signing_key(demo_private_key(1)))]}
+    config = FhirSandboxConfig(seed=1, clients=(Client(client_id=DEMO_CLIENT_ID, jwks=jwks),))
+    return SandboxThread(app=create_fhir_app(config), name="FHIR")
 
 
 def start_services(settings: Settings) -> DemoServices:
     """Start the sandbox and the mail capture; the settings the demo server runs with."""
     sandbox = SandboxThread()
     sandbox.start()
+    fhir = fhir_sandbox_thread()
+    fhir.start()
     capture = MailCapture(settings.sqlalchemy_url)
     capture.start()
     unity = settings.unity.model_copy(
@@ -100,10 +127,15 @@ def start_services(settings: Settings) -> DemoServices:
     )
     smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": DEMO_FROM})
     # The sandbox is on loopback: allow it explicitly (its PM layout is a group URL too).
-    listed = [settings.outbound.allowed_hosts, f"127.0.0.1:{sandbox.port}"]
+    listed = [
+        settings.outbound.allowed_hosts,
+        f"127.0.0.1:{sandbox.port}",
+        f"127.0.0.1:{fhir.port}",
+    ]
     outbound = OutboundSettings(allowed_hosts=",".join(h for h in listed if h.strip()))
     return DemoServices(
         sandbox=sandbox,
         capture=capture,
         settings=settings.model_copy(update={"unity": unity, "smtp": smtp, "outbound": outbound}),
+        fhir=fhir,
     )

@@ -196,12 +196,13 @@ def check_property(
             "a property key has 1-120 letters, digits, '_', '.' or '-'",
             field=_join(field, "propertyKey"),
         )
-    if len(value) > MAX_VALUE_LENGTH:
+    spec = spec_for(key, source)
+    limit = spec.max_length if spec is not None and spec.max_length else MAX_VALUE_LENGTH
+    if len(value) > limit:
         raise InvalidInput(
-            f"{key}: a value has at most {MAX_VALUE_LENGTH} characters",
+            f"{key}: a value has at most {limit} characters",
             field=_join(field, "propertyValue"),
         )
-    spec = spec_for(key, source)
     if spec is None:
         return CheckedProperty(key=key, value=value, secure=is_secure, spec=None)
     if not spec.allowed_at(level):

@@ -31,7 +31,7 @@ app = typer.Typer(help="Simulators of external systems, for the demo, tests and 
 
 @app.callback()
 def sandbox() -> None:
-    """Simulators of external systems (Allscripts PM Unity)."""
+    """Simulators of external systems (Allscripts PM Unity, a FHIR R4 server)."""
 
 
 def build_config(
@@ -153,6 +153,83 @@ def unity(
     Console().print(describe(config, f"http://{host}:{port}"))
     uvicorn.run(
         create_unity_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        lifespan="off",
+        ws="none",
+    )
+
+
+@app.command()
+def fhir(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8078,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic practices.")] = 1,
+    practices: Annotated[int, typer.Option(help="Synthetic practices.")] = 1,
+    locations: Annotated[int, typer.Option(help="Locations per practice.")] = 3,
+    per_day: Annotated[int, typer.Option(help="Appointments per location and day.")] = 12,
+    latency_ms: Annotated[float, typer.Option(help="Added latency of every request.")] = 0.0,
+    slow_page_ms: Annotated[float, typer.Option(help="Extra latency of paging requests.")] = 0.0,
+    token_lifetime_s: Annotated[int, typer.Option(help="Access token lifetime.")] = 300,
+    max_page_size: Annotated[int, typer.Option(help="Largest _count honoured.")] = 500,
+    no_include: Annotated[bool, typer.Option(help="Refuse _include (batched reads).")] = False,
+    client_id: Annotated[
+        str, typer.Option(help="Client registered with the demo key (its public half).")
+    ] = "frontdesk-demo",
+    jwks: Annotated[
+        Path | None, typer.Option(help="JWKS file of the client's public keys instead.")
+    ] = None,
+) -> None:
+    """Run the FHIR R4 sandbox (SMART Backend Services token endpoint, Appointment, Patient
+    and Location searches, admin API for knobs and faults)."""
+    import json
+
+    from frontdesk.connectors.fhir.keys import load_signing_key, public_jwk
+    from frontdesk.sandbox.fhir.app import create_fhir_app
+    from frontdesk.sandbox.fhir.config import (
+        Client,
+        FhirSandboxConfig,
+        Knobs,
+        PracticeShape,
+        demo_private_key,
+    )
+
+    keys = (
+        json.loads(jwks.read_text())
+        if jwks is not None
+        else {"keys": [public_jwk(load_signing_key(demo_private_key(seed)))]}
+    )
+    try:
+        config = FhirSandboxConfig(
+            seed=seed,
+            clients=(Client(client_id=client_id, jwks=keys),),
+            knobs=Knobs(
+                latency_ms=latency_ms,
+                slow_page_ms=slow_page_ms,
+                token_lifetime_s=token_lifetime_s,
+                max_page_size=max_page_size,
+                include=not no_include,
+            ),
+            shape=PracticeShape(
+                practices=practices,
+                locations_per_practice=locations,
+                appointments_per_location_day=per_day,
+            ),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    base = f"http://{host}:{port}/fhir"
+    table = Table(title="FHIR R4 sandbox (SMART Backend Services)", show_header=False)
+    table.add_row("FHIR base URL", base)
+    table.add_row("Token URL", f"{base}/auth/token")
+    table.add_row("Client id", client_id)
+    table.add_row("Key", "--jwks file" if jwks else f"demo key of seed {seed} (public!)")
+    table.add_row("Admin", f"http://{host}:{port}/sandbox/admin/knobs")
+    Console().print(table)
+    uvicorn.run(
+        create_fhir_app(config),
         host=host,
         port=port,
         log_level="warning",

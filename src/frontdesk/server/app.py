@@ -15,6 +15,7 @@ from frontdesk.answering.staff_api import router as answering_staff_router
 from frontdesk.audit.api import router as audit_router
 from frontdesk.businesses.api import router as business_router
 from frontdesk.composition import Process, Role, build_process, serving_role
+from frontdesk.connectors.fhir.http_jwks import router as fhir_jwks_router
 from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
 from frontdesk.delivery.api import router as delivery_router
@@ -102,6 +103,7 @@ def create_app(
         checkins_router,
         outbox_router,
         credentials_router,
+        fhir_jwks_router,
     ):
         app.include_router(router)
     document_error_responses(app)

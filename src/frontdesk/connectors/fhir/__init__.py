@@ -1,0 +1,1 @@
+"""FHIR R4 appointments through SMART Backend Services (source 33 ``FHIR_R4``)."""

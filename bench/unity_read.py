@@ -49,11 +49,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from frontdesk import eventloop
+from frontdesk.composition import builtin_sources
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Window
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.connectors.registry import create_connector
 from frontdesk.logs import configure_logging
+from frontdesk.plugins import Plugins
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -146,9 +147,10 @@ async def run(
     )
     configure_logging(settings)
     limits = ConcurrencyLimits.from_settings(settings)
+    plugins = Plugins.of(builtin_sources(), [])  # the sources a process registers
     connectors: list[UnityConnector] = []
     for i in range(1, args.groups + 1):
-        connector = create_connector(
+        connector = plugins.connector(
             "ALLSCRIPTS",
             {
                 "User_Name": f"FDG{i:04d}PM:PMG{i:04d}^1^",

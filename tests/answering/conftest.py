@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts
 from frontdesk.answering.password_token import encrypt_password_token
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
 
@@ -216,6 +217,13 @@ class AnsweringClient:
 @pytest.fixture
 def api(client: httpx.AsyncClient, world: AppContext, clock: ManualClock) -> AnsweringClient:
     return AnsweringClient(client, world, clock)
+
+
+@pytest.fixture
+def runtime(app: Any) -> AnsweringRuntime:
+    """The answering runtime of the app's process (its options, committer and caches)."""
+    found: AnsweringRuntime = app.state.context.answering
+    return found
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ from frontdesk.answering.models import (
     AnsweringTicketStatus,
 )
 from frontdesk.businesses.service import add_business
+from frontdesk.composition import builtin_plugins
 from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import FAILED, PARKED, PENDING, SENT, ReviewRequest
@@ -165,6 +166,7 @@ async def seed_config(ctx: AppContext) -> tuple[int, dict[str, tuple[int, int, i
     """Businesses, groups and mappings through the services; returns the enterprise's group
     id and, per mapped location name, (mapping id, business id, scope business id)."""
     system = Principal.system("bench")
+    plugins = builtin_plugins(ctx)
     mapped: dict[str, tuple[int, int, int]] = {}
     async with ctx.db.transaction() as session:
         enterprise = await add_business(
@@ -180,6 +182,7 @@ async def seed_config(ctx: AppContext) -> tuple[int, dict[str, tuple[int, int, i
                 principal=system,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 parent_business_number=owner.number,
                 source_id=32,
                 triggers=[TriggerRef(56)],
@@ -207,6 +210,7 @@ async def seed_config(ctx: AppContext) -> tuple[int, dict[str, tuple[int, int, i
                 principal=system,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 group_id=groups[enterprise.id],
                 business_number=number,
                 changes=MappingChanges(
@@ -222,6 +226,7 @@ async def seed_config(ctx: AppContext) -> tuple[int, dict[str, tuple[int, int, i
             principal=system,
             clock=ctx.clock,
             secrets=ctx.secrets,
+            plugins=plugins,
             group_id=groups[smb.id],
             business_number=SMB,
             changes=MappingChanges(

@@ -152,6 +152,7 @@ async def configure(url: str, key: str, listing: list[dict[str, Any]]) -> None:
     mapping per location (no schedule due: the runs are asked for in the timed part)."""
     from frontdesk.access.principal import Principal
     from frontdesk.businesses.service import add_business
+    from frontdesk.composition import builtin_plugins
     from frontdesk.context import AppContext
     from frontdesk.integrations.catalog import TriggerRef
     from frontdesk.integrations.groups import PropertyInput, create_group
@@ -161,6 +162,7 @@ async def configure(url: str, key: str, listing: list[dict[str, Any]]) -> None:
     settings = Settings(database_url=url, secret_keys=SecretStr(key), log_level="WARNING")
     ctx = await AppContext.open(settings, migrate=True)
     system = Principal.system("bench")
+    plugins = builtin_plugins(ctx)
     try:
         for g, credential in enumerate(listing, start=1):
             enterprise = 300_000_000_000_000 + g * 1000
@@ -173,6 +175,7 @@ async def configure(url: str, key: str, listing: list[dict[str, Any]]) -> None:
                     principal=system,
                     clock=ctx.clock,
                     secrets=ctx.secrets,
+                    plugins=plugins,
                     parent_business_number=enterprise,
                     source_id=32,
                     triggers=[TriggerRef(trigger_id=56, trigger_type_id=1)],
@@ -199,6 +202,7 @@ async def configure(url: str, key: str, listing: list[dict[str, Any]]) -> None:
                         principal=system,
                         clock=ctx.clock,
                         secrets=ctx.secrets,
+                        plugins=plugins,
                         group_id=group.id,
                         business_number=enterprise + n,
                         changes=MappingChanges(
@@ -301,17 +305,15 @@ async def run_case(
     served: int,
 ) -> dict[str, Any]:
     from frontdesk.access.principal import Principal
+    from frontdesk.composition import Role, build_process
     from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
     from frontdesk.integrations.models import IntegrationGroup
     from frontdesk.jobs.procrastinate_queue import ProcrastinateJobQueue
-    from frontdesk.jobs.tasks import TaskRegistry
     from frontdesk.logs import configure_logging
-    from frontdesk.settings import Settings
+    from frontdesk.settings import JobsSettings, Settings
     from frontdesk.sync import service
-    from frontdesk.sync.dispatcher import TASK, Dispatcher
-    from frontdesk.sync.jobs import SyncJobs
     from frontdesk.sync.models import SyncRun
 
     url = database_url(admin_url, database)
@@ -320,16 +322,21 @@ async def run_case(
     received_file = work / "received.txt"
     sink = start_sink(received_file, smtp_port)
     settings = Settings(
-        data_dir=work / "data", database_url=url, secret_keys=SecretStr(key), log_level="WARNING"
+        data_dir=work / "data",
+        database_url=url,
+        secret_keys=SecretStr(key),
+        log_level="WARNING",
+        jobs=JobsSettings(backend="procrastinate"),
     )
     configure_logging(settings)
     ctx = await AppContext.open(settings, migrate=False)
     env = worker_env(url, key, unity_port, smtp_port, work, args.per_group)
     workers = spawn_workers(processes, args.concurrency, env, work)
-    # an API node's queue: it only defers (the task names must be known to defer them)
-    registry = TaskRegistry([t for t in SyncJobs(ctx).tasks() if t.name == TASK])
-    queue = ProcrastinateJobQueue(registry, url=url)
-    dispatcher = Dispatcher(ctx, queue)
+    # an API node (on procrastinate): its queue only defers, into the workers' queue
+    node = build_process(ctx, Role.API)
+    queue = node.queue
+    assert isinstance(queue, ProcrastinateJobQueue)
+    dispatcher = node.sync.dispatcher
     backends = Backends(admin_url, database)
     try:
         deadline = time.monotonic() + 120
@@ -407,7 +414,7 @@ async def run_case(
                 w.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 w.kill()
-        await queue.stop(drain=False)
+        await node.stop()  # its queue too
         await ctx.close()
         sink.terminate()
         sink.wait(timeout=10)

@@ -12,9 +12,10 @@ location and day) runs in a subprocess of its own, so peak RSS figures do not mi
 2. frontdesk in this process: SQLite in a temp dir (or ``--database-url``), one enterprise,
    group and ten mappings per group configured through the integration API (not timed),
    one manual run per group requested through the API;
-3. timed: the embedded runner of ``frontdesk serve`` (``SyncWorker`` with the review sender)
-   starts, runs every group's run and sends every review request; the clock stops when every
-   run has ended and no request is pending or sending.
+3. timed: the process of ``frontdesk serve`` (role ``server``: the embedded runner, i.e. the
+   job queue, the dispatcher and the review sender's sweeper) starts, runs every group's run
+   and sends every review request; the clock stops when every run has ended and no request
+   is pending or sending.
 
 **Lower bound** (as ``bench/unity_read.py``): each group needs 4 dependent round trips
 (GetToken → GetUserAuthentication → GetServerInfo → GetSchedule), ``ceil(D / per_group)``
@@ -29,7 +30,7 @@ of this process over the timed part (sandbox and sink are other processes), per 
 The last line is one JSON object.
 
 To see where the CPU goes, one case can run without sending (``--case 200 --no-send``:
-decisions only) or with the ledger but an in-memory ``RecordingChannel``
+decisions only, no ledger) or with the ledger but a channel that discards every message
 (``--case 200 --null-channel``);
 ``BENCH_PROFILE=file`` writes a cProfile of the timed part.
 """
@@ -184,6 +185,28 @@ async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> l
     return groups
 
 
+class DiscardingChannel:
+    """A review channel that accepts every message and keeps nothing (``--null-channel``)."""
+
+    def __init__(self) -> None:
+        from frontdesk.delivery.reach import Reach
+
+        self.name = "email"
+        self.reaches = Reach.EMAIL
+
+    def message_id(self, ledger_key: str) -> str:
+        return f"<{ledger_key}@discarded>"
+
+    async def send(self, message: Any) -> Any:
+        from frontdesk.delivery.channel import SendResult
+
+        key = message.ledger_key
+        return SendResult(channel=self.name, ledger_key=key, message_id=self.message_id(key))
+
+    async def reconcile(self, ledger_key: str, message_id: str | None) -> bool | None:
+        return None
+
+
 def given(**values: Any) -> dict[str, Any]:
     """The settings given on the command line (None: the product's default)."""
     return {key: value for key, value in values.items() if value is not None}
@@ -191,15 +214,14 @@ def given(**values: Any) -> dict[str, Any]:
 
 async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
-    from frontdesk.connectors.registry import create_connector
     from pydantic import SecretStr
     from sqlalchemy import func, select, update
 
+    from frontdesk.composition import Role, build_process, builtin_plugins
     from frontdesk.connectors.limits import ConcurrencyLimits
     from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
-    from frontdesk.engagement.sending import ReviewSender
     from frontdesk.integrations.models import IntegrationMapping
     from frontdesk.sandbox.unity import DEFAULT_APPNAME, DEFAULT_SERVICE_PASSWORD
     from frontdesk.settings import (
@@ -211,7 +233,6 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         UnitySettings,
     )
     from frontdesk.sync.models import SyncRun
-    from frontdesk.sync.worker import SyncWorker
 
     locations = args.case
     group_count = locations // 10
@@ -274,21 +295,27 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 await session.execute(
                     update(IntegrationMapping).values(next_run_at=datetime(2100, 1, 1, tzinfo=UTC))
                 )
+            plugins = builtin_plugins(ctx)
             limits = ConcurrencyLimits.from_settings(settings)
             connectors: list[Any] = []
 
             def build(source: str, properties: Mapping[str, str], s: Settings) -> Any:
-                connector = create_connector(source, properties, s, limits=limits)
+                connector = plugins.connector(source, properties, s, limits=limits)
                 connectors.append(connector)
                 return connector
 
             channels = None
             if args.null_channel:  # the ledger without SMTP: what the channel costs
-                from frontdesk.delivery.channel import ChannelRegistry, RecordingChannel
+                from frontdesk.delivery.channel import ChannelPlugin
+                from frontdesk.delivery.reach import Reach
 
-                channels = ChannelRegistry({"email": lambda: RecordingChannel("email")})
-            sender = None if args.no_send else ReviewSender(ctx, channels=channels)
-            worker = SyncWorker(ctx, connectors=build, sender=sender)
+                discard = DiscardingChannel()
+                channels = [ChannelPlugin(discard.name, Reach.EMAIL, lambda: discard)]
+            process = build_process(
+                ctx, Role.SERVER, plugins=plugins, connectors=build, channels=channels
+            )
+            if args.no_send:  # decisions only: no ledger rows, nothing to send
+                process.engine._on_decided = None
             profile = None
             if os.environ.get("BENCH_PROFILE"):  # a cProfile of the timed part, to this file
                 import cProfile
@@ -297,7 +324,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 profile.enable()
             cpu_started = time.process_time()
             started = time.perf_counter()
-            await worker.start()
+            await process.start()
             runs_done = None  # when the last run ended (sending may still be going on)
             while True:
                 await asyncio.sleep(0.2)
@@ -325,7 +352,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
             if profile is not None:
                 profile.disable()
                 profile.dump_stats(os.environ["BENCH_PROFILE"])
-            await worker.stop()
+            await process.stop()
             async with ctx.db.reader() as session:
                 decided = (
                     await session.execute(select(func.count()).select_from(CheckIn))

@@ -55,7 +55,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from frontdesk.connectors.registry import create_connector
 from pydantic import SecretStr
 
 from frontdesk import eventloop
@@ -181,8 +180,8 @@ async def run(
         if args.pool == "group":
             transport = make_transport(args.transport, settings, args.per_group)
             transports.append(transport)
-        connector = create_connector(
-            "ALLSCRIPTS",
+        # The Allscripts connector itself: the benchmark compares transports under it.
+        connector = UnityConnector.from_properties(
             {
                 "User_Name": f"FDG{i:04d}PM:PMG{i:04d}^1^",
                 "pms_user_name": f"pmuser{i:04d}",

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts
 from frontdesk.answering.password_token import encrypt_password_token
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
 
@@ -229,6 +230,13 @@ def api(
     client: httpx.AsyncClient, app: Any, world: AppContext, clock: ManualClock
 ) -> AnsweringClient:
     return AnsweringClient(client, world, clock, app)
+
+
+@pytest.fixture
+def runtime(app: Any) -> AnsweringRuntime:
+    """The answering runtime of the app's process (its options, committer and caches)."""
+    found: AnsweringRuntime = app.state.context.answering
+    return found
 
 
 @pytest.fixture

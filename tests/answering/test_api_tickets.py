@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from frontdesk.answering.options import AnsweringOptions, set_options
 from sqlalchemy import select
 
 from frontdesk.answering.models import AnsweringTicket, AnsweringTicketStatus
+from frontdesk.answering.runtime import AnsweringRuntime
 
 RESULT_KEYS = [
     "field_mr", "call_type", "patient_lname", "patient_fname", "dob", "sex", "complaint",
@@ -180,10 +180,15 @@ async def test_empty_body_and_malformed_json_answer_407(api: Any) -> None:
     assert answer.codes == [407] * 6
 
 
-async def test_empty_client_code_is_407_unless_allowed(api: Any) -> None:
+def set_options(runtime: AnsweringRuntime, **changes: Any) -> None:
+    """Answer with the default options changed by ``changes`` from now on."""
+    runtime.options = runtime.options.model_copy(update=changes)
+
+
+async def test_empty_client_code_is_407_unless_allowed(api: Any, runtime: AnsweringRuntime) -> None:
     token = await api.token()
     assert (await api.submit(token, api.ticket(client_code=""))).codes == [407]
-    set_options(api.ctx, AnsweringOptions(allow_empty_client_code=True))
+    set_options(runtime, allow_empty_client_code=True)
     assert (await api.submit(token, api.ticket(client_code=""))).body["success"] is True
 
 
@@ -254,10 +259,10 @@ async def test_ticket_status_errors(api: Any) -> None:
     assert by_post.result["ticket_status"] == "IN PROGRESS"
 
 
-async def test_http_status_codes_switch(api: Any) -> None:
+async def test_http_status_codes_switch(api: Any, runtime: AnsweringRuntime) -> None:
     token = await api.token()
     assert (await api.submit(token, api.ticket(dob="x"))).status == 200
-    set_options(api.ctx, AnsweringOptions(http_status_codes=True))
+    set_options(runtime, http_status_codes=True)
     assert (await api.submit(token, api.ticket(dob="x"))).status == 410
     assert (await api.submit(None)).status == 408
     ok = await api.submit(token)
@@ -308,8 +313,8 @@ async def test_unexpected_errors_answer_the_envelope(
     assert answer.body["success"] is False
 
 
-async def test_timestamp_in_notes_uses_configured_zone(api: Any) -> None:
-    set_options(api.ctx, AnsweringOptions(notes_timezone="America/New_York"))
+async def test_timestamp_in_notes_uses_configured_zone(api: Any, runtime: AnsweringRuntime) -> None:
+    set_options(runtime, notes_timezone="America/New_York")
     token = await api.token()
     notes = (await api.submit(token)).result["notes"]
     assert notes.startswith("2026-01-05 07:00:00 : ")

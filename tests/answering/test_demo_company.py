@@ -26,7 +26,8 @@ async def test_the_demo_company_is_seeded_once_and_its_printed_login_works(
     for attempt in (1, 2):
         ctx = await AppContext.open(settings, migrate=False)
         try:
-            seeded = await seed_answering(ctx)
+            transport = httpx.ASGITransport(app=create_app(settings, context=ctx))
+            seeded = await seed_answering(ctx, transport=transport)
             assert seeded.company == COMPANY
             assert seeded.submitted == (len(TICKETS) if attempt == 1 else 0)
             async with ctx.db.reader() as session:
@@ -44,7 +45,6 @@ async def test_the_demo_company_is_seeded_once_and_its_printed_login_works(
             assert {status for status, _, _ in made} == {"IN PROGRESS"}
             assert sum(unassigned for _, unassigned, _ in made) == 1  # waits to be re-filed
 
-            transport = httpx.ASGITransport(app=create_app(settings, context=ctx))
             base = "http://demo.test"
             async with AnsweringClient(
                 base, seeded.username, seeded.password, seeded.key, transport=transport

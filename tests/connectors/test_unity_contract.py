@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from frontdesk.connectors.registry import create_connector
 
 from frontdesk.clock import ManualClock
+from frontdesk.composition import builtin_sources
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import (
     AppointmentStream,
@@ -22,6 +22,7 @@ from frontdesk.connectors.base import (
     CursorNotReady,
     Window,
 )
+from frontdesk.plugins import Plugins
 from frontdesk.sandbox.unity import Sandbox
 from frontdesk.settings import CredentialSettings, Settings
 
@@ -190,18 +191,20 @@ async def test_status_matching_through_the_connector(connector: UnityConnector) 
 
 
 async def test_registry_builds_a_working_connector(
-    app: Any, make_settings: Callable[..., Settings], make_properties: Callable[..., dict[str, str]]
+    app: Any,
+    make_settings: Callable[..., Settings],
+    make_properties: Callable[..., dict[str, str]],
+    serve_loopback: Callable[[Any], Any],
 ) -> None:
-    connector = create_connector(
-        "ALLSCRIPTS",
-        make_properties(),
-        make_settings(),
-        transport=httpx.ASGITransport(app=app),
-    )
-    try:
-        assert (await connector.check()).status is CheckStatus.OK
-    finally:
-        await connector.aclose()
+    async with serve_loopback(app) as url:
+        settings = make_settings(base_url=url)
+        plugins = Plugins.of(builtin_sources(), [])
+        connector = plugins.connector("allscripts", make_properties(), settings)
+        try:
+            assert isinstance(connector, UnityConnector)
+            assert (await connector.check()).status is CheckStatus.OK
+        finally:
+            await connector.aclose()
 
 
 async def test_pm_layout_override(

@@ -9,11 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from frontdesk.connectors.registry import CONNECTORS, create_connector
 from pydantic import SecretStr
 
+from frontdesk.composition import builtin_sources
 from frontdesk.connectors.allscripts import mapping, wire
 from frontdesk.connectors.allscripts.config import UnityGroupConfig, json_base_url
+from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.allscripts.errors import (
     SessionExpired,
     http_error,
@@ -31,7 +32,9 @@ from frontdesk.connectors.errors import (
     RemoteRejected,
     RemoteServerError,
 )
+from frontdesk.connectors.spec import SourceRegistry
 from frontdesk.errors import ConfigurationError, FatalError, TransientError, Unauthorized
+from frontdesk.plugins import Plugins
 from frontdesk.settings import Settings, UnitySettings
 
 EASTERN = ZoneInfo("America/New_York")
@@ -375,13 +378,13 @@ def test_missing_property_names_the_key_not_the_value(key: str) -> None:
     secret = properties[key]
     properties[key] = "   "
     with pytest.raises(ConfigurationError) as caught:
-        create_connector("ALLSCRIPTS", properties, unity_settings())
+        Plugins.of(builtin_sources(), []).connector("ALLSCRIPTS", properties, unity_settings())
     assert caught.value.field == key
     assert key in str(caught.value)
     assert secret not in str(caught.value)
     del properties[key]
     with pytest.raises(ConfigurationError):
-        create_connector("ALLSCRIPTS", properties, unity_settings())
+        Plugins.of(builtin_sources(), []).connector("ALLSCRIPTS", properties, unity_settings())
 
 
 def test_bad_service_user_shape_and_missing_service_password() -> None:
@@ -394,11 +397,23 @@ def test_bad_service_user_shape_and_missing_service_password() -> None:
 
 
 async def test_registry() -> None:
-    assert set(CONNECTORS) == {"ALLSCRIPTS"}
-    connector = create_connector("allscripts", group_properties(), unity_settings())
+    sources = SourceRegistry(builtin_sources())
+    assert [source.spec.name for source in sources] == ["ALLSCRIPTS"]
+    assert sources.get("allscripts") is sources.get("ALLSCRIPTS")
+    plugins = Plugins(sources=sources)
+    assert plugins.spec("Allscripts") is sources.get("ALLSCRIPTS").spec
+    connector = plugins.connector("allscripts", group_properties(), unity_settings())
+    assert isinstance(connector, UnityConnector)
     await connector.aclose()
+    assert plugins.spec("EPIC") is None
+    with pytest.raises(ConfigurationError) as caught:
+        sources.get("EPIC")
+    assert caught.value.field == "source"
+    assert "EPIC" in str(caught.value)
     with pytest.raises(ConfigurationError):
-        create_connector("EPIC", group_properties(), unity_settings())
+        plugins.connector("EPIC", group_properties(), unity_settings())
+    with pytest.raises(ValueError, match="twice"):
+        sources.add(sources.get("ALLSCRIPTS"))
 
 
 def test_window() -> None:

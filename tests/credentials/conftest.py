@@ -27,12 +27,11 @@ from tests.sync.conftest import (  # noqa: F401  (fixtures)
     unity_settings,
 )
 
+from frontdesk.composition import Role, running
 from frontdesk.context import AppContext
 from frontdesk.credentials.models import CredentialIncident
 from frontdesk.delivery.capture import LoopbackController
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.settings import Settings, SmtpSettings, SyncSettings
-from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.foreground import run_to_end
 from frontdesk.sync.models import SyncRun
 
@@ -89,10 +88,10 @@ async def sandbox_admin(unity: Loopback, path: str, body: dict[str, Any] | None 
 
 
 async def run_all_to_end(ctx: AppContext, runs: list[dict[str, Any]]) -> list[SyncRun]:
-    # The review-request ledger's decision hook (no queue: rows only), so tests can check that
-    # backfills never ask a patient twice.
-    engine = SyncEngine(ctx, connectors=fast_connectors(), on_decided=ReviewSender(ctx).on_decided)
-    return [await run_to_end(ctx, engine, run["runId"], poll_s=0.01) for run in runs]
+    # A CLI process: its engine decides with the review-request ledger's hook (no queue: rows
+    # only), so tests can check that backfills never ask a patient twice.
+    async with running(ctx, Role.CLI, connectors=fast_connectors()) as process:
+        return [await run_to_end(ctx, process.engine, run["runId"], poll_s=0.01) for run in runs]
 
 
 async def incidents(ctx: AppContext, group_id: int) -> list[CredentialIncident]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from frontdesk.access.principal import Principal
 from frontdesk.clock import ManualClock
+from frontdesk.composition import builtin_plugins
 from frontdesk.context import AppContext
 from frontdesk.credentials.diagnose import diagnose
 
@@ -26,6 +27,7 @@ async def test_diagnose_reads_lastlogs_and_the_last_run(
 
     found = await diagnose(
         ctx,
+        builtin_plugins(ctx),
         principal=Principal.system("test"),
         group_id=practice.group_id,
         connectors=fast_connectors(),
@@ -48,6 +50,7 @@ async def test_diagnose_when_the_login_is_refused(
     unity.sandbox.expire_password("frontdesk")
     found = await diagnose(
         ctx,
+        builtin_plugins(ctx),
         principal=Principal.system("test"),
         group_id=practice.group_id,
         connectors=fast_connectors(),

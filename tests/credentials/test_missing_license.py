@@ -10,6 +10,7 @@ import pytest
 
 from frontdesk.access.principal import Principal
 from frontdesk.clock import ManualClock
+from frontdesk.composition import builtin_plugins
 from frontdesk.connectors.base import CheckResult, CheckStatus, Connector
 from frontdesk.context import AppContext
 from frontdesk.credentials.reauthorize import reauthorize
@@ -76,7 +77,10 @@ async def test_missing_license_blocks_until_check_passes(
 
     # A re-check with the same licence fails and changes nothing; it names the action.
     principal = Principal.system("test")
-    still = await reauthorize(ctx, principal=principal, group_id=practice.group_id, properties=[])
+    plugins = builtin_plugins(ctx)
+    still = await reauthorize(
+        ctx, plugins, principal=principal, group_id=practice.group_id, properties=[]
+    )
     assert still.check.status is CheckStatus.MISSING_PERMISSIONS
     assert ACTION in still.check.missing_actions
     assert not still.reactivated
@@ -91,7 +95,12 @@ async def test_missing_license_blocks_until_check_passes(
 
     # Once the check passes the group runs again, and the missed days are backfilled.
     done = await reauthorize(
-        ctx, principal=principal, group_id=practice.group_id, properties=[], connectors=passing
+        ctx,
+        plugins,
+        principal=principal,
+        group_id=practice.group_id,
+        properties=[],
+        connectors=passing,
     )
     assert done.reactivated
     assert done.status == "active"
@@ -111,6 +120,7 @@ async def test_a_person_set_inactive_group_is_not_reactivated(
     assert r.status_code == 200, r.text
     done = await reauthorize(
         ctx,
+        builtin_plugins(ctx),
         principal=Principal.system("test"),
         group_id=practice.group_id,
         properties=[],

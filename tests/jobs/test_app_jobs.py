@@ -8,11 +8,11 @@ from typing import Any
 import croniter
 import pytest
 
+from frontdesk.composition import Role, build_process
 from frontdesk.context import AppContext
 from frontdesk.errors import ConfigurationError
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.periodic import MAINTENANCE_PRIORITY, cron_every
-from frontdesk.jobs.registry import AppJobs
 from frontdesk.settings import JobsSettings, ReviewSettings, SyncSettings
 
 
@@ -59,7 +59,7 @@ class DurableQueue(LocalJobQueue):
 
 
 @pytest.fixture
-def jobs(ctx: AppContext) -> AppJobs:
+def tuned(ctx: AppContext) -> AppContext:
     ctx.settings = ctx.settings.model_copy(
         update={
             "sync": SyncSettings(tick_s=15),
@@ -67,11 +67,12 @@ def jobs(ctx: AppContext) -> AppJobs:
             "jobs": JobsSettings(stalled_after_s=42, keep_finished_hours=24),
         }
     )
-    return AppJobs(ctx)
+    return ctx
 
 
-def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
-    names = {task.name for task in jobs.registry()}
+def test_a_worker_runs_every_task_and_the_schedule(tuned: AppContext) -> None:
+    worker = build_process(tuned, Role.WORKER)
+    names = {task.name for task in worker.tasks}
     assert names == {
         "sync_group",
         "sync_dispatch",
@@ -81,7 +82,8 @@ def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
         "retention_purge",
         "answering_deliver_webhook",
     }
-    schedule = {p.task: p for p in jobs.schedule()}
+    assert {task.name for task in worker.jobs.registry()} == names
+    schedule = {p.task: p for p in worker.schedule}
     assert {name: p.cron for name, p in schedule.items()} == {
         "sync_dispatch": "* * * * * */15",
         "jobs_sweep": "* * * * * */5",
@@ -92,10 +94,20 @@ def test_a_worker_runs_every_task_and_the_schedule(jobs: AppJobs) -> None:
     assert all(p.queueing_lock == p.task for p in schedule.values())
     assert schedule["sync_dispatch"].priority == MAINTENANCE_PRIORITY
     assert schedule["jobs_sweep"].priority == MAINTENANCE_PRIORITY
+    # only workers run the schedule (the embedded runner ticks in loops instead)
+    for role in (Role.SERVER, Role.API, Role.CLI):
+        assert build_process(tuned, role).schedule == []
 
 
-async def test_upkeep_uses_the_durable_queue_and_the_review_sweeper(jobs: AppJobs) -> None:
-    queue = DurableQueue(jobs.registry())
+async def test_upkeep_uses_the_durable_queue_and_the_review_sweeper(tuned: AppContext) -> None:
+    process = build_process(tuned, Role.SERVER)
+    jobs = process.jobs
+    # the objects that defer jobs all defer into the process's queue
+    assert process.queue is not None
+    assert jobs.queue is process.queue
+    assert jobs.sender.queue is process.queue  # send jobs go to the process's queue
+    assert jobs.sync.dispatcher.queue is process.queue  # and sync jobs
+    queue = DurableQueue(process.tasks)
     jobs.attach(queue)
     swept: list[bool] = []
 
@@ -108,26 +120,13 @@ async def test_upkeep_uses_the_durable_queue_and_the_review_sweeper(jobs: AppJob
     await jobs.prune(timestamp=2)
     assert queue.calls == [("requeue_stalled", 42), ("prune_finished", 24)]
     assert swept == [True]
-    assert jobs.sender.queue is queue  # send jobs go to the process's queue
     await jobs.sync.dispatch(timestamp=3)  # a tick with nothing to do is harmless
-    await jobs.aclose()
+    await process.stop()
 
 
-async def test_upkeep_of_the_embedded_queue_is_only_the_review_sweep(jobs: AppJobs) -> None:
-    queue = LocalJobQueue(jobs.registry())
-    jobs.attach(queue)
-    swept: list[bool] = []
-
-    async def sweep(**_: Any) -> dict[str, int]:
-        swept.append(True)
-        return {"deferred": 0}
-
-    jobs.sender.sweep = sweep  # type: ignore[method-assign]
-    await jobs.sweep(timestamp=1)
-    await jobs.prune(timestamp=1)
-    # nothing durable to look after: the embedded queue keeps no jobs table to requeue or prune
-    assert not hasattr(queue, "requeue_stalled")
-    assert not hasattr(queue, "prune_finished")
-    assert swept == [True]  # the review sweeper runs whatever the queue
-    assert jobs.sender.queue is queue
-    await jobs.aclose()
+async def test_upkeep_of_the_embedded_queue_is_nothing(tuned: AppContext) -> None:
+    process = build_process(tuned, Role.SERVER)
+    assert isinstance(process.queue, LocalJobQueue)
+    await process.jobs.sweep(timestamp=1)
+    await process.jobs.prune(timestamp=1)
+    await process.stop()

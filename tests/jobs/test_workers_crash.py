@@ -39,6 +39,7 @@ from tests.sync.conftest import SERVICE_USERNAME, Loopback, unity  # noqa: F401 
 
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business
+from frontdesk.composition import Role, build_process, builtin_plugins
 from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
 from frontdesk.delivery.email_format import message_id_for
@@ -46,7 +47,6 @@ from frontdesk.delivery.models import CapturedMail
 from frontdesk.engagement import outbox
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
 from frontdesk.engagement.ledger_models import PARKED, SENT, ReviewRequest
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
@@ -231,6 +231,7 @@ async def configure(ctx: AppContext, unity: Loopback) -> dict[int, str]:  # noqa
     location (through the service layer, one transaction per group); group id → the
     practice's service user."""
     groups: dict[int, str] = {}
+    plugins = builtin_plugins(ctx)
     never = datetime(2100, 1, 1)  # no scheduled run: only the runs asked for below
     for g, credential in enumerate(unity.sandbox.config.credentials, start=1):
         enterprise = 300_000_000_000_000 + g * 1000
@@ -244,6 +245,7 @@ async def configure(ctx: AppContext, unity: Loopback) -> dict[int, str]:  # noqa
                 principal=OPERATOR,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 parent_business_number=enterprise,
                 source_id=32,
                 triggers=[TriggerRef(trigger_id=56, trigger_type_id=1)],
@@ -271,6 +273,7 @@ async def configure(ctx: AppContext, unity: Loopback) -> dict[int, str]:  # noqa
                     principal=OPERATOR,
                     clock=ctx.clock,
                     secrets=ctx.secrets,
+                    plugins=plugins,
                     group_id=group.id,
                     business_number=enterprise + n,
                     changes=MappingChanges(
@@ -388,10 +391,12 @@ async def test_kill_9_of_one_of_three_workers_loses_and_doubles_nothing(
             assert received[mids[row.id]] == 1
     parked = [r for r in ledger if r.state == PARKED]
     assert all(r.last_error_code == "outcome_unknown" for r in parked)
+    assert all(r.message_id == mids[r.id] for r in parked)  # stored at claim time
     assert len(parked) <= in_flight  # only requests caught mid-send by the kill
 
     # The operator: parked and in the mail log → delivered; the others requeued and sent.
-    sender = ReviewSender(ctx)
+    operator = build_process(ctx, Role.CLI)  # sends in the foreground (no queue)
+    sender = operator.sender
     try:
         for row in parked:
             if received[mids[row.id]] == 0:
@@ -401,7 +406,7 @@ async def test_kill_9_of_one_of_three_workers_loses_and_doubles_nothing(
                     )
                 assert await sender.send_request(row.id) == SENT
     finally:
-        await sender.aclose()
+        await operator.stop()
     received = await received_ids(ctx)
     assert sorted(received) == sorted(mids.values())  # exactly one message per request
     assert set(received.values()) == {1}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -29,13 +30,13 @@ from tests.sync.conftest import (  # noqa: F401  (fixtures)
 )
 
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Process, Role, build_process
 from frontdesk.context import AppContext
 from frontdesk.delivery.capture import LoopbackController
 from frontdesk.engagement.ledger_models import PENDING, ReviewRequest
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.local import LocalJobQueue
-from frontdesk.jobs.tasks import TaskRegistry
-from frontdesk.settings import ReviewSettings, Settings, SmtpSettings, SyncSettings
+from frontdesk.settings import JobsSettings, ReviewSettings, Settings, SmtpSettings, SyncSettings
 from frontdesk.sync.engine import SyncEngine
 
 ON = DAY + timedelta(days=1)
@@ -109,18 +110,21 @@ def settings(settings: Settings, unity: Loopback, sink: tuple[Sink, int]) -> Set
             "review": ReviewSettings(
                 max_attempts=3, retry_base_s=60, retry_max_s=600, lease_s=30, sweep_s=0.05
             ),
+            "jobs": JobsSettings(concurrency=4),
         }
     )
 
 
 @dataclass
 class Wired:
-    """A sender, its queue and a sync engine whose decision hook is the sender's."""
+    """A server process's sender, its queue (started; the runner's loops are not) and its
+    sync engine, whose decision hook is the sender's."""
 
     ctx: AppContext
     sender: ReviewSender
     queue: LocalJobQueue
     engine: SyncEngine
+    process: Process
 
     async def drain(self) -> None:
         """Send everything due now (the sweeper re-defers what is due; then wait)."""
@@ -150,17 +154,24 @@ class Wired:
         await self.drain()
 
 
-@pytest.fixture
-async def wired(ctx: AppContext, clock: ManualClock) -> AsyncIterator[Wired]:  # noqa: F811
-    sender = ReviewSender(ctx)
-    queue = LocalJobQueue(TaskRegistry(sender.tasks()), concurrency=4)
-    sender.attach(queue)
-    engine = SyncEngine(ctx, connectors=fast_connectors(), on_decided=sender.on_decided)
+@asynccontextmanager
+async def wire(ctx: AppContext, **overrides: Any) -> AsyncIterator[Wired]:
+    """The parts ``frontdesk serve`` wires (role ``server``) with fast connectors; its job
+    queue runs, the dispatcher and sweeper loops do not (tests drive them)."""
+    process = build_process(ctx, Role.SERVER, connectors=fast_connectors(), **overrides)
+    queue = process.queue
+    assert isinstance(queue, LocalJobQueue)
     await queue.start()
     try:
-        yield Wired(ctx, sender, queue, engine)
+        yield Wired(ctx, process.sender, queue, process.engine, process)
     finally:
-        await queue.stop(drain=False)
+        await process.stop()
+
+
+@pytest.fixture
+async def wired(ctx: AppContext, clock: ManualClock) -> AsyncIterator[Wired]:  # noqa: F811
+    async with wire(ctx) as made:
+        yield made
 
 
 async def requests(ctx: AppContext) -> list[Any]:

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import asyncio
 
+from frontdesk.composition import Role, build_process
 from frontdesk.context import AppContext
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.logs import configure_logging
 from frontdesk.settings import load_settings
-from frontdesk.sync.worker import SyncWorker
 
 
 async def main() -> None:
     settings = load_settings()
     configure_logging(settings)
     ctx = await AppContext.open(settings, migrate=False)
-    worker = SyncWorker(ctx, sender=ReviewSender(ctx))
-    await worker.start()
+    process = build_process(ctx, Role.SERVER)
+    assert process.runner is not None, "the embedded runner (FRONTDESK_JOBS__BACKEND=local)"
+    await process.runner.start()
     print("ready", flush=True)
     await asyncio.Event().wait()
 

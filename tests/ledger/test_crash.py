@@ -28,12 +28,12 @@ from tests.sync.conftest import SERVICE_USERNAME
 from tests.sync.test_decisions import decisions, expected
 
 from frontdesk.access.principal import Principal
+from frontdesk.composition import Role, build_process
 from frontdesk.context import AppContext
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.engagement import outbox
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
 from frontdesk.engagement.ledger_models import PARKED, PENDING, SENDING, SENT, ReviewRequest
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.integrations.models import IntegrationMapping
 from frontdesk.sandbox.unity.knobs import Knobs, Latency
 from frontdesk.settings import Settings
@@ -183,17 +183,23 @@ async def test_kill_9_during_a_run_and_during_sending(
             assert received[mid(row)] == 1
     parked = [r for r in ledger if r.state == PARKED]
     assert all(r.last_error_code == "outcome_unknown" for r in parked)
+    assert all(r.message_id == mid(r) for r in parked)  # stored at claim time, for the operator
     assert len(parked) <= in_flight  # only requests caught mid-send are parked
 
     # The operator: a parked request whose Message-ID is in the mail log was delivered;
     # the others are requeued and sent.
     delivered = [r for r in parked if received[mid(r)] == 1]
     undelivered = [r for r in parked if received[mid(r)] == 0]
-    sender = ReviewSender(ctx)
-    for row in undelivered:
-        async with ctx.db.transaction() as session:
-            await outbox.requeue(session, principal=OPERATOR, clock=ctx.clock, request_id=row.id)
-        assert await sender.send_request(row.id) == SENT
+    operator = build_process(ctx, Role.CLI)  # sends in the foreground (no queue)
+    try:
+        for row in undelivered:
+            async with ctx.db.transaction() as session:
+                await outbox.requeue(
+                    session, principal=OPERATOR, clock=ctx.clock, request_id=row.id
+                )
+            assert await operator.sender.send_request(row.id) == SENT
+    finally:
+        await operator.stop()
     received = Counter(handler.message_ids())
     assert sorted(received) == sorted(mid(r) for r in ledger)
     assert set(received.values()) == {1}

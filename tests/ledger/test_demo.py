@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
+from frontdesk.composition import Role, running
 from frontdesk.context import AppContext
 from frontdesk.delivery.models import CapturedMail
 from frontdesk.demo.runtime import start_services
 from frontdesk.demo.seed import first_sync, seed_demo, seed_integration
 from frontdesk.engagement.ledger_models import SENT, ReviewRequest
+from frontdesk.server.app import create_app
 from frontdesk.settings import Settings
 from frontdesk.staff.service import authenticate
 
@@ -36,11 +39,17 @@ async def test_demo_seeds_syncs_and_captures_idempotently(
         for attempt in (1, 2):
             ctx = await AppContext.open(services.settings, migrate=False)
             try:
-                seed = await seed_demo(ctx)
-                integration = await seed_integration(ctx, api_key=seed.api_key)
-                assert integration.created == (attempt == 1)
-                assert len(integration.businesses) == 7
-                synced = await first_sync(ctx, group_id=integration.group_id)
+                # as ``frontdesk demo`` prepares: a CLI process, configured through its own app
+                async with running(ctx, Role.CLI) as process:
+                    app = create_app(process.settings, process=process)
+                    async with httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app), base_url="http://demo"
+                    ) as api:
+                        seed = await seed_demo(ctx)
+                        integration = await seed_integration(ctx, api=api, api_key=seed.api_key)
+                        assert integration.created == (attempt == 1)
+                        assert len(integration.businesses) == 7
+                        synced = await first_sync(process, group_id=integration.group_id)
                 async with ctx.db.reader() as session:
                     sent = (
                         await session.execute(

@@ -19,12 +19,13 @@ from frontdesk.cli import listing
 from frontdesk.cli.main import app
 from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
-from frontdesk.delivery.channel import ChannelRegistry
+from frontdesk.delivery.channel import ChannelPlugin
 from frontdesk.delivery.email import EmailChannel
+from frontdesk.delivery.reach import Reach
 from frontdesk.engagement.ledger_models import FAILED, PENDING, SENT
 from frontdesk.settings import Settings, SmtpSettings
 
-from .conftest import ON, Practice, Sink, Wired, requests
+from .conftest import ON, Practice, Sink, Wired, requests, wire
 
 H = dict[str, str]
 
@@ -147,7 +148,6 @@ async def test_the_demo_capture_shows_the_message(
     ctx: AppContext,
     settings: Settings,
     practice: Practice,
-    wired: Wired,
     client: httpx.AsyncClient,
     staff_headers: H,
 ) -> None:
@@ -156,8 +156,9 @@ async def test_the_demo_capture_shows_the_message(
     await capture.astart()
     try:
         smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": "reviews@fd.test"})
-        wired.sender.channels = ChannelRegistry({"email": lambda: EmailChannel(smtp)})
-        await wired.run_day(practice, ON)
+        email = ChannelPlugin("email", Reach.EMAIL, lambda: EmailChannel(smtp))
+        async with wire(ctx, channels=[email]) as wired:
+            await wired.run_day(practice, ON)
     finally:
         await capture.astop()
     (first, *_) = await requests(ctx)

@@ -19,6 +19,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Role, build_process
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
@@ -201,9 +202,15 @@ def fast_connectors(settings_override: Settings | None = None) -> Callable[..., 
     return build
 
 
+def foreground(ctx: AppContext, settings_override: Settings | None = None) -> SyncEngine:
+    """The sync engine of a CLI process (decides in the foreground; its decision hook is the
+    review sender's, which writes ledger rows and queues nothing) with fast connectors."""
+    return build_process(ctx, Role.CLI, connectors=fast_connectors(settings_override)).engine
+
+
 @pytest.fixture
 def engine(ctx: AppContext, clock: ManualClock) -> SyncEngine:
-    return SyncEngine(ctx, connectors=fast_connectors())
+    return foreground(ctx)
 
 
 def prop(key: str, value: str, secure: bool = False) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Role, running
 from frontdesk.context import AppContext
-from frontdesk.engagement.sending import ReviewSender
 from frontdesk.jobs.local import LocalJobQueue
 from frontdesk.jobs.procrastinate_queue import ProcrastinateJobQueue, libpq_url
 from frontdesk.server.app import create_app
@@ -44,22 +44,21 @@ async def test_run_now_on_an_api_node_defers_the_job_into_procrastinate(
     ctx: AppContext, practice: Practice, clock: ManualClock
 ) -> None:
     ctx.settings = ctx.settings.model_copy(update={"jobs": PROCRASTINATE})
-    node = SyncWorker(ctx, sender=ReviewSender(ctx))
-    assert isinstance(node.queue, ProcrastinateJobQueue)
-    assert not node.runs_jobs
-    await node.start()
-    try:
+    async with running(ctx, Role.API) as process:
+        node = process.runner
+        assert isinstance(node, SyncWorker)
+        assert isinstance(node.queue, ProcrastinateJobQueue)
+        assert node.queue is process.queue
+        assert not node.runs_jobs
         assert node._loop is None  # no dispatcher competing with the workers' periodic one
         (run,) = await practice.run_now(clock.now().date())
-        node.kick()
-        node.kick()  # a second kick finds the job waiting
+        process.runs_queued()
+        process.runs_queued()  # a second kick finds the job waiting
         await asyncio.gather(*node._offers)
         assert await sync_jobs(ctx.db.url) == [
             ("frontdesk.sync_group", "todo", {"run_id": run["runId"]}, f"run:{run['runId']}")
         ]
-        assert ctx.extras["review_sender"].queue is node.queue  # operator requeue defers there
-    finally:
-        await node.stop()
+        assert process.sender.queue is node.queue  # operator requeue defers there
 
 
 @pytest.mark.usefixtures("postgres_only")
@@ -71,7 +70,7 @@ async def test_serve_with_procrastinate_defers_only_even_with_the_worker_flag(
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        node = app.state.sync_worker
+        node = app.state.context.runner
         assert isinstance(node, SyncWorker)
         assert not node.runs_jobs
         assert node._loop is None
@@ -83,10 +82,12 @@ async def test_serve_with_the_embedded_runner_runs_it_unless_no_worker(
 ) -> None:
     embedded = create_app(settings.model_copy(update={"sync": SyncSettings(tick_s=60)}))
     async with embedded.router.lifespan_context(embedded):
-        node = embedded.state.sync_worker
+        node = embedded.state.context.runner
+        assert isinstance(node, SyncWorker)
         assert isinstance(node.queue, LocalJobQueue)
         assert node.runs_jobs
         assert node._loop is not None
     api_only: FastAPI = create_app(settings.model_copy(update={"sync": SyncSettings(worker=False)}))
     async with api_only.router.lifespan_context(api_only):
-        assert getattr(api_only.state, "sync_worker", None) is None
+        assert api_only.state.context.role is Role.API
+        assert api_only.state.context.runner is None

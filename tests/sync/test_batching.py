@@ -9,9 +9,8 @@ from typing import Any
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
 from frontdesk.sandbox.unity import Latency
-from frontdesk.sync.engine import SyncEngine
 
-from .conftest import DAY, Loopback, Practice, fast_connectors
+from .conftest import DAY, Loopback, Practice, foreground
 from .test_decisions import decisions, expected
 
 ON = DAY + timedelta(days=1)
@@ -27,7 +26,7 @@ async def run_recording_writes(ctx: AppContext, practice: Practice) -> list[int]
     """One run of the day's 150 appointments; the appointments fetched at every write."""
     writes: list[int] = []
     (run,) = await practice.run_now(ON)
-    outcome = await SyncEngine(ctx, connectors=fast_connectors()).attempt(
+    outcome = await foreground(ctx).attempt(
         run["runId"], progress=lambda fetched, _decided: writes.append(fetched)
     )
     assert outcome is not None

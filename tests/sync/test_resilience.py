@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Role, running
 from frontdesk.context import AppContext
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.settings import SyncSettings
@@ -27,6 +28,7 @@ from .conftest import (
     Loopback,
     Practice,
     fast_connectors,
+    foreground,
     unity_settings,
 )
 from .test_decisions import all_checkins, decisions, expected
@@ -72,7 +74,7 @@ async def test_restart_during_a_run_resumes_without_second_decisions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     small_batches(ctx)
-    engine = SyncEngine(ctx, connectors=fast_connectors())
+    engine = foreground(ctx)
     (run,) = await practice.run_now(ON)
     if crash:  # the process dies: nothing puts the run back, its lease must expire
         monkeypatch.setattr(engine, "_release", _no_release)
@@ -87,7 +89,7 @@ async def test_restart_during_a_run_resumes_without_second_decisions(
         assert report.requeued == [run["runId"]]
     else:
         assert (row.status, row.error_code) == ("queued", "interrupted")
-    restarted = SyncEngine(ctx, connectors=fast_connectors())
+    restarted = foreground(ctx)
     outcome = await restarted.attempt(run["runId"])
     assert outcome is not None
     assert outcome.status == "succeeded"
@@ -117,7 +119,7 @@ async def test_faults_give_the_same_decisions_as_a_clean_run(
         fault_seed=3,
     )
     settings = ctx.settings.model_copy(update={"unity": unity_settings(unity.url, timeout_s=0.2)})
-    engine = SyncEngine(ctx, connectors=fast_connectors(settings))
+    engine = foreground(ctx, settings)
     for run in await practice.run_now(ON):
         final = await run_to_end(ctx, engine, run["runId"], poll_s=0.01)
         assert final.status == "succeeded", (final.error_code, final.error_message)
@@ -135,7 +137,7 @@ async def test_rejected_credentials_mark_the_group_unauthorized(
     ctx: AppContext, practice: Practice, unity: Loopback, clock: ManualClock
 ) -> None:
     unity.sandbox.expire_password("frontdesk")
-    engine = SyncEngine(ctx, connectors=fast_connectors())
+    engine = foreground(ctx)
     (run,) = await practice.run_now(ON)
     outcome = await engine.attempt(run["runId"])
     assert outcome is not None
@@ -159,18 +161,16 @@ async def test_the_embedded_worker_runs_due_schedules(
     ctx: AppContext, practice: Practice, unity: Loopback, clock: ManualClock
 ) -> None:
     ctx.settings = ctx.settings.model_copy(update={"sync": SyncSettings(tick_s=0.05)})
-    worker = SyncWorker(ctx, connectors=fast_connectors())
-    await worker.start()
-    try:
+    async with running(ctx, Role.SERVER, connectors=fast_connectors()) as server:
+        assert isinstance(server.runner, SyncWorker)
+        assert server.runner.runs_jobs
         clock.set(clock.now().replace(day=5, hour=11, minute=1))  # 06:01 New York on the 5th
-        worker.kick()
+        server.runs_queued()  # tick now rather than in tick_s
         for _ in range(500):
             rows = await _runs(ctx)
             if rows and rows[0].status == "succeeded":
                 break
             await asyncio.sleep(0.02)
-    finally:
-        await worker.stop()
     (row,) = await _runs(ctx)
     assert (row.status, row.kind, row.window_first) == ("succeeded", "scheduled", ON)
     assert await decisions(ctx) == expected(unity.sandbox, [ON])

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.service import add_business
 from frontdesk.clock import ManualClock
+from frontdesk.composition import builtin_plugins
 from frontdesk.context import AppContext
 from frontdesk.integrations.catalog import TriggerRef
 from frontdesk.integrations.groups import PropertyInput, create_group
@@ -111,6 +112,7 @@ async def tenants(ctx: AppContext) -> dict[str, int]:
     """An enterprise with two locations and its group (two mappings); an SMB of another tenant
     with its own group."""
     system = Principal.system("test")
+    plugins = builtin_plugins(ctx)
     async with ctx.db.transaction() as session:
         for number, name, enterprise in (
             (ENTERPRISE, "Loudoun Valley Medical Group", None),
@@ -133,6 +135,7 @@ async def tenants(ctx: AppContext) -> dict[str, int]:
                 principal=system,
                 clock=ctx.clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 parent_business_number=parent,
                 source_id=32,
                 triggers=[TriggerRef(56)],
@@ -149,6 +152,7 @@ async def tenants(ctx: AppContext) -> dict[str, int]:
                     principal=system,
                     clock=ctx.clock,
                     secrets=ctx.secrets,
+                    plugins=plugins,
                     group_id=group.id,
                     business_number=number,
                     changes=MappingChanges(

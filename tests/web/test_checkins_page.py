@@ -23,6 +23,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import add_business
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Role, build_process, builtin_plugins
 from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.reasons import Reason
@@ -31,7 +32,6 @@ from frontdesk.integrations.groups import PropertyInput, create_group
 from frontdesk.integrations.mappings import MappingChanges, create_mapping
 from frontdesk.sandbox.unity import Sandbox
 from frontdesk.staff.roles import PATIENT_DETAIL_MASK
-from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.service import request_run
 
 from .conftest import ASHBURN, ENTERPRISE, LOUDOUN, OTHER_SMB, SECRET_VALUES, LoginAs
@@ -56,6 +56,7 @@ class Decided:
 @pytest.fixture
 async def decided(ctx: AppContext, clock: ManualClock, unity_sandbox: Sandbox) -> Decided:
     system = Principal.system("test")
+    plugins = builtin_plugins(ctx)
     async with ctx.db.transaction() as session:
         for number, name, enterprise in (
             (ENTERPRISE, "Loudoun Valley Medical Group", None),
@@ -81,6 +82,7 @@ async def decided(ctx: AppContext, clock: ManualClock, unity_sandbox: Sandbox) -
                 principal=system,
                 clock=clock,
                 secrets=ctx.secrets,
+                plugins=plugins,
                 parent_business_number=parent,
                 source_id=32,
                 triggers=[TriggerRef(56)],
@@ -103,11 +105,12 @@ async def decided(ctx: AppContext, clock: ManualClock, unity_sandbox: Sandbox) -
                     principal=system,
                     clock=clock,
                     secrets=ctx.secrets,
+                    plugins=plugins,
                     group_id=group.id,
                     business_number=number,
                     changes=MappingChanges(properties=props),
                 )
-    engine = SyncEngine(ctx)
+    engine = build_process(ctx, Role.CLI).engine  # decides in the foreground, as sync run does
     for group_id in groups:
         for day in RUN_DAYS:
             async with ctx.db.transaction() as session:

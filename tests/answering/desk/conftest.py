@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from frontdesk.access.principal import Principal
 from frontdesk.answering.desk import lifecycle
+from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.clock import ManualClock
+from frontdesk.composition import Process
 from frontdesk.context import AppContext
 from frontdesk.staff.models import StaffUser, StaffUserPractice
 
@@ -49,6 +51,10 @@ class Desk:
 
     def __init__(self, app: FastAPI, ctx: AppContext, api: Any, staff: httpx.AsyncClient) -> None:
         self.ctx = ctx
+        self.process: Process = app.state.context
+        """The app's process (an API node: its webhook pump is built, not started)."""
+        self.runtime: AnsweringRuntime = self.process.answering
+        """The answering runtime of the app's process (options, committer, caches)."""
         self.api = api
         self.staff = staff
         self.clock: ManualClock = api.clock

@@ -6,17 +6,15 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from frontdesk.answering.options import AnsweringOptions, set_options
 from sqlalchemy import func, select
 
 from frontdesk.answering.desk.idempotency import (
+    KEYED_WRITER,
     KeyedTicket,
-    get_keyed_writer,
     hash_key,
 )
 from frontdesk.answering.desk.models import AnsweringIdempotencyKey
 from frontdesk.answering.models import AnsweringTicket, AnsweringTicketStatus
-from frontdesk.answering.runtime import get_runtime
 from frontdesk.answering.tickets import NewTicket, new_ticket_id, request_hash
 
 
@@ -64,7 +62,7 @@ async def test_same_key_other_body_is_a_conflict(desk: Any) -> None:
             {"code": 409, "message": "Idempotency-Key already used with a different request"}
         ],
     }
-    set_options(desk.ctx, AnsweringOptions(http_status_codes=True))
+    desk.runtime.options = desk.runtime.options.model_copy(update={"http_status_codes": True})
     again = await _submit(desk, "k1", complaint="something else")
     assert again.status == 409
     assert await _count(desk, AnsweringTicket) == 1
@@ -117,8 +115,8 @@ async def test_window_and_company_scope(desk: Any) -> None:
 
 async def test_key_committed_by_an_earlier_batch_falls_back_to_its_ticket(desk: Any) -> None:
     """The race the lookup cannot close: the key commits between lookup and insert."""
-    committer = get_runtime(desk.ctx).committer
-    writer = get_keyed_writer(desk.ctx)
+    committer = desk.runtime.committer
+    writer = KEYED_WRITER
     values = await _values(desk)
     key = hash_key("k6")
 

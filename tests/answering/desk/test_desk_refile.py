@@ -65,7 +65,6 @@ async def test_refile_without_doctor_and_refusals(desk: Any) -> None:
 async def test_refile_from_the_unassigned_practice(desk: Any) -> None:
     from frontdesk.access.principal import Principal
     from frontdesk.answering import accounts
-    from frontdesk.answering.runtime import invalidate_caches
 
     async with desk.ctx.db.transaction() as session:
         await accounts.set_unassigned_practice(
@@ -75,7 +74,7 @@ async def test_refile_from_the_unassigned_practice(desk: Any) -> None:
             company_name="Acme Answering",
             practice_code="AS",
         )
-    invalidate_caches(desk.ctx)
+    desk.runtime.invalidate()
     ticket = await desk.new_ticket(prac="UNKNOWN-42")
     queue = (await desk.staff.get("/api/answering/queues/unassigned")).json()["items"]
     assert [(i["ticketId"], i["unassignedPractice"]) for i in queue] == [(ticket, True)]

@@ -19,19 +19,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from frontdesk.answering.desk.delivery import (
-    WebhookOptions,
-    WebhookPump,
-    attempt_delivery,
-    deliver_due,
-    set_webhook_options,
-)
+from frontdesk.answering.desk.delivery import attempt_delivery, deliver_due
 from frontdesk.answering.desk.models import AnsweringWebhookDelivery
 from frontdesk.answering.desk.webhooks import sign, verify_signature
 from frontdesk.clock import ManualClock
+from frontdesk.context import AppContext
+from frontdesk.settings import TicketWebhookSettings
 
 TICKETS = "/api/answering/tickets"
 DELIVERIES = "/api/answering/webhook-deliveries"
+
+
+def set_webhook_options(ctx: AppContext, options: TicketWebhookSettings) -> None:
+    """Deliver ticket webhooks with ``options`` from now on (``settings.answering.webhooks``)."""
+    answering = ctx.settings.answering.model_copy(update={"webhooks": options})
+    ctx.settings = ctx.settings.model_copy(update={"answering": answering})
 
 
 @dataclass
@@ -113,7 +115,7 @@ async def _deliveries(desk: Any, **params: Any) -> list[dict[str, Any]]:
 async def test_500_twice_then_200_is_one_delivery_applied_once(
     desk: Any, receiver: Receiver
 ) -> None:
-    set_webhook_options(desk.ctx, WebhookOptions(max_attempts=5, backoff_max_s=60))
+    set_webhook_options(desk.ctx, TicketWebhookSettings(max_attempts=5, backoff_max_s=60))
     config = await _configure(desk, receiver)
     assert config["secret"].startswith("whsec_")
     assert config["url"] == receiver.url
@@ -156,7 +158,7 @@ async def test_500_twice_then_200_is_one_delivery_applied_once(
 
 
 async def test_parked_after_max_attempts_then_redelivered(desk: Any, receiver: Receiver) -> None:
-    set_webhook_options(desk.ctx, WebhookOptions(max_attempts=3, backoff_max_s=60))
+    set_webhook_options(desk.ctx, TicketWebhookSettings(max_attempts=3, backoff_max_s=60))
     await _configure(desk, receiver)
     receiver.plan = [503] * 3
     ticket = await desk.new_ticket()
@@ -185,7 +187,9 @@ async def test_parked_after_max_attempts_then_redelivered(desk: Any, receiver: R
 
 async def test_the_pump_delivers_after_a_status_change(desk: Any, receiver: Receiver) -> None:
     await _configure(desk, receiver)
-    pump = WebhookPump(desk.ctx)
+    pump = desk.process.webhooks  # the API node's pump: the runtime's queued-webhooks hook wakes it
+    assert pump is not None
+    assert desk.runtime.webhooks_queued == pump.kick
     await pump.start()
     try:
         ticket = await desk.new_ticket()
@@ -265,7 +269,7 @@ async def test_a_stale_claim_is_taken_over_and_its_late_record_ignored(
     desk: Any, receiver: Receiver
 ) -> None:
     """A runner that died mid-POST leaves ``sending``; after the lease another one sends."""
-    set_webhook_options(desk.ctx, WebhookOptions(lease_s=60))
+    set_webhook_options(desk.ctx, TicketWebhookSettings(lease_s=60))
     await _configure(desk, receiver)
     ticket = await desk.new_ticket()
     await desk.transition(ticket, "ESCALATED")

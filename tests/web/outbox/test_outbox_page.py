@@ -16,16 +16,17 @@ import httpx
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
-from tests.ledger.conftest import ON, Practice, Sink, Wired, requests
+from tests.ledger.conftest import ON, Practice, Sink, Wired, requests, wire
 from tests.sync.conftest import ENTERPRISE, LOCATIONS, OTHER_TENANT
 from tests.web.conftest import LoginAs
 
 from frontdesk.audit.models import AuditEvent
 from frontdesk.context import AppContext
 from frontdesk.delivery.capture import MailCapture
-from frontdesk.delivery.channel import ChannelRegistry
+from frontdesk.delivery.channel import ChannelPlugin
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.models import CapturedMail
+from frontdesk.delivery.reach import Reach
 from frontdesk.engagement import outbox_queries
 from frontdesk.engagement.ledger_models import FAILED, PENDING, SENT
 from frontdesk.settings import Settings, SmtpSettings
@@ -244,7 +245,6 @@ async def test_the_demo_capture_shows_the_message_to_support_never_to_a_viewer(
     ctx: AppContext,
     settings: Settings,
     practice: Practice,
-    wired: Wired,
     client: httpx.AsyncClient,
     login_as: LoginAs,
 ) -> None:
@@ -253,8 +253,9 @@ async def test_the_demo_capture_shows_the_message_to_support_never_to_a_viewer(
     await capture.astart()
     try:
         smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": "reviews@fd.test"})
-        wired.sender.channels = ChannelRegistry({"email": lambda: EmailChannel(smtp)})
-        await wired.run_day(practice, ON)
+        email = ChannelPlugin("email", Reach.EMAIL, lambda: EmailChannel(smtp))
+        async with wire(ctx, channels=[email]) as wired:
+            await wired.run_day(practice, ON)
     finally:
         await capture.astop()
     first = (await requests(ctx))[0]

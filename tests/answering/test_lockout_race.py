@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from frontdesk.answering.options import AnsweringOptions, set_options
 from sqlalchemy import func, select
 
 from frontdesk.access.principal import Principal
@@ -78,7 +77,8 @@ async def test_one_agents_typos_do_not_stop_the_call_centre(api: Any) -> None:
 
 
 async def test_the_per_source_ceiling_stops_spraying_from_one_address(api: Any) -> None:
-    set_options(api.ctx, AnsweringOptions(lockout_source_failures=10))
+    runtime = api.app.state.context.answering
+    runtime.options = runtime.options.model_copy(update={"lockout_source_failures": 10})
     async with api.from_address("198.51.100.7") as sprayer:
         for n in range(10):  # one wrong password for each of ten usernames: no pair is locked
             await sprayer.call("tokenCreate", json=body(api, f"user{n}", "Secret#1"))

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from frontdesk.answering.options import AnsweringOptions, set_options
 
 from frontdesk.access.principal import Principal
 from frontdesk.answering import accounts
@@ -57,7 +56,8 @@ async def test_another_processs_cache_lets_go_within_its_ttl(api: Any, settings:
 
 async def test_an_active_token_still_ends_at_its_absolute_lifetime(api: Any) -> None:
     """Sliding expiry alone kept a stolen token alive forever."""
-    set_options(api.ctx, AnsweringOptions(token_max_lifetime_s=12 * 3600))
+    runtime = api.app.state.context.answering
+    runtime.options = runtime.options.model_copy(update={"token_max_lifetime_s": 12 * 3600})
     token = await api.token()
     for _ in range(23):  # a request every 30 minutes for 11.5 hours
         api.clock.advance(timedelta(minutes=30))

@@ -81,6 +81,7 @@ class PropertySpec:
     match_key: bool = False  # may be named by data.fetch.logic
     mapping_field: str | None = None  # a location value is stored in this integer column
     outbound_url: bool = False  # the server connects to it: staff only, allow-listed
+    default: str | None = None  # the value the rules use when the key is set nowhere
     description: str = ""
 
     def allowed_at(self, level: Level) -> bool:

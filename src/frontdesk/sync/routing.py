@@ -59,8 +59,8 @@ def mapping_rules(
         location_name=properties.get(match_key, ""),
         timezone=mapping.timezone,
         dry_run=mapping.dry_run,
-        allowed_statuses=_allow_list(properties, source.status_key),
-        allowed_types=_allow_list(properties, source.type_key),
+        allowed_statuses=_allow_list(properties, source.status_key, source),
+        allowed_types=_allow_list(properties, source.type_key, source),
         min_age=_int(properties.get(MIN_AGE), settings.min_age),
         frequency_cap_days=_int(properties.get(CAP_DAYS), settings.frequency_cap_days),
         sensitive_types=split_list(sensitive)
@@ -71,9 +71,15 @@ def mapping_rules(
     )
 
 
-def _allow_list(properties: Mapping[str, str], key: str | None) -> tuple[str, ...]:
-    """The source's allow-list (its spec names the key; none: every value is allowed)."""
-    return split_list(properties.get(key)) if key is not None else ()
+def _allow_list(
+    properties: Mapping[str, str], key: str | None, source: SourceSpec
+) -> tuple[str, ...]:
+    """The source's allow-list (its spec names the key and may give a default; none: every
+    value is allowed)."""
+    if key is None:
+        return ()
+    spec = source.key_spec(key)
+    return split_list(properties.get(key, spec.default if spec is not None else None))
 
 
 SKIP = object()

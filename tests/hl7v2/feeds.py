@@ -5,7 +5,7 @@ Every patient value here is distinctive so the log tests can look for it.
 
 from __future__ import annotations
 
-import socket
+import asyncio
 from dataclasses import dataclass
 
 FACILITY = "NORTHSIDE"
@@ -38,6 +38,8 @@ class Siu:
     accept_ack: str = ""
     version: str = "2.5.1"
     sch_id: bool = True
+    mrn: str = "MRN88812"
+    email: str = "zebulon.q@example.org"
 
     def __str__(self) -> str:
         msh = (
@@ -53,9 +55,9 @@ class Siu:
             f"|20|MIN|^^20^{self.start}^20260302095000-0500|||||1234^Welby^Marcus^^^DR"
             f"|^WPN^PH^^1^703^5550100||||||||{self.status}",
             "NTE|1||Patient prefers morning appointments",
-            "PID|1||MRN88812^^^EPIC^MR~999-88-7777^^^SSA^SS||Quackenbush^Zebulon^Q||19710304|M"
+            f"PID|1||{self.mrn}^^^EPIC^MR~999-88-7777^^^SSA^SS||Quackenbush^Zebulon^Q||19710304|M"
             "|||42 Wisteria Lane^^Springfield^VA^22150^USA||^PRN^CP^^1^703^5550147"
-            "~^NET^Internet^zebulon.q@example.org|^WPN^PH^^1^703^5550111|EN|M||ACCT555",
+            f"~^NET^Internet^{self.email}|^WPN^PH^^1^703^5550111|EN|M||ACCT555",
             "NK1|1|Quackenbush^Hortensia|SPO^Spouse|42 Wisteria Lane^^Springfield^VA|"
             "^PRN^PH^^1^703^5550199",
             "PV1|1|O|NORTH-PC^^^NORTHSIDE||||1234^Welby^Marcus",
@@ -78,14 +80,16 @@ class Adt:
     discharged: str = "20260302110000"
     location: str = "NORTH-PC"
     facility: str = FACILITY
+    email: str = ""
 
     def __str__(self) -> str:
+        email = f"~^NET^Internet^{self.email}" if self.email else ""
         segments = [
             f"MSH|^~\\&|CERNER|{self.facility}|FRONTDESK|FRONTDESK|20260302110500||"
             f"ADT^{self.event}^ADT_A03|{self.control_id}|P|2.3",
             f"EVN|{self.event}|20260302110500",
             "PID|1||MRN88812^^^HOSP^MR||Quackenbush^Zebulon||19710304|M|||"
-            "42 Wisteria Lane^^Springfield^VA^22150||(703)555-0147^PRN^CP",
+            f"42 Wisteria Lane^^Springfield^VA^22150||(703)555-0147^PRN^CP{email}",
             "NK1|1|Quackenbush^Hortensia|SPO||(703)555-0199",
             f"PV1|1|O|{self.location}^^^{self.facility}|R|||||||||||||||{self.visit}"
             f"|||||||||||||||||||||||||{self.admitted}|{self.discharged}",
@@ -99,28 +103,30 @@ def frame(message: str | bytes) -> bytes:
 
 
 class Sender:
-    """A blocking MLLP client (one kept-alive connection): send a message, read its ACK."""
+    """An MLLP client on one kept-alive connection: send a message, read its ACK."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buffer = b""
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
 
-    def send(self, message: str | bytes) -> str:
-        self.sock.sendall(frame(message))
-        return self.read_ack()
+    @classmethod
+    async def connect(cls, port: int, host: str = "127.0.0.1") -> Sender:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
 
-    def read_ack(self) -> str:
-        while EB + CR not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed before the ACK")
-            self.buffer += chunk
-        block, _, self.buffer = self.buffer.partition(EB + CR)
+    async def send(self, message: str | bytes) -> str:
+        self.writer.write(frame(message))
+        await self.writer.drain()
+        return await self.read_ack()
+
+    async def read_ack(self, timeout: float = 10.0) -> str:
+        block = await asyncio.wait_for(self.reader.readuntil(EB + CR), timeout)
         assert block.startswith(SB)
-        return block[1:].decode()
+        return block[1:-2].decode()
 
-    def close(self) -> None:
-        self.sock.close()
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
 
 
 def msa(ack: str) -> list[str]:

@@ -47,6 +47,7 @@ async def reprocess(
         statement = statement.where(Hl7Message.id.in_(ids))
     async with store.db.reader() as session:
         rows = list((await session.execute(statement)).scalars())
+        session.expunge_all()
     for row in rows:
         report.seen += 1
         try:

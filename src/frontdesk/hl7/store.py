@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, delete, func, select
+from sqlalchemy import Executable, Select, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,8 +129,7 @@ class MessageStore:
             statement = statement.where(column == kind if "^" in kind else column.like(f"{kind}^%"))
         if query.state:
             statement = statement.where(Hl7Message.state == query.state)
-        async with self.db.reader() as session:
-            return list((await session.execute(statement)).scalars())
+        return await self._rows(statement)
 
     async def count(self, *, state: str | None = None) -> int:
         statement = select(func.count()).select_from(Hl7Message)
@@ -165,8 +164,7 @@ class MessageStore:
             .group_by(Hl7Message.sending_facility, Hl7Message.appointment_id)
         )
         statement = select(Hl7Message).where(Hl7Message.id.in_(newest)).order_by(Hl7Message.id)
-        async with self.db.reader() as session:
-            return list((await session.execute(statement)).scalars())
+        return await self._rows(statement)
 
     async def purge(self, *, before: datetime) -> int:
         """Delete messages received before ``before``; how many were deleted."""
@@ -177,6 +175,12 @@ class MessageStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def by_ids(self, ids: Sequence[int]) -> list[Hl7Message]:
+        statement = select(Hl7Message).where(Hl7Message.id.in_(ids)).order_by(Hl7Message.id)
+        return await self._rows(statement)
+
+    async def _rows(self, statement: Select[tuple[Hl7Message]]) -> list[Hl7Message]:
+        """Rows detached from their (read-only) session, usable after it ended."""
         async with self.db.reader() as session:
-            statement = select(Hl7Message).where(Hl7Message.id.in_(ids)).order_by(Hl7Message.id)
-            return list((await session.execute(statement)).scalars())
+            rows = list((await session.execute(statement)).scalars())
+            session.expunge_all()
+        return rows

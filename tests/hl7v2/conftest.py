@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.hl7v2.feeds import FACILITY
 
 from frontdesk.composition import Process, Role, build_process, mllp_listener
 from frontdesk.context import AppContext
 from frontdesk.hl7.listener import MllpListener
 from frontdesk.server.app import create_app
-from tests.hl7v2.feeds import FACILITY
 
 ENTERPRISE, NORTH, SOUTH = 200000000000001, 200000000000002, 200000000000003
 HL7_SOURCE, HL7_TRIGGER = 34, 58

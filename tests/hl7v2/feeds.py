@@ -119,8 +119,8 @@ class Sender:
         await self.writer.drain()
         return await self.read_ack()
 
-    async def read_ack(self, timeout: float = 10.0) -> str:
-        block = await asyncio.wait_for(self.reader.readuntil(EB + CR), timeout)
+    async def read_ack(self, wait_s: float = 10.0) -> str:
+        block = await asyncio.wait_for(self.reader.readuntil(EB + CR), wait_s)
         assert block.startswith(SB)
         return block[1:-2].decode()
 

@@ -9,13 +9,13 @@ import logging
 import pytest
 import structlog
 from sqlalchemy import select, text
+from tests.hl7v2.conftest import Practice
+from tests.hl7v2.feeds import PATIENT_VALUES, Adt, Sender, Siu, err, msa
 
 from frontdesk.hl7.facilities import KnownFacilities
 from frontdesk.hl7.models import Hl7Message
 from frontdesk.hl7.reprocess import reprocess
 from frontdesk.hl7.store import Search
-from tests.hl7v2.conftest import Practice
-from tests.hl7v2.feeds import PATIENT_VALUES, Adt, Sender, Siu, err, msa
 
 
 async def stored(practice: Practice) -> list[Hl7Message]:
@@ -46,7 +46,8 @@ async def test_siu_is_stored_encrypted_then_acked_aa(practice: Practice) -> None
     )
     async with practice.ctx.db.reader() as session:
         raw = (await session.execute(text("SELECT raw FROM hl7_messages"))).scalar_one()
-    assert raw.startswith("gAAAAA") and "Quackenbush" not in raw
+    assert raw.startswith("gAAAAA")
+    assert "Quackenbush" not in raw
     assert "Quackenbush" in practice.listener.store.raw_text(row)
 
 
@@ -79,16 +80,19 @@ async def test_failures_are_stored_and_answered_with_err(
     await sender.close()
     assert msa(ack)[:2] == [code, "MSG0001"]
     error = err(ack)
-    assert error is not None and f"|{error_code}^" in error
+    assert error is not None
+    assert f"|{error_code}^" in error
     [row] = await stored(practice)
-    assert row.state == state and row.error
+    assert row.state == state
+    assert row.error
 
 
 async def test_unsupported_type_and_unreadable_frames_are_refused(practice: Practice) -> None:
     sender = await Sender.connect(practice.port)
     oru = str(Siu()).replace("SIU^S12^SIU_S12", "ORU^R01^ORU_R01")
     ack = await sender.send(oru)
-    assert msa(ack)[0] == "AR" and "|200^" in (err(ack) or "")
+    assert msa(ack)[0] == "AR"
+    assert "|200^" in (err(ack) or "")
     ack = await sender.send("this is not HL7")
     assert msa(ack)[0] == "AR"
     ack = await sender.send(str(Siu()).replace("|MSG0001|", "||"))  # no MSH-10
@@ -105,7 +109,8 @@ async def test_unknown_facility_is_kept_and_reprocessed_once_configured(
     sender = await Sender.connect(practice.port)
     ack = await sender.send(str(Siu(facility="WESTSIDE")))
     await sender.close()
-    assert msa(ack)[0] == "AR" and "unknown sending facility" in ack
+    assert msa(ack)[0] == "AR"
+    assert "unknown sending facility" in ack
     r = await practice.api.put(
         f"/integration/businessintegrationgroup/id/{practice.group_id}"
         "/properties/hl7.sending.facility",
@@ -119,7 +124,8 @@ async def test_unknown_facility_is_kept_and_reprocessed_once_configured(
     )
     assert (report.seen, report.accepted) == (1, 1)
     [row] = await practice.listener.store.search(Search(state="accepted"))
-    assert row.sending_facility == "WESTSIDE" and row.appointment_id == "APT1001"
+    assert row.sending_facility == "WESTSIDE"
+    assert row.appointment_id == "APT1001"
 
 
 @pytest.mark.parametrize(
@@ -134,7 +140,7 @@ async def test_enhanced_mode_answers_a_commit_ack_as_msh15_asks(
     await sender.writer.drain()
     if expected is None:
         with pytest.raises(TimeoutError):
-            await sender.read_ack(timeout=0.5)
+            await sender.read_ack(wait_s=0.5)
     else:
         assert msa(await sender.read_ack())[:2] == [expected, "MSG0001"]
     await sender.close()
@@ -142,7 +148,8 @@ async def test_enhanced_mode_answers_a_commit_ack_as_msh15_asks(
     unknown = await Sender.connect(practice.port)
     ack = await unknown.send(str(Siu(accept_ack="AL", facility="ELSEWHERE", control_id="X1")))
     await unknown.close()
-    assert msa(ack)[0] == "CR" and err(ack) is not None
+    assert msa(ack)[0] == "CR"
+    assert err(ack) is not None
 
 
 async def test_many_messages_on_many_kept_alive_connections(practice: Practice) -> None:

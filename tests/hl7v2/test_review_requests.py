@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 
 from sqlalchemy import select
+from tests.hl7v2.conftest import Practice
+from tests.hl7v2.feeds import Adt, Sender, Siu, msa
 
 from frontdesk.access.principal import Principal
 from frontdesk.connectors.hl7v2.connector import Hl7Connector
@@ -15,8 +17,6 @@ from frontdesk.engagement.ledger import requests_of_runs
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.sync.foreground import run_all
 from frontdesk.sync.service import request_run
-from tests.hl7v2.conftest import Practice
-from tests.hl7v2.feeds import Adt, Sender, Siu, msa
 
 DAY = date(2026, 3, 2)
 
@@ -91,6 +91,3 @@ async def test_cancellations_and_no_shows_never_match_an_allow_list(practice: Pr
     assert connector.status_matches(allowed, "complete")
     for status in ("Cancelled", "NOSHOW", "Deleted", "Canceled"):
         assert not connector.status_matches(allowed, status)
-
-
-

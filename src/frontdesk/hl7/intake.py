@@ -27,7 +27,7 @@ from frontdesk.hl7.acks import (
     ack_for,
     should_send,
 )
-from frontdesk.hl7.message import Header, Unreadable, decode, header_of, parse
+from frontdesk.hl7.message import Header, Unreadable, decode, header_of, index_text, parse
 from frontdesk.hl7.models import ACCEPTED, ERRORED, REJECTED
 from frontdesk.hl7.store import MessageStore, StoredMessage
 from frontdesk.logs import get_logger
@@ -108,7 +108,7 @@ class Intake:
         received_at = self.clock.now()
         text = decode(frame)
         try:
-            message = parse(text)
+            message = parse(index_text(text))  # MSH + the index segments: see index_text
             header = header_of(message)
         except Unreadable as exc:
             log.warning("hl7.unreadable", size=len(frame), reason=exc.reason)

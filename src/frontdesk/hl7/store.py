@@ -178,7 +178,7 @@ class MessageStore:
         statement = select(Hl7Message).where(Hl7Message.id.in_(ids)).order_by(Hl7Message.id)
         return await self._rows(statement)
 
-    async def _rows(self, statement: Select[tuple[Hl7Message]]) -> list[Hl7Message]:
+    async def _rows(self, statement: Select[Hl7Message]) -> list[Hl7Message]:
         """Rows detached from their (read-only) session, usable after it ended."""
         async with self.db.reader() as session:
             rows = list((await session.execute(statement)).scalars())

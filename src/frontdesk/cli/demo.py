@@ -22,8 +22,9 @@ from frontdesk.cli.serve import serve_app
 from frontdesk.composition import Process, Role, running
 from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
+from frontdesk.demo.hl7 import DemoFeed, seed_hl7
 from frontdesk.demo.runtime import start_services
-from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
+from frontdesk.demo.seed import DEMO_SMB, DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
 
 
@@ -39,6 +40,7 @@ def demo_command(
     services = start_services(base)
     settings = services.settings
     try:
+        feeds: list[DemoFeed] = []
 
         async def prepare() -> tuple[DemoSeed, dict[str, int]]:
             ctx = await AppContext.open(settings)
@@ -54,6 +56,15 @@ def demo_command(
                     integration = await seed_integration(ctx, api=api, api_key=seed.api_key)
                     seed.businesses.extend(integration.businesses)
                     seed.answering = await seed_answering(ctx, transport=transport)
+                    feeds.append(
+                        await seed_hl7(
+                            ctx,
+                            api=api,
+                            api_key=seed.api_key,
+                            smb_number=DEMO_SMB[0],
+                            today=ctx.clock.now().date(),
+                        )
+                    )
                     return seed, await first_sync(process, group_id=integration.group_id)
             finally:
                 await ctx.close()
@@ -70,6 +81,13 @@ def demo_command(
                     f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
                     f"eligible, {synced['sent']} review requests sent to the capture"
                 )
+            for feed in feeds:
+                console.print(
+                    f"HL7 feed:       {feed.sent} SIU messages to the listener, ACKs "
+                    f"{' '.join(feed.acks)}  (frontdesk hl7 messages)"
+                )
+            if settings.mllp.port is not None:
+                console.print(f"MLLP listener:  {settings.mllp.host}:{settings.mllp.port}")
             console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
             console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
             console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")

@@ -28,7 +28,8 @@ async def test_the_demo_feed_is_received_and_stored_once(ctx: AppContext) -> Non
             again = await seed_hl7(
                 ctx, api=api, api_key=seed.api_key, smb_number=DEMO_SMB[0], today=date(2026, 3, 3)
             )
-    assert first.acks == ("AA",) * 5 and again.acks == ("AA",) * 5
+    assert first.acks == ("AA",) * 5
+    assert again.acks == ("AA",) * 5
     assert first.group_id == again.group_id
     rows = await hl7_store(ctx).search(Search())
     assert len(rows) == 5

@@ -73,9 +73,10 @@ def parse(text: str) -> hl7.Message:
 INDEX_FIELDS: dict[str, dict[str, frozenset[int]]] = {
     "SIU": {
         "SCH": frozenset({1, 2, 8, 11, 25}),
+        "TQ1": frozenset({7}),
         "AIS": frozenset({3, 4}),
         "AIL": frozenset({3, 6}),
-        "PV1": frozenset({3}),
+        "PV1": frozenset({3, 44}),
     },
     "ADT": {
         "EVN": frozenset({2, 6}),

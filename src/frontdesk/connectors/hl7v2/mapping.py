@@ -5,8 +5,10 @@ S26 (no-show); ADT A04 (registered), A08 (updated), A03 (discharged: the visit h
 
 - appointment id: SCH-2.1 (filler id), else SCH-1.1 (placer id); ADT: PV1-19.1 (visit
   number), else PID-18.1 (account number);
-- start: SCH-11.4, else AIS-4, else AIL-6; ADT: PV1-44, else EVN-6, else EVN-2. A time
-  without an offset is a wall-clock time (the group's ``hl7.timezone``, default UTC);
+- start: TQ1-7 (v2.7+), else AIS-4, else AIL-6, else SCH-11.4 (deprecated since v2.7, and
+  seen stale in real feeds while TQ1/AIS carry the booked time), else PV1-44; ADT: PV1-44,
+  else EVN-6, else EVN-2. A time without an offset is a wall-clock time (the group's
+  ``hl7.timezone``, default UTC);
 - status: S15 ``Cancelled``, S17 ``Deleted``, S26 ``Noshow`` whatever SCH-25 says (these
   never match an allow-list: :data:`NEVER_ELIGIBLE`); otherwise SCH-25.1 (filler status,
   e.g. ``Booked``, ``Complete``). ADT: A03 ``Complete``; A04 ``Arrived``; A08 ``Complete``
@@ -161,7 +163,15 @@ def _siu(message: hl7.Message, event: str, zone: tzinfo) -> Visit:
     appointment_id, _ = _first(message, "SCH.F2.R1.C1", "SCH.F1.R1.C1")
     if not appointment_id:
         raise Unusable("the appointment id is missing", "SCH-2")
-    start = _start(message, zone, "SCH.F11.R1.C4", "AIS.F4.R1.C1", "AIL.F6.R1.C1")
+    start = _start(
+        message,
+        zone,
+        "TQ1.F7.R1.C1",
+        "AIS.F4.R1.C1",
+        "AIL.F6.R1.C1",
+        "SCH.F11.R1.C4",
+        "PV1.F44.R1.C1",
+    )
     status = FIXED_STATUS.get(event) or value(message, "SCH.F25.R1.C1")
     type_code, type_path = _first(message, "SCH.F8.R1.C1", "AIS.F3.R1.C1")
     description = value(message, type_path.replace(".C1", ".C2"))

@@ -92,7 +92,7 @@ def test_siu_fields_and_patient() -> None:
     ("message", "error", "field"),
     [
         pytest.param(Siu(sch_id=False), Unusable, "SCH-2", id="no-id"),
-        pytest.param(Siu(start=""), Unusable, "SCH-11", id="no-start"),
+        pytest.param(Siu(start=""), Unusable, "TQ1-7", id="no-start"),
         pytest.param(Siu(event="S99"), Unsupported, None, id="event"),
         pytest.param(Adt(visit=""), Unusable, "PV1-19", id="adt-no-visit"),
         pytest.param(Adt(event="A01"), Unsupported, None, id="adt-event"),

@@ -152,7 +152,8 @@ def _field_name(path: str) -> str:
 def _start(message: hl7.Message, zone: tzinfo, *paths: str) -> datetime:
     text, path = _first(message, *paths)
     if not text:
-        raise Unusable("the start time is missing", _field_name(path))
+        fields = ", ".join(_field_name(p) for p in paths)
+        raise Unusable(f"the start time is missing ({fields})", _field_name(path))
     start = timestamp(text, zone)
     if start is None:
         raise Unusable("the start time is not an HL7 timestamp", _field_name(path), 102)

@@ -7,6 +7,8 @@ import time
 
 from sqlalchemy import select
 
+from frontdesk.access.principal import Principal
+from frontdesk.businesses.models import Business
 from frontdesk.connectors.hl7v2.keys import FACILITY, SOURCE_ID
 from frontdesk.db.engine import Database
 from frontdesk.integrations.models import GroupProperty, IntegrationGroup
@@ -48,3 +50,24 @@ class KnownFacilities:
             facility_key(item) for v in values for item in (v or "").split(",") if item.strip()
         )
         self._loaded_at = time.monotonic()
+
+
+async def visible_facilities(db: Database, principal: Principal) -> frozenset[str] | None:
+    """The facilities of the HL7 groups ``principal`` may see (None: every message, staff)."""
+    if principal.is_staff:
+        return None
+    statement = (
+        select(GroupProperty.value, Business.id, Business.enterprise_id)
+        .join(IntegrationGroup, IntegrationGroup.id == GroupProperty.group_id)
+        .join(Business, Business.id == IntegrationGroup.business_id)
+        .where(IntegrationGroup.source_id == SOURCE_ID, GroupProperty.key == FACILITY)
+    )
+    async with db.reader() as session:
+        rows = (await session.execute(statement)).all()
+    return frozenset(
+        item.strip()
+        for value, business_id, enterprise_id in rows
+        if principal.can_see(business_id, enterprise_id)
+        for item in (value or "").split(",")
+        if item.strip()
+    )

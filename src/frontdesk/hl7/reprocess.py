@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from frontdesk.clock import Clock
 from frontdesk.hl7.intake import KnowsFacility, error_text, judge
@@ -37,14 +37,19 @@ async def reprocess(
     knows: KnowsFacility,
     clock: Clock,
     ids: Sequence[int] | None = None,
+    facilities: frozenset[str] | None = None,
 ) -> ReprocessReport:
-    """Judge again the messages ``ids`` (None: every errored or rejected message)."""
+    """Judge again the messages ``ids`` (None: every errored or rejected message), of
+    ``facilities`` only when given."""
     report = ReprocessReport()
     statement = select(Hl7Message).order_by(Hl7Message.id)
     if ids is None:
         statement = statement.where(Hl7Message.state.in_((ERRORED, REJECTED)))
     else:
         statement = statement.where(Hl7Message.id.in_(ids))
+    if facilities is not None:
+        folded = [f.lower() for f in facilities]
+        statement = statement.where(func.lower(Hl7Message.sending_facility).in_(folded))
     async with store.db.reader() as session:
         rows = list((await session.execute(statement)).scalars())
         session.expunge_all()

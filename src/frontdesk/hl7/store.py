@@ -87,6 +87,8 @@ class Search:
     message_type: str | None = None
     state: str | None = None
     limit: int = 100
+    facilities: frozenset[str] | None = None
+    """Only these facilities (case-insensitive; None: every facility)."""
 
 
 class MessageStore:
@@ -129,6 +131,9 @@ class MessageStore:
             statement = statement.where(column == kind if "^" in kind else column.like(f"{kind}^%"))
         if query.state:
             statement = statement.where(Hl7Message.state == query.state)
+        if query.facilities is not None:
+            folded = [f.lower() for f in query.facilities]
+            statement = statement.where(func.lower(Hl7Message.sending_facility).in_(folded))
         return await self._rows(statement)
 
     async def count(self, *, state: str | None = None) -> int:

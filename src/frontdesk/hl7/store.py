@@ -143,6 +143,16 @@ class MessageStore:
         async with self.db.reader() as session:
             return int((await session.execute(statement)).scalar_one())
 
+    async def summary(self, *, facilities: Sequence[str]) -> tuple[int, datetime | None]:
+        """How many accepted messages ``facilities`` sent, and when the last arrived."""
+        folded = [f.strip().lower() for f in facilities]
+        statement = select(func.count(), func.max(Hl7Message.received_at)).where(
+            Hl7Message.state == ACCEPTED, func.lower(Hl7Message.sending_facility).in_(folded)
+        )
+        async with self.db.reader() as session:
+            count, last = (await session.execute(statement)).one()
+        return int(count), last
+
     async def latest_of_visits(
         self, *, facilities: Sequence[str], first: date, last: date
     ) -> list[Hl7Message]:

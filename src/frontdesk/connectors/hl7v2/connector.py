@@ -78,19 +78,18 @@ class Hl7Connector:
 
     async def check(self) -> CheckResult:
         """OK when messages of the group's facilities are stored (a warning when none yet)."""
-        rows = await self.store.latest_of_visits(
-            facilities=self.facilities, first=date(1900, 1, 1), last=date(9999, 12, 31)
-        )
-        if not rows:
+        count, last = await self.store.summary(facilities=self.facilities)
+        if not count:
             return CheckResult(
                 CheckStatus.OK,
                 "listening; no message from this sending facility has been accepted yet",
                 server_system="HL7v2 over MLLP",
                 warnings=("no message received yet",),
             )
+        when = f", the last at {last:%Y-%m-%d %H:%M} UTC" if last is not None else ""
         return CheckResult(
             CheckStatus.OK,
-            f"{len(rows)} visits received from this sending facility",
+            f"messages accepted from this sending facility: {count}{when}",
             server_system="HL7v2 over MLLP",
         )
 

@@ -205,3 +205,20 @@ async def test_no_pid_or_nk1_content_in_any_log_line(
     for row in await stored(practice):
         for value in PATIENT_VALUES:
             assert value not in (row.error or "")
+
+
+async def test_a_store_failure_answers_ar_never_aa(practice: Practice) -> None:
+    store = practice.listener.store
+
+    async def broken(message: object) -> None:
+        raise OSError("disk full")
+
+    store.put = broken  # type: ignore[method-assign,assignment]
+    sender = await Sender.connect(practice.port)
+    ack = await sender.send(str(Siu(control_id="FAIL1")))
+    await sender.close()
+    assert msa(ack)[:2] == ["AR", "FAIL1"]
+    error = err(ack)
+    assert error is not None
+    assert "|207^" in error
+    assert await stored(practice) == []

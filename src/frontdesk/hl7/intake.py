@@ -103,6 +103,17 @@ class Intake:
         )
         return text.encode("utf-8")
 
+    def _not_stored(self, message: hl7.Message, header: Header, exc: Exception) -> bytes | None:
+        """AR with ERR 207: nothing was stored, the sender keeps the message and resends."""
+        log.error(
+            "hl7.store_failed",
+            control_id=header.control_id,
+            facility=header.sending_facility,
+            error_type=type(exc).__name__,
+        )
+        error = AckError(INTERNAL_ERROR, "the message could not be stored; send it again")
+        return self._ack(message, header, AckCode.AR, error)
+
     async def receive(self, frame: bytes) -> bytes | None:
         """Store ``frame`` and return the ACK to send (None: MSH-15 asks for none)."""
         received_at = self.clock.now()
@@ -113,7 +124,10 @@ class Intake:
         except Unreadable as exc:
             log.warning("hl7.unreadable", size=len(frame), reason=exc.reason)
             return self._ack(None, None, AckCode.AR, AckError(100, exc.reason, "MSH"))
-        verdict = await judge(message, header, self.knows)
+        try:
+            verdict = await judge(message, header, self.knows)
+        except Exception as exc:  # the facility lookup failed (database down): not stored
+            return self._not_stored(message, header, exc)
         visit = verdict.visit
         item = StoredMessage(
             control_id=header.control_id,
@@ -133,14 +147,7 @@ class Intake:
         try:
             await self.store.put(item)
         except Exception as exc:
-            log.error(
-                "hl7.store_failed",
-                control_id=header.control_id,
-                facility=header.sending_facility,
-                error_type=type(exc).__name__,
-            )
-            error = AckError(INTERNAL_ERROR, "the message could not be stored; send it again")
-            return self._ack(message, header, AckCode.AR, error)
+            return self._not_stored(message, header, exc)
         log.info(
             "hl7.received",
             control_id=header.control_id,

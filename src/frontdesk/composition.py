@@ -42,6 +42,7 @@ from frontdesk.answering.desk.webhook_sender import WebhookSender
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.connectors.allscripts.spec import SOURCE as ALLSCRIPTS
 from frontdesk.connectors.fhir.spec import SOURCE as FHIR_R4
+from frontdesk.connectors.hl7v2.spec import source as hl7v2_source
 from frontdesk.connectors.spec import Source
 from frontdesk.context import AppContext
 from frontdesk.credentials.health import WarningLoop
@@ -49,6 +50,8 @@ from frontdesk.delivery.channel import ChannelPlugin
 from frontdesk.delivery.registry import builtin_channels
 from frontdesk.engagement.retention import RetentionLoop
 from frontdesk.engagement.sending import ReviewSender
+from frontdesk.hl7.listener import MllpListener
+from frontdesk.hl7.store import MessageStore
 from frontdesk.integrations.catalog import upsert_specs
 from frontdesk.jobs.factory import build_job_queue
 from frontdesk.jobs.periodic import Periodic
@@ -75,15 +78,30 @@ class Role(enum.StrEnum):
     DEMO = "demo"
 
 
-def builtin_sources() -> list[Source]:
-    """The integration sources that ship with frontdesk."""
-    return [ALLSCRIPTS, FHIR_R4]
+def builtin_sources(ctx: AppContext | None = None) -> list[Source]:
+    """The integration sources that ship with frontdesk (the HL7 source reads ``ctx``'s
+    message store; without a context its connectors refuse to read)."""
+    return [ALLSCRIPTS, FHIR_R4, hl7v2_source(hl7_store(ctx) if ctx is not None else None)]
 
 
 def builtin_plugins(ctx: AppContext) -> Plugins:
     """The sources and channels that ship with frontdesk."""
     return Plugins.of(
-        builtin_sources(), builtin_channels(ctx.settings, clock=ctx.clock), clock=ctx.clock
+        builtin_sources(ctx), builtin_channels(ctx.settings, clock=ctx.clock), clock=ctx.clock
+    )
+
+
+def hl7_store(ctx: AppContext) -> MessageStore:
+    """The HL7v2 message store of ``ctx``'s database."""
+    return MessageStore(ctx.db, ctx.secrets)
+
+
+def mllp_listener(
+    ctx: AppContext, *, host: str | None = None, port: int | None = None
+) -> MllpListener:
+    """The MLLP listener (``frontdesk mllp``, or serve/demo with ``FRONTDESK_MLLP__PORT``)."""
+    return MllpListener(
+        hl7_store(ctx), settings=ctx.settings.mllp, clock=ctx.clock, host=host, port=port
     )
 
 
@@ -112,6 +130,7 @@ class Process:
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
     retention: RetentionLoop | None = None
+    mllp: MllpListener | None = None
     _started: bool = False
     _outbound: tuple[Settings, OutboundPolicy] | None = None
 
@@ -143,12 +162,16 @@ class Process:
             await self.warnings.start()
         if self.retention is not None:
             await self.retention.start()
+        if self.mllp is not None:
+            await self.mllp.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop the loops, then close the channels' pooled connections."""
         if self.retention is not None:
             await self.retention.stop()
+        if self.mllp is not None:
+            await self.mllp.stop()
         if self.warnings is not None:
             await self.warnings.stop()
         if self.runner is not None:
@@ -223,6 +246,8 @@ def build_process(
         answering.webhooks_queued = pump.kick
         process.webhooks = pump
         process.warnings = WarningLoop(ctx)
+    if role in (Role.SERVER, Role.DEMO) and settings.mllp.port is not None:
+        process.mllp = mllp_listener(ctx)
     return process
 
 

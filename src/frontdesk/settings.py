@@ -218,6 +218,27 @@ class RetentionSettings(BaseModel):
     """Check-ins older than this (by appointment day) lose their patient fields, daily."""
 
 
+class MllpSettings(BaseModel):
+    """The HL7v2 listener (``FRONTDESK_MLLP__...``); ``port`` set starts it in serve and demo."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    tls_cert: Path | None = None
+    """PEM certificate chain: the listener speaks MLLP over TLS when set (with ``tls_key``)."""
+    tls_key: Path | None = None
+    max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    idle_timeout_s: float = Field(default=600.0, gt=0)
+    """A kept-alive connection silent this long is closed."""
+    retention_days: int = Field(default=90, ge=1)
+    """Stored messages older than this are deleted (hourly, by the listener)."""
+    facility_refresh_s: float = Field(default=5.0, gt=0)
+    """How long the set of configured sending facilities is cached."""
+    receiving_application: str = "FRONTDESK"
+    receiving_facility: str = "FRONTDESK"
+    store_delay_s: float = Field(default=0.0, ge=0)
+    """Fault knob for tests: wait this long between receiving a message and storing it."""
+
+
 class Settings(BaseSettings):
     """All configuration of one frontdesk process."""
 
@@ -256,6 +277,7 @@ class Settings(BaseSettings):
     outbound: OutboundSettings = OutboundSettings()
     retention: RetentionSettings = RetentionSettings()
     fhir: FhirSettings = FhirSettings()
+    mllp: MllpSettings = MllpSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -24,8 +24,9 @@ from frontdesk.composition import Process, Role, running
 from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.fhir import seed_fhir_integration
+from frontdesk.demo.hl7 import DemoFeed, seed_hl7
 from frontdesk.demo.runtime import start_services
-from frontdesk.demo.seed import DemoSeed, first_sync, seed_demo, seed_integration
+from frontdesk.demo.seed import DEMO_SMB, DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
 
 
@@ -41,6 +42,7 @@ def demo_command(
     services = start_services(base)
     settings = services.settings
     try:
+        feeds: list[DemoFeed] = []
 
         async def prepare() -> tuple[DemoSeed, dict[str, int]]:
             ctx = await AppContext.open(settings)
@@ -63,6 +65,15 @@ def demo_command(
                         seed.businesses.extend(fhir.businesses)
                         await first_sync(process, group_id=fhir.group_id)
                     seed.answering = await seed_answering(ctx, transport=transport)
+                    feeds.append(
+                        await seed_hl7(
+                            ctx,
+                            api=api,
+                            api_key=seed.api_key,
+                            smb_number=DEMO_SMB[0],
+                            today=ctx.clock.now().date(),
+                        )
+                    )
                     return seed, synced
             finally:
                 await ctx.close()
@@ -79,6 +90,13 @@ def demo_command(
                     f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
                     f"eligible, {synced['sent']} review requests sent to the capture"
                 )
+            for feed in feeds:
+                console.print(
+                    f"HL7 feed:       {feed.sent} SIU messages to the listener, ACKs "
+                    f"{' '.join(feed.acks)}  (frontdesk hl7 messages)"
+                )
+            if settings.mllp.port is not None:
+                console.print(f"MLLP listener:  {settings.mllp.host}:{settings.mllp.port}")
             console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
             if services.fhir_base_url is not None:
                 console.print(f"FHIR sandbox:   {services.fhir_base_url}  (Harbor Health Partners)")

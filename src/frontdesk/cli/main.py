@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from frontdesk.cli import admin, answering, business, checkins, db, demo, integration, outbox, sync
+from frontdesk.cli import (
+    admin,
+    answering,
+    business,
+    checkins,
+    db,
+    demo,
+    hl7,
+    integration,
+    outbox,
+    sync,
+)
 from frontdesk.cli.audit import audit_command
+from frontdesk.cli.mllp import mllp_command
 from frontdesk.cli.serve import serve_command
 from frontdesk.cli.worker import worker_command
 from frontdesk.sandbox.cli import app as sandbox_app
@@ -20,6 +32,7 @@ app.command("serve")(serve_command)
 app.command("demo")(demo.demo_command)
 app.command("audit")(audit_command)
 app.command("worker")(worker_command)
+app.command("mllp")(mllp_command)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(business.app, name="business")
@@ -29,6 +42,7 @@ app.add_typer(sync.app, name="sync")
 app.add_typer(checkins.app, name="checkins")
 app.add_typer(integration.app, name="integration")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(hl7.app, name="hl7")
 
 
 def main() -> None:

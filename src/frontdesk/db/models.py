@@ -9,6 +9,7 @@ from frontdesk.credentials import models as credential_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
 from frontdesk.engagement import checkin_models, ledger_models, optout_models
+from frontdesk.hl7 import models as hl7_models
 from frontdesk.integrations import models as integration_models
 from frontdesk.security import throttle_models
 from frontdesk.staff import models as staff_models
@@ -24,6 +25,7 @@ __all__ = [
     "checkin_models",
     "credential_models",
     "delivery_models",
+    "hl7_models",
     "integration_models",
     "ledger_models",
     "optout_models",

@@ -21,7 +21,15 @@ from starlette.types import ExceptionHandler
 from frontdesk.errors import FrontdeskError, RequestError
 from frontdesk.logs import get_logger
 from frontdesk.web.auth import Forbidden, LoginRequired
-from frontdesk.web.pages import add_integration, checkins, integrations, login, outbox, tickets
+from frontdesk.web.pages import (
+    add_integration,
+    checkins,
+    hl7,
+    integrations,
+    login,
+    outbox,
+    tickets,
+)
 from frontdesk.web.templating import render
 
 log = get_logger(__name__)
@@ -35,6 +43,7 @@ PAGES: tuple[APIRouter, ...] = (
     checkins.router,
     outbox.router,
     tickets.router,
+    hl7.router,
 )
 
 

@@ -26,4 +26,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Check-ins", "/checkins", Permission.VIEW_CHECKINS, "checkins"),
     NavItem("Outbox", "/outbox", Permission.VIEW_OUTBOX, "outbox"),
     NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
+    NavItem("HL7", "/hl7", Permission.VIEW_INTEGRATIONS, "hl7"),
 )

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from frontdesk.connectors.http_transport import PooledTransport
+from frontdesk.outbound.transport import PooledTransport
 from tests.connectors.conftest import (
     FAST_RETRY,
     SERVICE_USER,
@@ -143,7 +143,7 @@ async def test_transport_connects_only_to_addresses_the_policy_verified(serve: S
     transport = PooledTransport(
         ssl_context=ssl.create_default_context(),
         max_connections=2,
-        connect_guard=refusing.check_connect,
+        connect_check=refusing.check_connect,
     )
     with pytest.raises(DestinationRefused):
         await post(transport, url, b"secret")
@@ -156,7 +156,7 @@ async def test_transport_connects_only_to_addresses_the_policy_verified(serve: S
     transport = PooledTransport(
         ssl_context=ssl.create_default_context(),
         max_connections=2,
-        connect_guard=allowing.check_connect,
+        connect_check=allowing.check_connect,
     )
     assert await post(transport, url, b"hello") == b"hello"
     await transport.aclose()

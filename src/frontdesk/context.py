@@ -1,9 +1,10 @@
-"""What a running process shares: settings, database, key ring, clock."""
+"""The kernel: what every part of a running process shares — settings, database, key ring,
+clock. No web types and no bag of extras: everything else a process is made of is built by
+the composition root (:mod:`frontdesk.composition`) and handed over as typed arguments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from frontdesk.clock import Clock, SystemClock
 from frontdesk.db.engine import Database
@@ -20,7 +21,6 @@ class AppContext:
     db: Database
     secrets: SecretBox
     clock: Clock = field(default_factory=SystemClock)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     async def open(

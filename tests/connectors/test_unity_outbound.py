@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from frontdesk.outbound.transport import PooledTransport
 from tests.connectors.conftest import (
     FAST_RETRY,
     SERVICE_USER,
@@ -29,6 +28,7 @@ from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import CheckStatus
 from frontdesk.connectors.errors import CredentialsRejected, RemoteRejected
 from frontdesk.connectors.limits import ConcurrencyLimits
+from frontdesk.outbound.transport import PooledTransport
 from frontdesk.sandbox.unity import DEFAULT_SERVICE_PASSWORD
 from frontdesk.security.outbound import DestinationRefused, HostRule, OutboundPolicy
 from frontdesk.settings import OutboundSettings, Settings

@@ -67,6 +67,14 @@ def imported(tree: ast.AST) -> list[str]:
     return names
 
 
+def test_the_kernel_context_has_no_bag_of_extras() -> None:
+    from dataclasses import fields
+
+    from frontdesk.context import AppContext
+
+    assert [f.name for f in fields(AppContext)] == ["settings", "db", "secrets", "clock"]
+
+
 def test_the_http_layer_rule_is_read_from_real_paths() -> None:
     assert in_http_layer("web/pages/outbox.py")
     assert in_http_layer("integrations/api.py")

@@ -398,7 +398,7 @@ def test_bad_service_user_shape_and_missing_service_password() -> None:
 
 async def test_registry() -> None:
     sources = SourceRegistry(builtin_sources())
-    assert [source.spec.name for source in sources] == ["ALLSCRIPTS"]
+    assert [source.spec.name for source in sources] == ["ALLSCRIPTS", "FHIR_R4", "HL7V2"]
     assert sources.get("allscripts") is sources.get("ALLSCRIPTS")
     plugins = Plugins(sources=sources)
     assert plugins.spec("Allscripts") is sources.get("ALLSCRIPTS").spec

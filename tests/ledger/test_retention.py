@@ -9,11 +9,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select, update
 
 from frontdesk.audit.models import AuditEvent
+from frontdesk.composition import Role, build_process
 from frontdesk.context import AppContext
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import PENDING, ReviewRequest
 from frontdesk.engagement.retention import purge_patient_data
-from frontdesk.jobs.registry import AppJobs
 
 from .conftest import ON, Practice, Wired
 
@@ -118,11 +118,11 @@ async def test_the_daily_job_is_registered_and_runs_the_purge(
     ctx: AppContext, practice: Practice, wired: Wired
 ) -> None:
     await wired.run_day(practice, ON)
-    jobs = AppJobs(ctx)
-    assert "retention_purge" in {p.task for p in jobs.schedule()}
-    task = jobs.registry().get("retention_purge")
+    process = build_process(ctx, Role.WORKER)  # procrastinate workers run the daily job
+    assert "retention_purge" in {p.task for p in process.schedule}
+    task = process.tasks.get("retention_purge")
     ctx.clock.advance(timedelta(days=500))  # type: ignore[attr-defined]
     await task.body(timestamp=0)
     checkins, _ = await snapshot(ctx)
     assert all(row[5] for row in checkins)
-    await jobs.aclose()
+    await process.sender.aclose()

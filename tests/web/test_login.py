@@ -212,6 +212,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         f"/integrations/groups/{group}/reauthorize",
         f"/integrations/groups/{group}/run",
         "/outbox/424242/requeue",
+        "/hl7/reprocess",
         *(f"/tickets/T0/{action}" for action in ("assign", "transition", "notes", "refile")),
     ]
     routes = {

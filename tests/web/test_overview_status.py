@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from frontdesk.integrations.models import GroupProperty, IntegrationGroup
+from frontdesk.integrations.models import GroupProperty, IntegrationGroup, IntegrationSource
 from frontdesk.settings import CredentialSettings
 from frontdesk.web.overview import display_status
 
@@ -15,7 +15,8 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def group_with_password_age(days: int) -> IntegrationGroup:
     password = GroupProperty(key="PM_Password", updated_at=NOW - timedelta(days=days))
-    return IntegrationGroup(status="active", properties=[password])
+    source = IntegrationSource(name="ALLSCRIPTS", password_key="PM_Password")
+    return IntegrationGroup(status="active", source=source, properties=[password])
 
 
 @pytest.mark.parametrize(

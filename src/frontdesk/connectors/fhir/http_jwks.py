@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from frontdesk.connectors.fhir.keypairs import group_jwks
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.errors import NotFound
 from frontdesk.server.dependencies import get_context
 
@@ -22,7 +23,7 @@ Context = Annotated[AppContext, Depends(get_context)]
 
 
 @router.get("/fhir/jwks/{group_id}.json")
-async def jwks(group_id: int, ctx: Context) -> JSONResponse:
+async def jwks(group_id: DbId, ctx: Context) -> JSONResponse:
     try:
         async with ctx.db.reader() as session:
             body: dict[str, Any] = await group_jwks(session, group_id=group_id, secrets=ctx.secrets)

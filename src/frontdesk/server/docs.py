@@ -1,7 +1,10 @@
 """``/docs``: Swagger UI served from this server, never from a CDN (clinics run offline).
 
-The assets come from the ``swagger-ui-bundle`` package (Swagger UI, Apache-2.0); only the
-three files the page needs are served, under ``/docs/assets/``. The page has no inline
+The assets come from the ``swagger-ui-py`` package (Swagger UI 5, Apache-2.0: it renders
+OpenAPI 3.1, which FastAPI writes; the older ``swagger-ui-bundle`` ships Swagger UI 3 and
+answers "Unable to render this definition"); only the three files the page needs are
+served, under ``/docs/assets/``. The package is located, not imported (its Python side is
+for other frameworks). The page has no inline
 script (its start-up is ``/docs/init.js``), so its CSP allows scripts from this origin only;
 styles may be inline (Swagger UI sets style attributes). The validator badge, which would
 call validator.swagger.io, is off. ReDoc (a CDN page in FastAPI) is not offered.
@@ -11,13 +14,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import swagger_ui_bundle
+import importlib.util
+
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from frontdesk.errors import NotFound
 
-ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+_SPEC = importlib.util.find_spec("swagger_ui")
+assert _SPEC is not None and _SPEC.origin is not None, "swagger-ui-py is a dependency"
+ASSETS = Path(_SPEC.origin).parent / "static"
 SERVED = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",

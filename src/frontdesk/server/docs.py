@@ -12,9 +12,8 @@ call validator.swagger.io, is off. ReDoc (a CDN page in FastAPI) is not offered.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib.util
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -22,7 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from frontdesk.errors import NotFound
 
 _SPEC = importlib.util.find_spec("swagger_ui")
-assert _SPEC is not None and _SPEC.origin is not None, "swagger-ui-py is a dependency"
+if _SPEC is None or _SPEC.origin is None:  # pragma: no cover - a dependency of the package
+    raise ImportError("swagger-ui-py is missing: reinstall frontdesk")
 ASSETS = Path(_SPEC.origin).parent / "static"
 SERVED = {
     "swagger-ui.css": "text/css",

@@ -4,7 +4,8 @@ A practice has ``patients_per_location × locations`` patients. Patient ``k`` of
 ``L`` has index ``k × locations + L`` and id ``FIRST_PATIENT_ID + index``, so any patient can
 be produced directly from its id, in microseconds, without the others. Realistic gaps are
 built in: no e-mail, no cell phone, no phone at all, minors (with a parent as guarantor,
-whose e-mail is sometimes missing too), names keyed in with trailing blanks. Contacts are
+whose e-mail is sometimes missing too; a child under 13 has no e-mail or cell phone of their
+own), names keyed in with trailing blanks. Contacts are
 fictional (555-01xx, ``example.*``).
 
 Newborns join the practice every day: after the registered patients come the babies, one
@@ -34,7 +35,11 @@ BIRTHS_UNTIL = date(2100, 1, 1)
 BABY_MIN_DAYS, BABY_MAX_DAYS = 7, 700
 """A well-baby visit's baby is this many days old, at least and at most (under two)."""
 GUARANTOR_NO_EMAIL = 0.3
-"""How often an older minor's guarantor has no e-mail on file (a newborn's always has one)."""
+"""How often the guarantor of a minor of two or more has no e-mail on file (a baby's, one who
+may come for well-baby visits, always has one)."""
+OWN_CONTACT_AGE = 13
+"""Children younger than this (on :data:`AGE_REFERENCE_DATE`) have no e-mail or cell phone
+of their own."""
 
 _ZONE_PLACES = {
     "Eastern Standard Time": ("VA", ("703", "571")),
@@ -217,8 +222,11 @@ class PatientRegistry:
             guarantor=guarantor,
         )
         # drawn last, so that nothing else of the patient depends on it
-        if guarantor is not None and not newborn and draws.chance(GUARANTOR_NO_EMAIL):
+        baby = birth_date > AGE_REFERENCE_DATE - timedelta(days=2 * 365)
+        if guarantor is not None and not baby and draws.chance(GUARANTOR_NO_EMAIL):
             patient = replace(patient, guarantor=replace(guarantor, email=""))
+        if birth_date > AGE_REFERENCE_DATE - timedelta(days=OWN_CONTACT_AGE * 365):
+            patient = replace(patient, email="", cell_phone="")  # a young child's: the parent's
         return patient
 
     def _phone(self, draws: BitDraws) -> str:

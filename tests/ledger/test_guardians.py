@@ -63,6 +63,16 @@ async def test_a_babys_request_goes_to_the_parent_and_greets_them(
         text = message.get_body(preferencelist=("plain",)).get_content()
         assert text.startswith(f"Hi {guardian.first_name},")
 
+    # Explained as such (the API's decision log), without a name.
+    one = to_guardian[0]
+    explained = (
+        await practice.client.get(f"/api/checkins/{one.id}", headers=practice.headers)
+    ).json()
+    assert explained["detail"] == "to guardian"
+    why = {step["rule"]: step["why"] for step in explained["rules"]}
+    assert why["minor"] == "minimum age 18: younger, the request goes to the guardian"
+    assert why["no_usable_contact"] == "the guardian has a usable contact"
+
     # An adult's request still greets the patient at their own address.
     adults = [r for r in rows if r.decision == "eligible" and r.detail is None]
     assert adults

@@ -176,6 +176,17 @@ async def test_every_rule_and_reason(
     got = await decisions(ctx)
     assert got == want
     assert got[("999000001", day2)] == "frequency_cap"
+    # an eligible minor's request goes to the guardian, and the decision says so (no name)
+    to_guardian = 0
+    for row in await all_checkins(ctx):
+        if row.decision != "eligible":
+            continue
+        patient = sandbox.practice.patient(int(row.patient_id))
+        assert patient is not None
+        minor = patient.age_on(row.appointment_day) < 18
+        assert row.detail == ("to guardian" if minor else None)
+        to_guardian += minor
+    assert to_guardian > 0
     reasons = set(got.values())
     assert reasons >= {
         "eligible",

@@ -22,7 +22,7 @@ from frontdesk.connectors.allscripts.errors import (
     magic_error,
     token_error,
 )
-from frontdesk.connectors.base import Appointment, Patient, Window
+from frontdesk.connectors.base import Appointment, Guardian, Patient, Window
 from frontdesk.connectors.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -145,6 +145,61 @@ def test_demographics_payload_maps_to_a_patient() -> None:
     assert patient.cell_phone == raw["Cell_Phone"].strip()
     assert patient.home_phone == raw["HomePhone"].strip()
     assert patient.email == raw["Email_Address"].strip()
+
+
+def test_a_patient_who_is_their_own_guarantor_has_no_guardian() -> None:
+    (row,) = rows_of("getpatientdemographics.json", "GetPatientDemographics")
+    assert row["RelationToGuarantor"] == "Self"
+    assert mapping.patient(row, "12887").guardian is None
+
+
+CHILD = {
+    "Is_Guarantor": "N",
+    "RelationToGuarantor": "Child",
+    "Guarantor_First_Name": "Maria  ",
+    "Guarantor_Last_Name": "Mitchell",
+    "Guarantor_Email": " maria.mitchell7@example.net ",
+    "Guarantor_Cell_Phone": "(571) 555-0142",
+    "Guarantor_Home_Phone": "(571) 555-0113",
+}
+
+
+def test_a_minors_guarantor_becomes_their_guardian() -> None:
+    (row,) = rows_of("getpatientdemographics.json", "GetPatientDemographics")
+    patient = mapping.patient({**row, **CHILD}, "12887")
+    assert patient.guardian == Guardian(
+        first_name="Maria",
+        last_name="Mitchell",
+        email="maria.mitchell7@example.net",
+        cell_phone="(571) 555-0142",
+        home_phone="(571) 555-0113",
+        relation="Child",
+    )
+    text = repr(patient) + repr(patient.guardian)
+    for secret in ("Maria", "maria.mitchell7", "555-0142", "555-0113"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("change", "has_guardian"),
+    [
+        pytest.param({"RelationToGuarantor": "Self", "Is_Guarantor": "Y"}, False, id="self"),
+        pytest.param({"RelationToGuarantor": " SELF ", "Is_Guarantor": ""}, False, id="SELF"),
+        pytest.param(
+            {"RelationToGuarantor": "", "Is_Guarantor": "N"}, True, id="only Is_Guarantor N"
+        ),
+        pytest.param({"RelationToGuarantor": "Ward", "Is_Guarantor": ""}, True, id="a ward"),
+        pytest.param(
+            {k: "" for k in CHILD if k.startswith("Guarantor_")},
+            False,
+            id="nobody named and no contact",
+        ),
+    ],
+)
+def test_who_counts_as_a_guardian(change: dict[str, str], has_guardian: bool) -> None:
+    (row,) = rows_of("getpatientdemographics.json", "GetPatientDemographics")
+    patient = mapping.patient({**row, **CHILD, **change}, "12887")
+    assert (patient.guardian is not None) == has_guardian
 
 
 def test_patient_and_appointment_repr_hide_patient_fields() -> None:

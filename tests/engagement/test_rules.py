@@ -165,3 +165,72 @@ def test_edges(change: dict[str, Any], outcome: tuple[str, Reason | None]) -> No
     world.facts.requested["p:P1"] = {DAY} if "day" in change else set()
     world.candidate.update(change)
     assert world.decide() == outcome
+
+
+MINOR = {"birth_date": date(2025, 1, 1)}  # a baby on DAY
+TO_GUARDIAN = {**MINOR, "contact_is_guardian": True}
+
+
+@pytest.mark.parametrize(
+    ("candidate", "rules", "outcome"),
+    [
+        pytest.param(TO_GUARDIAN, {}, (ELIGIBLE, None, "to guardian"), id="minor, guardian: sent"),
+        pytest.param(MINOR, {}, (RESTRICTED, Reason.MINOR, "under 18"), id="minor alone: minor"),
+        pytest.param(
+            {**MINOR, "contact_problem": "missing", "contact_hash": None},
+            {},
+            (RESTRICTED, Reason.MINOR, "under 18"),
+            id="minor without guardian contact: minor (not no_usable_contact)",
+        ),
+        pytest.param(
+            {"contact_is_guardian": True},
+            {"min_age": 0},
+            (ELIGIBLE, None, "to guardian"),
+            id="no minimum age: the guardian's contact still says so",
+        ),
+        pytest.param(
+            TO_GUARDIAN,
+            {"sensitive_types": ("ROUTINE",)},
+            (RESTRICTED, Reason.SENSITIVE_TYPE, None),
+            id="minor, guardian, sensitive type: sensitive_type",
+        ),
+        pytest.param(
+            TO_GUARDIAN,
+            {"dry_run": True},
+            (RESTRICTED, Reason.DRY_RUN, "the mapping is in dry-run mode"),
+            id="minor, guardian, dry run: dry_run",
+        ),
+    ],
+)
+def test_a_minor_through_their_guardian(
+    candidate: dict[str, Any], rules: dict[str, Any], outcome: tuple[str, Reason | None, str | None]
+) -> None:
+    world = World()
+    world.candidate.update(candidate)
+    world.rules.update(rules)
+    prepared = PreparedRules(MappingRules(**world.rules), _exact_status)
+    verdict = evaluate(Candidate(**world.candidate), prepared, world.facts)
+    assert (verdict.decision, verdict.reason, verdict.detail) == outcome
+
+
+@pytest.mark.parametrize(
+    ("trigger", "detail"),
+    [
+        pytest.param(_opted_out, "guardian's email opted out", id="guardian opted out"),
+        pytest.param(
+            lambda world: world.facts.requested.update({"c:h1": {DAY - timedelta(days=3)}}),
+            f"same guardian's email eligible on {DAY - timedelta(days=3)}",
+            id="guardian asked recently (a sibling's visit): frequency_cap",
+        ),
+    ],
+)
+def test_the_guardians_contact_is_the_one_checked(
+    trigger: Callable[[World], None], detail: str
+) -> None:
+    world = World()
+    world.candidate.update(TO_GUARDIAN)
+    trigger(world)
+    prepared = PreparedRules(MappingRules(**world.rules), _exact_status)
+    verdict = evaluate(Candidate(**world.candidate), prepared, world.facts)
+    assert verdict.decision == RESTRICTED
+    assert verdict.detail == detail

@@ -4,9 +4,11 @@ capture; a second start changes nothing."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from frontdesk.composition import Role, running
@@ -74,5 +76,27 @@ async def test_demo_seeds_syncs_and_captures_idempotently(
             else:
                 assert synced == {}  # the group ran already: nothing again
             assert captured == sent
+    finally:
+        services.stop()
+
+
+async def test_the_env_file_points_another_shell_at_the_demos_sandbox_and_capture(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from frontdesk.demo.runtime import write_env_file
+
+    services = start_services(settings.model_copy(update={"data_dir": tmp_path / "demo"}))
+    try:
+        path = write_env_file(services)
+        assert path == tmp_path / "demo" / "demo.env"
+        assert path.stat().st_mode & 0o777 == 0o600
+        for line in path.read_text().splitlines():
+            key, value = line.split("=", 1)
+            monkeypatch.setenv(key, shlex.split(value)[0] if value else "")
+        loaded = Settings()
+        assert loaded.unity.url == services.settings.unity.url
+        assert loaded.unity.service_password == services.settings.unity.service_password
+        assert loaded.smtp.port == services.capture.port
+        assert loaded.outbound.allowed_hosts == services.settings.outbound.allowed_hosts
     finally:
         services.stop()

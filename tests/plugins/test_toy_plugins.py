@@ -6,7 +6,7 @@ a core module."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from frontdesk.connectors.base import (
     CheckResult,
     CheckStatus,
     Discovery,
+    Guardian,
     Patient,
     Window,
 )
@@ -86,6 +87,27 @@ SCHEDULE = [
     visit(3, "South Clinic", "DONE", "+1 571 555 0103"),
     visit(4, "South Clinic", "NOSHOW", "+15715550104"),  # status not allowed
     visit(5, "West Clinic", "DONE", "+15715550105"),  # no mapping
+    # a child: the request goes to the guardian's mobile, greeting the guardian
+    replace(
+        visit(6, "South Clinic", "DONE", ""),
+        patient=Patient(
+            "P6",
+            first_name="Tim",
+            birth_date=date(2020, 5, 1),
+            guardian=Guardian(first_name="Rosa", cell_phone="(571) 555-0106", email="r@x.org"),
+        ),
+    ),
+    # a child whose guardian has no mobile number: restricted minor (their own number unused)
+    replace(
+        visit(7, "South Clinic", "DONE", ""),
+        patient=Patient(
+            "P7",
+            first_name="Ida",
+            birth_date=date(2012, 5, 1),
+            cell_phone="+15715550177",
+            guardian=Guardian(first_name="Ben", email="ben@x.org"),
+        ),
+    ),
 ]
 
 
@@ -243,12 +265,15 @@ async def test_a_toy_source_and_channel_plug_in_through_the_contracts(
         "A3": ("eligible", None),
         "A4": ("restricted", "status_not_allowed"),
         "A5": ("restricted", "location_not_allowed"),
+        "A6": ("eligible", None),
+        "A7": ("restricted", "minor"),
     }
-    assert len(requests) == 2
+    assert len(requests) == 3
 
     outcomes = await process.sender.send_requests(requests)
-    assert sorted(outcomes.values()) == ["sent", "sent"]
-    assert sorted(m.recipient for m in pigeon.carried) == ["+15715550103", "+17035550101"]
+    assert sorted(outcomes.values()) == ["sent", "sent", "sent"]
+    carried = sorted((m.recipient, m.patient_first_name) for m in pigeon.carried)
+    assert carried == [("+15715550103", "Ann"), ("+15715550106", "Rosa"), ("+17035550101", "Ann")]
     async with ctx.db.reader() as session:
         rows = (
             await session.execute(select(ReviewRequest.channel, ReviewRequest.message_id))
@@ -268,7 +293,7 @@ async def test_a_toy_source_and_channel_plug_in_through_the_contracts(
     await run_all(ctx, process.engine, [r.id for r in again])
     async with ctx.db.reader() as session:
         assert await requests_of_runs(session, run_ids=[r.id for r in again]) == []
-    assert len(pigeon.carried) == 2
+    assert len(pigeon.carried) == 3
 
 
 async def test_the_spec_and_the_registered_channels_validate_the_configuration(

@@ -59,12 +59,14 @@ H = dict[str, str]
 
 class ScheduleEditor:
     """ASGI wrapper around the sandbox: can add a "rescheduled" copy of a row seen on one day
-    to the GetSchedule reply of another day (``moves[appointment_id] = day``)."""
+    to the GetSchedule reply of another day (``moves[appointment_id] = day``), or a second
+    booking of its patient under a new id (``bookings[new_id] = (appointment_id, day)``)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.rows: dict[str, dict[str, str]] = {}
         self.moves: dict[str, date] = {}
+        self.bookings: dict[str, tuple[str, date]] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].lower().endswith("/magicjson"):
@@ -107,11 +109,14 @@ class ScheduleEditor:
         for row in rows:
             self.rows.setdefault(row["AppointmentID"].strip(), row)
         asked = datetime.strptime(request["Parameter1"].split("|")[0], "%m/%d/%Y").date()
-        for appointment_id, day in self.moves.items():
+        copies = [(a, a, day) for a, day in self.moves.items()]
+        copies += [(a, new_id, day) for new_id, (a, day) in self.bookings.items()]
+        for appointment_id, new_id, day in copies:
             if day == asked and appointment_id in self.rows:
                 moved = dict(self.rows[appointment_id])
                 _, clock, half = moved["ApptTime2"].split(" ")
                 moved["ApptTime2"] = f"{day.month}/{day.day}/{day.year} {clock} {half}"
+                moved["AppointmentID"] = new_id
                 rows.append(moved)
         return json.dumps(document).encode()
 

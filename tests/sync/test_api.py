@@ -3,6 +3,7 @@ masked patient fields, audited reveals, and logs without patient data."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -189,9 +190,13 @@ async def test_logs_carry_decisions_but_no_patient_data(
     for appointment in practice_data.appointments_on(DAY):
         patient = practice_data.patient(appointment.patient_id)
         assert patient is not None
-        for value in (patient.last_name, patient.email, patient.cell_phone, patient.home_phone):
-            if value.strip():
-                assert value.strip() not in logs
+        values = [patient.last_name, patient.email, patient.cell_phone, patient.home_phone]
+        if patient.guarantor is not None:  # a minor's guardian, whom requests may go to
+            guardian = patient.guarantor
+            values += [guardian.first_name, guardian.last_name, guardian.email, guardian.cell_phone]
+        for value in values:
+            if value.strip():  # a whole word: "Lee" the name, not "Leesburg" the office
+                assert not re.search(rf"(?<!\w){re.escape(value.strip())}(?!\w)", logs), value
         assert patient.birth_date.strftime("%m/%d/%Y") not in logs
         assert patient.birth_date.isoformat() not in logs
 

@@ -5,17 +5,19 @@ re-statement of the rules computed from the sandbox's own data."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from frontdesk.context import AppContext
-from frontdesk.delivery.addresses import check_email_address
+from frontdesk.delivery.addresses import AddressCheck, check_email_address
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.optouts import record_contact_opt_out
 from frontdesk.integrations.models import IntegrationSource
 from frontdesk.sandbox.unity import Sandbox
+from frontdesk.sandbox.unity.patients import Patient as SandboxPatient
 from frontdesk.sync.engine import SyncEngine
 
 from .conftest import DAY, LOCATIONS, STATUSES, TYPES, Loopback, Practice
@@ -25,17 +27,30 @@ DRY_RUN = {"Ashburn Office"}
 NO_LINK = {"Leesburg Family Medicine"}
 
 
+def addressee(patient: SandboxPatient, day: date) -> tuple[AddressCheck, bool]:
+    """The e-mail a request about ``patient``'s visit on ``day`` goes to, and whether it is
+    their guardian's: a minor's guarantor's when usable (else the minor stays restricted)."""
+    if patient.age_on(day) < 18 and patient.guarantor is not None:
+        theirs = check_email_address(patient.guarantor.email)
+        if theirs.address is not None:
+            return theirs, True
+    return check_email_address(patient.email), False
+
+
 def expected(
     sandbox: Sandbox,
     days: Iterable[date],
     *,
     opted: set[str] = frozenset(),  # type: ignore[assignment]
     moves: dict[str, date] | None = None,
+    bookings: dict[str, tuple[str, date]] | None = None,
     beta: bool = False,
 ) -> dict[tuple[str, date], str]:
-    """(appointment id, day) → "eligible" or the restriction reason."""
+    """(appointment id, day) → "eligible" or the restriction reason (``moves`` and
+    ``bookings`` as the :class:`~.conftest.ScheduleEditor` has them)."""
     practice = sandbox.practice
     moves = moves or {}
+    bookings = bookings or {}
     statuses, types = set(STATUSES.split(",")), set(TYPES.split(","))
     decided: dict[str, set[date]] = {}
     requested: dict[str, set[date]] = {}
@@ -46,11 +61,16 @@ def expected(
         for appointment in rows:
             seen[str(appointment.appointment_id)] = appointment
         rows += [seen[a] for a, moved_to in moves.items() if moved_to == day and a in seen]
+        rows += [
+            replace(seen[a], appointment_id=int(new_id), day=day)
+            for new_id, (a, booked_on) in bookings.items()
+            if booked_on == day and a in seen
+        ]
         for appointment in rows:
             aid = str(appointment.appointment_id)
             patient = practice.patient(appointment.patient_id)
             assert patient is not None
-            email = check_email_address(patient.email)
+            email, to_guardian = addressee(patient, day)
             keys = [f"p:{appointment.patient_id}"]
             if email.address:
                 keys.append("c:" + email.address.lower())
@@ -65,7 +85,7 @@ def expected(
                 reason = "type_not_allowed"
             elif decided.get(aid, set()) - {day}:
                 reason = "duplicate"
-            elif patient.age_on(day) < 18:
+            elif patient.age_on(day) < 18 and not to_guardian:
                 reason = "minor"
             elif appointment.appointment_type.abbreviation == "BEHAVHLT":
                 reason = "sensitive_type"
@@ -128,6 +148,8 @@ async def test_every_rule_and_reason(
     ]
     patient = sandbox.practice.patient(loudoun[0].patient_id)
     assert patient is not None
+    contact = addressee(patient, DAY)[0].address
+    assert contact is not None
     async with ctx.db.transaction() as session:
         await record_contact_opt_out(
             session,
@@ -135,21 +157,36 @@ async def test_every_rule_and_reason(
             clock=ctx.clock,
             business_id=await _business_id(ctx, LOCATIONS["Loudoun Office"]),
             channel="email",
-            contact=patient.email.upper(),
+            contact=contact.upper(),
         )
-    opted = {patient.email.strip().lower()}
+    opted = {contact.lower()}
 
     (counts,) = await run_day(practice, engine, DAY + timedelta(days=1))
     assert counts["fetched"] == 150
     assert await decisions(ctx) == expected(sandbox, [DAY], opted=opted)
 
-    # day 2: one of day 1's appointments shows up again, rescheduled
+    # day 2: one of day 1's appointments shows up again, rescheduled; another's patient
+    # comes back under a new appointment (within the frequency cap)
     moved = str(loudoun[1].appointment_id)
     unity.editor.moves[moved] = day2
+    bookings = {"999000001": (str(loudoun[2].appointment_id), day2)}
+    unity.editor.bookings.update(bookings)
     await run_day(practice, engine, day2 + timedelta(days=1))
-    want = expected(sandbox, [DAY, day2], opted=opted, moves={moved: day2})
+    want = expected(sandbox, [DAY, day2], opted=opted, moves={moved: day2}, bookings=bookings)
     got = await decisions(ctx)
     assert got == want
+    assert got[("999000001", day2)] == "frequency_cap"
+    # an eligible minor's request goes to the guardian, and the decision says so (no name)
+    to_guardian = 0
+    for row in await all_checkins(ctx):
+        if row.decision != "eligible":
+            continue
+        patient = sandbox.practice.patient(int(row.patient_id))
+        assert patient is not None
+        minor = patient.age_on(row.appointment_day) < 18
+        assert row.detail == ("to guardian" if minor else None)
+        to_guardian += minor
+    assert to_guardian > 0
     reasons = set(got.values())
     assert reasons >= {
         "eligible",

@@ -25,7 +25,7 @@ from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.fhir import seed_fhir_integration
 from frontdesk.demo.hl7 import DemoFeed, seed_hl7
-from frontdesk.demo.runtime import start_services
+from frontdesk.demo.runtime import start_services, write_env_file
 from frontdesk.demo.seed import DEMO_SMB, DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
 
@@ -41,6 +41,7 @@ def demo_command(
     base = cli_settings().model_copy(update={"public_url": f"http://{host}:{port}"})
     services = start_services(base)
     settings = services.settings
+    env_file = write_env_file(services)
     try:
         feeds: list[DemoFeed] = []
 
@@ -98,6 +99,7 @@ def demo_command(
             if settings.mllp.port is not None:
                 console.print(f"MLLP listener:  {settings.mllp.host}:{settings.mllp.port}")
             console.print(f"Unity sandbox:  {services.sandbox.url}/UnityService.svc/json")
+            console.print(f"CLI settings:   set -a; . {env_file}; set +a  (another shell)")
             if services.fhir_base_url is not None:
                 console.print(f"FHIR sandbox:   {services.fhir_base_url}  (Harbor Health Partners)")
             console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")

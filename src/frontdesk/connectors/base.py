@@ -34,8 +34,27 @@ MAX_WINDOW_DAYS = 62
 
 
 @dataclass(frozen=True)
+class Guardian:
+    """The person responsible for a patient (a minor's parent or guardian), as the source
+    knows them: names and contacts, none of it in ``repr``. ``relation`` is the source's own
+    word for it (e.g. ``Mother``, ``Child``), informational only."""
+
+    first_name: str = field(default="", repr=False)
+    last_name: str = field(default="", repr=False)
+    email: str = field(default="", repr=False)
+    cell_phone: str = field(default="", repr=False)
+    home_phone: str = field(default="", repr=False)
+    relation: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Patient:
-    """A patient as the source knows it. Only the id shows in ``repr``."""
+    """A patient as the source knows it. Only the id shows in ``repr``.
+
+    ``guardian`` is the person responsible for the patient when the source knows one and it
+    is someone else (a minor's parent); a request about a minor's visit may go to them
+    (docs/review-requests.md, "Minors and their guardians").
+    """
 
     patient_id: str
     first_name: str = field(default="", repr=False)
@@ -44,6 +63,7 @@ class Patient:
     cell_phone: str = field(default="", repr=False)
     home_phone: str = field(default="", repr=False)
     email: str = field(default="", repr=False)
+    guardian: Guardian | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Message templates: Jinja2 in a sandbox, defaults shipped as files, validated on save.
 
-Templates see exactly these variables (:data:`VARIABLES`): ``first_name`` (the patient's,
-may be empty), ``location_name``, ``review_url``, ``unsubscribe_url``, ``sender_name``.
+Templates see exactly these variables (:data:`VARIABLES`): ``first_name`` (the recipient's:
+the patient's, or the guardian's when a minor's request goes to them; may be empty),
+``location_name``, ``review_url``, ``unsubscribe_url``, ``sender_name``.
 Subject and text render without escaping; HTML renders with autoescaping, so a patient name
 such as ``<b>`` arrives as ``&lt;b&gt;``. The sandbox (immutable) keeps a template from
 reaching Python internals; :class:`jinja2.StrictUndefined` turns a misspelt variable into an

@@ -11,10 +11,12 @@ the sync engine reads the sandbox and review requests land in the capture.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -139,3 +141,31 @@ def start_services(settings: Settings) -> DemoServices:
         settings=settings.model_copy(update={"unity": unity, "smtp": smtp, "outbound": outbound}),
         fhir=fhir,
     )
+
+
+ENV_FILE = "demo.env"
+"""In the data directory: the settings another shell's ``frontdesk`` needs to reach this
+demo's sandbox and mail capture (``set -a; . .frontdesk/demo.env; set +a``)."""
+
+
+def write_env_file(services: DemoServices) -> Path:
+    """Write :data:`ENV_FILE` (mode 0600; the sandbox's documented default credentials only,
+    no secret of this installation) and return its path."""
+    settings = services.settings
+    values = {
+        "FRONTDESK_UNITY__URL": settings.unity.url,
+        "FRONTDESK_UNITY__APPNAME": settings.unity.appname,
+        "FRONTDESK_UNITY__SERVICE_USERNAME": settings.unity.service_username,
+        "FRONTDESK_UNITY__SERVICE_PASSWORD": settings.unity.service_password.get_secret_value(),
+        "FRONTDESK_SMTP__HOST": settings.smtp.host,
+        "FRONTDESK_SMTP__PORT": str(settings.smtp.port),
+        "FRONTDESK_SMTP__FROM": settings.smtp.from_,
+        "FRONTDESK_OUTBOUND__ALLOWED_HOSTS": settings.outbound.allowed_hosts,
+        "FRONTDESK_PUBLIC_URL": settings.public_url,
+    }
+    path = Path(settings.data_dir) / ENV_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

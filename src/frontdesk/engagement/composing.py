@@ -153,7 +153,7 @@ class Composer:
         return OutgoingMessage(
             ledger_key=item.key,
             recipient=address,
-            patient_first_name=str(patient.get("first_name") or "").strip(),
+            patient_first_name=greeting_name(patient),
             location_name=location.location_name,
             review_url=location.review_url,
             sender_name=location.location_name,
@@ -192,3 +192,10 @@ class Composer:
         )
         self._locations[(mapping_id, channel)] = (time.monotonic(), facts)
         return facts
+
+
+def greeting_name(sealed: dict[str, Any]) -> str:
+    """The first name a message greets: the guardian's when the request goes to them (a
+    minor's visit, ``to_guardian``), else the patient's."""
+    key = "guardian_first_name" if sealed.get("to_guardian") else "first_name"
+    return str(sealed.get(key) or "").strip()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
 from frontdesk.engagement.reasons import ORDER, Reason
-from frontdesk.engagement.rules import MappingRules
+from frontdesk.engagement.rules import TO_GUARDIAN, MappingRules
 
 PASSED, RESTRICTED, NOT_EVALUATED = "passed", "restricted", "not_evaluated"
 
@@ -54,8 +54,13 @@ def _why(reason: Reason, checkin: CheckIn, rules: MappingRules | None, failed: b
             return "no type list: every type is allowed"
         verb = "is not" if failed else "is"
         return f"type '{kind}' {verb} in {_listing(rules.allowed_types)}"
+    guardian = checkin.detail == TO_GUARDIAN
     if reason is Reason.MINOR:
+        if guardian:
+            return f"minimum age {rules.min_age}: younger, the request goes to the guardian"
         return f"minimum age {rules.min_age}" + (": the patient is younger" if failed else "")
+    if guardian and reason is Reason.NO_USABLE_CONTACT:
+        return "the guardian has a usable contact"
     if reason is Reason.SENSITIVE_TYPE:
         verb = "is" if failed else "is not"
         return f"type '{kind}' {verb} in the deny list {_listing(rules.sensitive_types)}"

@@ -3,8 +3,11 @@
 The sync engine prepares, per run, one :class:`MappingRules` per mapping (a JSON snapshot
 stored with the run, so a resumed run decides with the same settings and a decision can be
 explained later) and, per batch of appointments, the :class:`Facts` it needs from the
-database. :func:`evaluate` then decides one :class:`Candidate` without any I/O. Nothing
-here logs or raises with patient data; ``detail`` strings carry ids, codes and dates only.
+database. :func:`evaluate` then decides one :class:`Candidate` without any I/O. A minor
+whose candidate carries their guardian's contact (``contact_is_guardian``) passes the minor
+rule: the request goes to the guardian, and every later rule looks at the guardian's
+contact. Nothing here logs or raises with patient data; ``detail`` strings carry ids, codes
+and dates only.
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ class Candidate:
     channel: str = "email"
     contact_kind: str = "email"
     """How the channel reaches the patient (email, mobile, webhook): for the detail text."""
+    contact_is_guardian: bool = False
+    """The contact is the guardian's (a minor's request goes to their parent or guardian):
+    the minor rule lets it through, the decision's detail says so."""
 
 
 @dataclass
@@ -101,6 +107,8 @@ class Verdict:
 
 
 ELIGIBLE_VERDICT = Verdict(ELIGIBLE)
+TO_GUARDIAN = "to guardian"
+GUARDIAN_VERDICT = Verdict(ELIGIBLE, detail=TO_GUARDIAN)
 
 
 class PreparedRules:
@@ -149,6 +157,11 @@ def age_on(birth_date: date, day: date) -> int:
     return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
+def under_age(min_age: int, birth_date: date | None, day: date) -> bool:
+    """Whether a patient born on ``birth_date`` is under ``min_age`` on ``day`` (unknown: no)."""
+    return birth_date is not None and min_age > 0 and age_on(birth_date, day) < min_age
+
+
 def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts) -> Verdict:
     """Decide one check-in; ``prepared`` is None when no active mapping matched its location.
 
@@ -167,8 +180,9 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
     if other_days:
         first = min(other_days)
         return Verdict(RESTRICTED, Reason.DUPLICATE, f"decided for {first.isoformat()}")
-    birth = candidate.birth_date
-    if birth is not None and rules.min_age > 0 and age_on(birth, candidate.day) < rules.min_age:
+    if not candidate.contact_is_guardian and under_age(
+        rules.min_age, candidate.birth_date, candidate.day
+    ):
         return Verdict(RESTRICTED, Reason.MINOR, f"under {rules.min_age}")
     if prepared.type_sensitive(candidate):
         return Verdict(RESTRICTED, Reason.SENSITIVE_TYPE)
@@ -180,13 +194,14 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
             Reason.NO_USABLE_CONTACT,
             f"{candidate.contact_kind} {candidate.contact_problem}",
         )
+    whose = "guardian's " if candidate.contact_is_guardian else ""
     if candidate.contact_hash is not None and candidate.contact_hash in facts.opted_out:
-        return Verdict(RESTRICTED, Reason.OPTED_OUT, f"{candidate.channel} opted out")
+        return Verdict(RESTRICTED, Reason.OPTED_OUT, f"{whose}{candidate.channel} opted out")
     if rules.frequency_cap_days > 0:
         for key in cap_keys(candidate):
             for day in facts.requested.get(key, ()):
                 if abs((candidate.day - day).days) < rules.frequency_cap_days:
-                    kind = "patient" if key.startswith("p:") else candidate.contact_kind
+                    kind = "patient" if key.startswith("p:") else whose + candidate.contact_kind
                     return Verdict(
                         RESTRICTED, Reason.FREQUENCY_CAP, f"same {kind} eligible on {day}"
                     )
@@ -196,4 +211,4 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
     if rules.dry_run:
         return Verdict(RESTRICTED, Reason.DRY_RUN, "the mapping is in dry-run mode")
     facts.remember_eligible(candidate)
-    return ELIGIBLE_VERDICT
+    return GUARDIAN_VERDICT if candidate.contact_is_guardian else ELIGIBLE_VERDICT

@@ -4,7 +4,10 @@ One :class:`BatchDecider` per run attempt. For each batch it routes the rows, dr
 other runs and rows already decided, runs three bulk look-ups (decisions of these
 appointment ids, opt-outs of these contacts, eligible check-ins of these patients in the
 frequency-cap window), then evaluates each candidate with plain functions and returns the
-rows to insert. Nothing is written here; nothing of the patient is logged.
+rows to insert. A patient under the mapping's minimum age whose source names a guardian with
+a usable contact for the channel is decided on the guardian's contact (hash, opt-outs, cap)
+and the sealed document carries the guardian's first name and contact. Nothing is written
+here; nothing of the patient is logged.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from frontdesk.connectors.base import Appointment
+from frontdesk.connectors.base import Appointment, Guardian
 from frontdesk.db.engine import Database
 from frontdesk.delivery.addresses import AddressCheck
 from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.engagement import checkins
 from frontdesk.engagement.optouts import hash_contact
-from frontdesk.engagement.rules import Candidate, Facts, PreparedRules, evaluate
+from frontdesk.engagement.rules import Candidate, Facts, PreparedRules, evaluate, under_age
 from frontdesk.errors import ConfigurationError
 from frontdesk.integrations.properties import DEFAULT_CHANNEL
 from frontdesk.security.secrets import SecretBox
@@ -114,12 +117,18 @@ class BatchDecider:
     ) -> Candidate:
         patient = appointment.patient
         channel = target.rules.channel if target is not None else DEFAULT_CHANNEL
+        to_guardian = False
         try:
             reach = self.reach_of(channel)
         except ConfigurationError:
             check, reach = AddressCheck(problem="channel_unavailable"), Reach.EMAIL
         else:
             check = contact_of(reach, _contact_document(appointment))
+            guardian = _guardian_of(appointment, day, target)
+            if guardian is not None:
+                theirs = contact_of(reach, _guardian_document(guardian))
+                if theirs.address is not None:
+                    check, to_guardian = theirs, True
         contact_hash = (
             hash_contact(self.pepper, channel=channel, contact=check.address)
             if check.address is not None
@@ -137,6 +146,7 @@ class BatchDecider:
             contact_hash=contact_hash,
             channel=channel,
             contact_kind=reach.value,
+            contact_is_guardian=to_guardian,
         )
 
     async def _facts(self, db: Database, candidates: Sequence[Candidate]) -> Facts:
@@ -206,21 +216,30 @@ class BatchDecider:
             "restriction_reason": verdict.reason.value if verdict.reason else None,
             "detail": verdict.detail,
             "contact_hash": candidate.contact_hash,
-            "patient_sealed": self._seal(appointment),
+            "patient_sealed": self._seal(appointment, to_guardian=candidate.contact_is_guardian),
             "decided_at": now,
         }
 
-    def _seal(self, appointment: Appointment) -> str | None:
+    def _seal(self, appointment: Appointment, *, to_guardian: bool) -> str | None:
+        """The patient's names and birth date, and the contact the request goes to: the
+        patient's own, or (``to_guardian``) the guardian's, with the guardian's names."""
         patient = appointment.patient
         if patient is None:
             return None
-        document = {
+        document: dict[str, Any] = {
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "email": patient.email,
             "phone": patient.cell_phone or patient.home_phone,
             "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
         }
+        guardian = patient.guardian
+        if to_guardian and guardian is not None:  # never the child's own contact
+            document["email"] = guardian.email
+            document["phone"] = guardian.cell_phone or guardian.home_phone
+            document["to_guardian"] = True
+            document["guardian_first_name"] = guardian.first_name
+            document["guardian_last_name"] = guardian.last_name
         return self.secrets.encrypt(json.dumps(document, separators=(",", ":")))
 
 
@@ -234,4 +253,27 @@ def _contact_document(appointment: Appointment) -> dict[str, str | None]:
         "email": patient.email,
         "cell_phone": patient.cell_phone,
         "home_phone": patient.home_phone,
+    }
+
+
+def _guardian_of(
+    appointment: Appointment, day: date, target: PreparedRules | None
+) -> Guardian | None:
+    """The guardian a minor's request may go to: the patient is under the mapping's minimum
+    age on ``day`` and the source knows someone else responsible for them."""
+    patient = appointment.patient
+    if patient is None or patient.guardian is None or target is None:
+        return None
+    if not under_age(target.rules.min_age, patient.birth_date, day):
+        return None
+    return patient.guardian
+
+
+def _guardian_document(guardian: Guardian) -> dict[str, str | None]:
+    """What :func:`~frontdesk.delivery.reach.contact_of` reads of a guardian (no patient id:
+    a channel that needs no contact, a webhook, has none for a guardian)."""
+    return {
+        "email": guardian.email,
+        "cell_phone": guardian.cell_phone,
+        "home_phone": guardian.home_phone,
     }

@@ -5,8 +5,12 @@ wall clock), ``Status``, ``appttype`` (CHAR, blank-padded), ``type`` (its descri
 ``LocationName`` and ``Practitioner_Name``. Professional-EHR rows lack ``AppointmentID``,
 ``appttype`` and ``Practitioner_Name``; their fall-backs are listed in
 :data:`SCHEDULE_FIELDS`. ``GetPatientDemographics`` rows give ``First_Name``, ``Last_Name``,
-``DOB``, ``Cell_Phone``, ``HomePhone`` (no underscore) and ``Email_Address``. Every value is
-trimmed: CHAR columns keep their padding in JSON (§2).
+``DOB``, ``Cell_Phone``, ``HomePhone`` (no underscore) and ``Email_Address``, and the
+account's guarantor: ``Is_Guarantor``, ``RelationToGuarantor``, ``Guarantor_First_Name``,
+``Guarantor_Last_Name``, ``Guarantor_Email``, ``Guarantor_Cell_Phone``,
+``Guarantor_Home_Phone``; a guarantor who is someone else (a minor's parent) becomes the
+patient's :class:`~frontdesk.connectors.base.Guardian`. Every value is trimmed: CHAR columns
+keep their padding in JSON (§2).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from zoneinfo import ZoneInfo
 from frontdesk.connectors.allscripts.dates import in_zone, parse_date, parse_datetime
 from frontdesk.connectors.allscripts.timezones import iana_zone_name
 from frontdesk.connectors.allscripts.wire import Row
-from frontdesk.connectors.base import Appointment, Patient
+from frontdesk.connectors.base import Appointment, Guardian, Patient
 from frontdesk.connectors.errors import ServerLogEntry, remote_text
 
 SCHEDULE_FIELDS = {
@@ -123,7 +127,33 @@ def patient(row: Row, patient_id: str) -> Patient:
         cell_phone=row.get("Cell_Phone", "").strip(),
         home_phone=row.get("HomePhone", "").strip(),
         email=row.get("Email_Address", "").strip(),
+        guardian=guardian(row),
     )
+
+
+SELF = frozenset({"", "self", "18"})  # 18: "Self" in the X12 individual relationship codes
+
+
+def guardian(row: Row) -> Guardian | None:
+    """The account's guarantor when it is not the patient (``Is_Guarantor`` ``N`` or a
+    ``RelationToGuarantor`` other than ``Self``) and has a name or a contact; else None."""
+    is_guarantor = row.get("Is_Guarantor", "").strip().upper()
+    relation = row.get("RelationToGuarantor", "").strip()
+    if is_guarantor != "N" and relation.casefold() in SELF:
+        return None
+    found = Guardian(
+        first_name=row.get("Guarantor_First_Name", "").strip(),
+        last_name=row.get("Guarantor_Last_Name", "").strip(),
+        email=row.get("Guarantor_Email", "").strip(),
+        cell_phone=row.get("Guarantor_Cell_Phone", "").strip(),
+        home_phone=row.get("Guarantor_Home_Phone", "").strip(),
+        relation=relation,
+    )
+    if not any(
+        (found.first_name, found.last_name, found.email, found.cell_phone, found.home_phone)
+    ):
+        return None
+    return found
 
 
 def log_entry(row: Row) -> ServerLogEntry:

@@ -5,7 +5,10 @@ GetSchedule rows for ``day`` (with ``Parameter4=All`` and no other filter) are e
 appointments, in this order. A day is generated from its own random stream, per location, on
 first use, and kept in a small cache bounded by a number of appointments, so a year of a
 200-location enterprise never sits in memory. Appointment ids encode
-``(day, location, sequence)`` and are unique within a practice.
+``(day, location, sequence)`` and are unique within a practice. About a tenth of a
+location's appointments (a third at a pediatric office) are well-baby visits (``WELLBAB1``)
+of one of its newborns, drawn from a stream of their own; a drawn ``WELLBAB1`` for a child
+of two or more becomes a well-child check.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ DAY_OPENS = time(8, 0)
 SLOT_MINUTES = 15
 SLOTS_PER_DAY = 40  # 08:00 to 17:45
 CACHED_APPOINTMENTS = 200_000
+WELL_BABY_SHARE = 0.1
+"""Of a location's appointments, about this share are well-baby visits (a baby, a parent)..."""
+PEDIATRIC_WELL_BABY_SHARE = 0.35
+"""... and this share at a location whose name says it is a pediatric office."""
 _COMMENTS = ("Running late", "Needs interpreter", "Bring insurance card", "Prefers morning")
 
 
@@ -132,6 +139,12 @@ class Practice:
         base_id = 1 + ((day - ID_EPOCH).days * len(self.enterprise.locations) + location.index)
         types = self.enterprise.appointment_types
         type_weights = [t.weight for t in types]
+        well_baby, well_child = types[-2], types[-1]
+        babies = seeded_random(
+            self.seed, self.service_user, "babies", day.isoformat(), location.index
+        )
+        pediatric = "pediatric" in location.name.casefold()
+        baby_share = PEDIATRIC_WELL_BABY_SHARE if pediatric else WELL_BABY_SHARE
         statuses = self.enterprise.statuses
         status_weights = [s.weight for s in statuses]
         opens = datetime.combine(day, DAY_OPENS)
@@ -146,8 +159,15 @@ class Practice:
             if kind.for_minors and not minor:
                 kind = types[0]
             elif minor and not kind.for_minors and rng.random() < 0.4:
-                kind = types[-1] if patient.age_on(day) >= 2 else types[-2]
+                kind = well_child if patient.age_on(day) >= 2 else well_baby
+            if kind is well_baby and patient.age_on(day) >= 2:
+                kind = well_child  # a well-baby visit is for a baby
             status = rng.choices(statuses, status_weights)[0]
+            # well-baby visits: their own stream, so the other rows stay as they were
+            if babies.random() < baby_share:
+                baby = self.patients.baby_for(location.index, day, babies.random())
+                if baby is not None:
+                    patient_id, kind = baby, well_baby
             start = opens + timedelta(minutes=slot * SLOT_MINUTES)
             scheduled_at = start - timedelta(days=rng.randrange(1, 61), minutes=rng.randrange(600))
             appointments.append(

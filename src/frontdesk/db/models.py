@@ -8,6 +8,7 @@ from frontdesk.businesses import models as business_models
 from frontdesk.credentials import models as credential_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
+from frontdesk.delivery.sms import models as sms_models
 from frontdesk.engagement import checkin_models, ledger_models, optout_models
 from frontdesk.integrations import models as integration_models
 from frontdesk.staff import models as staff_models
@@ -26,6 +27,7 @@ __all__ = [
     "integration_models",
     "ledger_models",
     "optout_models",
+    "sms_models",
     "staff_models",
     "sync_models",
 ]

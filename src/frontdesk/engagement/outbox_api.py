@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.delivery.sms.consent import statuses_of
 from frontdesk.engagement import outbox
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.server.dependencies import get_context, get_sender
@@ -45,6 +46,8 @@ class RequestOut(BaseModel):
     updated_at: str
     recipient: str | None
     revealed: bool
+    delivery_status: str | None = None
+    """The provider's latest status (SMS: queued, sent, delivered, undelivered, failed)."""
 
 
 class RequestDetailOut(RequestOut):
@@ -85,8 +88,15 @@ async def outbox_list(
                 request_ids=[r.id for r in found.items],
             )
         shown = await outbox.views(session, found.items, secrets=ctx.secrets, reveal=reveal)
+        statuses = await statuses_of(
+            session, message_ids=[v.message_id for v in shown if v.message_id]
+        )
     return PageOut[RequestOut](
-        items=[RequestOut(**v.as_dict()) for v in shown], nextCursor=found.next_cursor
+        items=[
+            RequestOut(**v.as_dict(), delivery_status=statuses.get(v.message_id or ""))
+            for v in shown
+        ],
+        nextCursor=found.next_cursor,
     )
 
 
@@ -103,7 +113,10 @@ async def outbox_get(
             )
         (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=reveal)
         captured = await outbox.captured_message(session, found)
-    return RequestDetailOut(**view.as_dict(), captured=captured)
+        statuses = await statuses_of(session, message_ids=[found.message_id or ""])
+    return RequestDetailOut(
+        **view.as_dict(), captured=captured, delivery_status=statuses.get(found.message_id or "")
+    )
 
 
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)

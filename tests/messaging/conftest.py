@@ -270,4 +270,5 @@ async def texting(
         try:
             yield Texting(process, app, api, book, twilio_sim, group)
         finally:
+            await twilio_sim.settled()  # no callback may reach a closed database
             await process.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -221,6 +222,15 @@ def _prop(key: str, value: str) -> dict[str, Any]:
 async def texting(
     ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str]
 ) -> AsyncIterator[Texting]:
+    async with practice(ctx, twilio_sim, staff_headers, channel="sms") as t:
+        yield t
+
+
+@asynccontextmanager
+async def practice(
+    ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str], *, channel: str
+) -> AsyncIterator[Texting]:
+    """A process with the built-in channels, one enterprise with one clinic on ``channel``."""
     book = Book()
 
     def factory(
@@ -251,7 +261,7 @@ async def texting(
             "integrationSourceId": SOURCE_ID,
             "integrationGroupTriggers": [{"triggerId": TRIGGER, "triggerTypeId": 1}],
             "integrationGroupProperties": [
-                _prop("review.channel", "sms"),
+                _prop("review.channel", channel),
                 _prop("review.url", "https://reviews.example/care"),
             ],
         }

@@ -1,4 +1,4 @@
-"""messaging: SMS consent per sender number (and its history), delivery statuses
+"""messaging: SMS consent per sender number (and its history), delivery statuses, webhook endpoints
 
 Revision ID: 0022
 Revises: 0009
@@ -50,9 +50,23 @@ def upgrade() -> None:
         sa.Column("error_code", sa.String(16), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column(
+            "business_id",
+            sa.Integer(),
+            sa.ForeignKey("businesses.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("url", sa.String(500), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("rotated_at", UTCDateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_endpoints")
     op.drop_table("delivery_statuses")
     op.drop_index("ix_sms_consent_events_key", table_name="sms_consent_events")
     op.drop_table("sms_consent_events")

@@ -222,13 +222,19 @@ def _prop(key: str, value: str) -> dict[str, Any]:
 async def texting(
     ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str]
 ) -> AsyncIterator[Texting]:
-    async with practice(ctx, twilio_sim, staff_headers, channel="sms") as t:
+    async with practice(ctx, twilio_sim, staff_headers, channel="sms", quiet_hours="off") as t:
         yield t
 
 
 @asynccontextmanager
 async def practice(
-    ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str], *, channel: str
+    ctx: AppContext,
+    twilio_sim: Simulator,
+    staff_headers: dict[str, str],
+    *,
+    channel: str,
+    quiet_hours: str = "off",
+    timezone: str = "America/New_York",
 ) -> AsyncIterator[Texting]:
     """A process with the built-in channels, one enterprise with one clinic on ``channel``."""
     book = Book()
@@ -262,6 +268,7 @@ async def practice(
             "integrationGroupTriggers": [{"triggerId": TRIGGER, "triggerTypeId": 1}],
             "integrationGroupProperties": [
                 _prop("review.channel", channel),
+                _prop("review.quiet.hours", quiet_hours),
                 _prop("review.url", "https://reviews.example/care"),
             ],
         }
@@ -273,6 +280,7 @@ async def practice(
             json={
                 "businessNumber": CLINIC,
                 "integrationGroupId": group,
+                "timezone": timezone,
                 "integrationProperties": [_prop("book.clinic", "Clinic")],
             },
         )

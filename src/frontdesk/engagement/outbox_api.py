@@ -15,8 +15,10 @@ from pydantic.alias_generators import to_camel
 
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
+from frontdesk.delivery.channel import DeferredDelivery
 from frontdesk.delivery.sms.consent import statuses_of
 from frontdesk.engagement import outbox
+from frontdesk.engagement.ledger_models import PENDING
 from frontdesk.engagement.sending import ReviewSender
 from frontdesk.server.dependencies import get_context, get_sender
 from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
@@ -52,6 +54,13 @@ class RequestOut(BaseModel):
 
 class RequestDetailOut(RequestOut):
     captured: dict[str, Any] | None = None
+
+
+def delivery_status(view: outbox.RequestView, statuses: dict[str, str]) -> str | None:
+    """The provider's status; ``scheduled`` for a request waiting for its sending window."""
+    if view.state == PENDING and view.last_error_code == DeferredDelivery.code:
+        return "scheduled"
+    return statuses.get(view.message_id or "")
 
 
 @router.get("", response_model=PageOut[RequestOut], response_model_by_alias=True)
@@ -93,8 +102,7 @@ async def outbox_list(
         )
     return PageOut[RequestOut](
         items=[
-            RequestOut(**v.as_dict(), delivery_status=statuses.get(v.message_id or ""))
-            for v in shown
+            RequestOut(**v.as_dict(), delivery_status=delivery_status(v, statuses)) for v in shown
         ],
         nextCursor=found.next_cursor,
     )
@@ -115,7 +123,7 @@ async def outbox_get(
         captured = await outbox.captured_message(session, found)
         statuses = await statuses_of(session, message_ids=[found.message_id or ""])
     return RequestDetailOut(
-        **view.as_dict(), captured=captured, delivery_status=statuses.get(found.message_id or "")
+        **view.as_dict(), captured=captured, delivery_status=delivery_status(view, statuses)
     )
 
 

@@ -1,6 +1,7 @@
 """The ``sms`` channel: review requests as text messages through Twilio.
 
-Per message: the recipient is checked as an E.164 mobile number (already done by the
+Per message: the location's quiet hours are checked (:mod:`.quiet`: outside the window the
+request waits, pending, until it opens: :class:`DeferredDelivery`), the recipient is checked as an E.164 mobile number (already done by the
 decision step; checked again since the configuration may have changed), the sender's
 consent record is consulted (a STOP to this sender since the decision → ``opted_out``), the
 mobile template is rendered, and the message is created with
@@ -27,6 +28,7 @@ from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
     NO_USABLE_CONTACT,
+    DeferredDelivery,
     OutgoingMessage,
     PermanentDeliveryError,
     SendResult,
@@ -37,6 +39,7 @@ from frontdesk.delivery.sms.client import TwilioClient
 from frontdesk.delivery.sms.consent import opted_out, record_reply, sender_of
 from frontdesk.delivery.sms.errors import OPTED_OUT
 from frontdesk.delivery.sms.keywords import Intent
+from frontdesk.delivery.sms.quiet import QuietHours
 from frontdesk.delivery.templates import render_template_set
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
@@ -61,6 +64,7 @@ class SmsChannel:
         self._ctx = ctx
         self._twilio = ctx.settings.twilio
         self._sender = sender_of(self._twilio)
+        self._quiet = QuietHours(ctx)
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
         self._client = client or TwilioClient(
             self._twilio,
@@ -83,6 +87,13 @@ class SmsChannel:
                 f"request {key}: no mobile number", reason=NO_USABLE_CONTACT
             )
         ctx = self._ctx
+        now = ctx.clock.now()
+        not_before = await self._quiet.not_before(_location_of(key), to, now)
+        if not_before > now:
+            raise DeferredDelivery(
+                f"request {key}: quiet hours, scheduled for {not_before.isoformat()}",
+                not_before=not_before,
+            )
         if await opted_out(ctx.db, secrets=ctx.secrets, sender=self._sender, contact=to):
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
@@ -176,6 +187,11 @@ class SmsChannel:
         patient = json.loads(self._ctx.secrets.decrypt(row.patient_sealed))
         to = contact_of(Reach.MOBILE, {**patient, "patient_id": row.patient_id}).address
         return (to, row.claimed_at) if to else None
+
+
+def _location_of(ledger_key: str) -> int:
+    """The location of a ledger key (``rr:<location>:…``, :func:`ledger_models.ledger_key`)."""
+    return int(ledger_key.split(":")[1])
 
 
 def _created(value: str | None) -> datetime:

@@ -6,7 +6,8 @@ checked as an E.164 mobile number (already done by the decision step; checked ag
 the configuration may have changed), the sender's consent record is consulted (a STOP to
 this sender since the decision → ``opted_out``), the mobile template is rendered, and the
 message is created with ``StatusCallback={FRONTDESK_PUBLIC_URL}/webhooks/twilio/status``.
-The provider's ``SM…`` sid is the request's message id (known only after the send: ``message_id`` returns None).
+The provider's ``SM…`` sid is the request's message id (known only after the send:
+``message_id`` returns None).
 
 A 21610 answer (the recipient had replied STOP to this sender) records the opt-out against
 the sender, like an inbound STOP, before the request is failed as ``opted_out``.

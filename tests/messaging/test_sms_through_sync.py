@@ -50,7 +50,8 @@ async def test_texts_are_sent_once_with_their_delivery_status(texting: Texting) 
     messages = t.sim.state.messages
     assert sorted(m.to for m in messages) == ["+15715550103", "+17035550101"]
     assert all(m.from_ == SENDER for m in messages)
-    assert all("https://reviews.example/care" in m.body for m in messages)
+    assert all(f"{PUBLIC_URL}/r/" in m.body for m in messages)  # the tracked link
+    assert all("reviews.example" not in m.body for m in messages)
     assert all(m.status_callback == f"{PUBLIC_URL}/webhooks/twilio/status" for m in messages)
     await t.sim.settled()
     assert {c["status"] for c in t.sim.state.callbacks} == {"204"}
@@ -59,6 +60,15 @@ async def test_texts_are_sent_once_with_their_delivery_status(texting: Texting) 
     assert {i["messageId"] for i in items} == {m.sid for m in messages}
     assert all(i["messageId"].startswith("SM") for i in items)
     assert {i["deliveryStatus"] for i in items} == {"delivered"}
+    # a click is recorded and redirects to the location's review page
+    link = next(w for w in messages[0].body.split() if w.startswith(f"{PUBLIC_URL}/r/"))
+    r = await t.api.get(link.removeprefix(PUBLIC_URL))
+    assert (r.status_code, r.headers["location"]) == (303, "https://reviews.example/care")
+    assert (await t.api.get("/r/unknown-token")).status_code == 404
+    items = (await t.api.get("/api/outbox")).json()["items"]
+    assert {i["messageId"]: i["clicks"] for i in items} == {
+        m.sid: int(link in m.body) for m in messages
+    }
     # the same day again: decided once, nothing new
     assert await t.run(DAY) == []
 

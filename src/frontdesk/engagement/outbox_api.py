@@ -17,6 +17,7 @@ from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import DeferredDelivery
 from frontdesk.delivery.sms.consent import statuses_of
+from frontdesk.delivery.tracking.links import clicks_of
 from frontdesk.engagement import outbox
 from frontdesk.engagement.ledger_models import PENDING
 from frontdesk.engagement.sending import ReviewSender
@@ -50,6 +51,8 @@ class RequestOut(BaseModel):
     revealed: bool
     delivery_status: str | None = None
     """The provider's latest status (SMS: queued, sent, delivered, undelivered, failed)."""
+    clicks: int = 0
+    """Clicks on the message's tracked link (``/r/{token}``)."""
 
 
 class RequestDetailOut(RequestOut):
@@ -100,9 +103,16 @@ async def outbox_list(
         statuses = await statuses_of(
             session, message_ids=[v.message_id for v in shown if v.message_id]
         )
+        keys = [r.ledger_key for r in found.items]
+        clicks = await clicks_of(session, ledger_keys=keys)
     return PageOut[RequestOut](
         items=[
-            RequestOut(**v.as_dict(), delivery_status=delivery_status(v, statuses)) for v in shown
+            RequestOut(
+                **v.as_dict(),
+                delivery_status=delivery_status(v, statuses),
+                clicks=clicks.get(key, 0),
+            )
+            for v, key in zip(shown, keys, strict=True)
         ],
         nextCursor=found.next_cursor,
     )

@@ -19,6 +19,7 @@ from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
 from frontdesk.delivery.api import router as delivery_router
 from frontdesk.delivery.sms.webhooks_api import router as twilio_webhooks_router
+from frontdesk.delivery.tracking.api import router as links_router
 from frontdesk.delivery.webhook.api import router as webhook_endpoints_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.outbox_api import router as outbox_router
@@ -95,6 +96,7 @@ def create_app(
         answering_desk_router,
         delivery_router,
         twilio_webhooks_router,
+        links_router,
         webhook_endpoints_router,
         unsubscribe_router,
         sync_router,

@@ -4,8 +4,10 @@ Per message: the location's quiet hours are checked (:mod:`.quiet`; outside the 
 the request waits, pending, until it opens: :class:`DeferredDelivery`), the recipient is
 checked as an E.164 mobile number (already done by the decision step; checked again since
 the configuration may have changed), the sender's consent record is consulted (a STOP to
-this sender since the decision → ``opted_out``), the mobile template is rendered, and the
-message is created with ``StatusCallback={FRONTDESK_PUBLIC_URL}/webhooks/twilio/status``.
+this sender since the decision → ``opted_out``), the mobile template is rendered with the
+request's tracked link (``/r/{token}``, :mod:`frontdesk.delivery.tracking.links`) for the
+review link, and the message is created with
+``StatusCallback={FRONTDESK_PUBLIC_URL}/webhooks/twilio/status``.
 The provider's ``SM…`` sid is the request's message id (known only after the send:
 ``message_id`` returns None).
 
@@ -42,6 +44,7 @@ from frontdesk.delivery.sms.errors import OPTED_OUT
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.quiet import QuietHours
 from frontdesk.delivery.templates import render_template_set
+from frontdesk.delivery.tracking.links import tracked_link
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.errors import FrontdeskError
@@ -99,12 +102,21 @@ class SmsChannel:
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
             )
+        async with ctx.db.transaction() as session:
+            review_url = await tracked_link(
+                session,
+                secrets=ctx.secrets,
+                clock=ctx.clock,
+                public_url=ctx.settings.public_url,
+                ledger_key=key,
+                target_url=message.review_url,
+            )
         rendered = render_template_set(
             message.templates,
             {
                 "first_name": " ".join(message.patient_first_name.split()),
                 "location_name": message.location_name,
-                "review_url": message.review_url,
+                "review_url": review_url,
                 "unsubscribe_url": message.unsubscribe_url,
                 "sender_name": " ".join(message.sender_name.split()),
             },

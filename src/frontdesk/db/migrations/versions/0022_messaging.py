@@ -1,4 +1,5 @@
-"""messaging: SMS consent per sender number (and its history), delivery statuses, webhook endpoints
+"""messaging: SMS consent per sender (and its history), delivery statuses, webhook endpoints,
+tracked links
 
 Revision ID: 0022
 Revises: 0009
@@ -63,9 +64,20 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("rotated_at", UTCDateTime(), nullable=False),
     )
+    op.create_table(
+        "tracked_links",
+        sa.Column("token", sa.String(16), primary_key=True),
+        sa.Column("ledger_key", sa.String(255), nullable=False, unique=True),
+        sa.Column("target_url", sa.String(1000), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("first_clicked_at", UTCDateTime(), nullable=True),
+        sa.Column("last_clicked_at", UTCDateTime(), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tracked_links")
     op.drop_table("webhook_endpoints")
     op.drop_table("delivery_statuses")
     op.drop_index("ix_sms_consent_events_key", table_name="sms_consent_events")

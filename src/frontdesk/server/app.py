@@ -23,6 +23,7 @@ from frontdesk.delivery.tracking.api import router as links_router
 from frontdesk.delivery.webhook.api import router as webhook_endpoints_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.outbox_api import router as outbox_router
+from frontdesk.engagement.suppression_api import router as suppression_router
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.gc_tuning import freeze_startup_heap
 from frontdesk.integrations.api import router as integration_router
@@ -99,6 +100,7 @@ def create_app(
         links_router,
         webhook_endpoints_router,
         unsubscribe_router,
+        suppression_router,
         sync_router,
         checkins_router,
         outbox_router,

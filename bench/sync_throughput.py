@@ -1,7 +1,12 @@
-"""End-to-end benchmark: EHR → decisions → review requests → SMTP, at 50 and 200 locations.
+"""End-to-end benchmark: EHR → decisions → review requests → SMTP (or Twilio), at 50 and 200
+locations.
 
 Run: ``.venv/bin/python bench/sync_throughput.py [--locations 50,200] [--latency-ms 50]
-[--appointments 100] [--per-group 4] [--total 32] [--database-url URL]``.
+[--appointments 100] [--per-group 4] [--total 32] [--database-url URL] [--channel sms]``.
+
+``--channel sms``: every group sends texts (``review.quiet.hours`` off) to the Twilio
+simulator (``python -m frontdesk.sandbox twilio``) in its own process instead of the SMTP
+sink; "received" counts the simulator's captured messages by ``SM…`` sid.
 
 Each case (``L`` locations = ``L / 10`` groups × 10 locations × ``--appointments`` per
 location and day) runs in a subprocess of its own, so peak RSS figures do not mix:
@@ -106,10 +111,31 @@ def start_sink(path: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
+TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 31 + "1", "sandbox-auth-token"
+
+
+def start_twilio(port: int) -> subprocess.Popen[bytes]:
+    """The Twilio simulator in its own process (lifecycle callbacks go nowhere)."""
+    command = [sys.executable, "-m", "frontdesk.sandbox", "twilio", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            get_json(f"http://127.0.0.1:{port}/sandbox/knobs")
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("the Twilio simulator exited") from None
+            time.sleep(0.1)
+    raise SystemExit("the Twilio simulator did not start")
+
+
 # -- one case (its own process) -----------------------------------------------------------
 
 
-async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> list[int]:
+async def configure(
+    ctx: Any, settings: Any, listing: list[dict[str, Any]], channel: str = "email"
+) -> list[int]:
     """Enterprises, locations, groups and mappings through the integration API; group ids."""
     import httpx
 
@@ -153,6 +179,8 @@ async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> l
                         },
                         {"propertyKey": "pms_user_name", "propertyValue": f"pmuser{g:04d}"},
                         {"propertyKey": "review.url", "propertyValue": "https://r.example/x"},
+                        {"propertyKey": "review.channel", "propertyValue": channel},
+                        {"propertyKey": "review.quiet.hours", "propertyValue": "off"},
                     ],
                 },
             )
@@ -191,15 +219,14 @@ def given(**values: Any) -> dict[str, Any]:
 
 async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
-    from frontdesk.connectors.registry import create_connector
     from pydantic import SecretStr
     from sqlalchemy import func, select, update
 
+    from frontdesk.composition import Role, build_process, builtin_plugins
     from frontdesk.connectors.limits import ConcurrencyLimits
     from frontdesk.context import AppContext
     from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
     from frontdesk.engagement.ledger_models import PENDING, SENDING, SENT, ReviewRequest
-    from frontdesk.engagement.sending import ReviewSender
     from frontdesk.integrations.models import IntegrationMapping
     from frontdesk.sandbox.unity import DEFAULT_APPNAME, DEFAULT_SERVICE_PASSWORD
     from frontdesk.settings import (
@@ -208,10 +235,10 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         Settings,
         SmtpSettings,
         SyncSettings,
+        TwilioSettings,
         UnitySettings,
     )
     from frontdesk.sync.models import SyncRun
-    from frontdesk.sync.worker import SyncWorker
 
     locations = args.case
     group_count = locations // 10
@@ -228,7 +255,9 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     unity_port, smtp_port = free_port(), free_port()
     sandbox = start_sandbox(config.model_dump_json(), unity_port, args.latency_ms)
     received_file = work / "received.txt"
-    sink = start_sink(received_file, smtp_port)
+    sms = args.channel == "sms"
+    twilio_port = free_port()
+    sink = start_twilio(twilio_port) if sms else start_sink(received_file, smtp_port)
     base = f"http://127.0.0.1:{unity_port}"
     try:
         listing = get_json(f"{base}/sandbox/admin/credentials")
@@ -258,6 +287,14 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 **{"from": "reviews@bench.test"},
                 **given(pool_size=args.smtp_pool),
             ),
+            twilio=TwilioSettings(
+                account_sid=TWILIO_SID if sms else None,
+                auth_token=SecretStr(TWILIO_TOKEN),
+                **{"from": "+15005550006"},
+                api_url=f"http://127.0.0.1:{twilio_port}",
+            ),
+            # Status callbacks go nowhere (nothing listens there): the simulator's business.
+            public_url=f"http://127.0.0.1:{free_port()}",
             sync=SyncSettings(tick_s=3600, **given(batch_max_wait_s=args.batch_max_wait)),
             review=ReviewSettings(
                 sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0")),
@@ -269,26 +306,30 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         settings = settings.model_copy(update={"jobs": JobsSettings(concurrency=slots)})
         ctx = await AppContext.open(settings)
         try:
-            await configure(ctx, settings, listing)
+            await configure(ctx, settings, listing, args.channel)
             async with ctx.db.transaction() as session:  # only the runs requested above
                 await session.execute(
                     update(IntegrationMapping).values(next_run_at=datetime(2100, 1, 1, tzinfo=UTC))
                 )
             limits = ConcurrencyLimits.from_settings(settings)
             connectors: list[Any] = []
+            plugins = builtin_plugins(ctx)
 
             def build(source: str, properties: Mapping[str, str], s: Settings) -> Any:
-                connector = create_connector(source, properties, s, limits=limits)
+                connector = plugins.connector(source, properties, s, limits)
                 connectors.append(connector)
                 return connector
 
             channels = None
             if args.null_channel:  # the ledger without SMTP: what the channel costs
-                from frontdesk.delivery.channel import ChannelRegistry, RecordingChannel
+                from frontdesk.delivery.channel import ChannelPlugin, RecordingChannel
+                from frontdesk.delivery.reach import Reach
 
-                channels = ChannelRegistry({"email": lambda: RecordingChannel("email")})
-            sender = None if args.no_send else ReviewSender(ctx, channels=channels)
-            worker = SyncWorker(ctx, connectors=build, sender=sender)
+                null = RecordingChannel("email")
+                channels = [ChannelPlugin("email", Reach.EMAIL, lambda: null)]
+            process = build_process(
+                ctx, Role.SERVER, plugins=plugins, connectors=build, channels=channels
+            )
             profile = None
             if os.environ.get("BENCH_PROFILE"):  # a cProfile of the timed part, to this file
                 import cProfile
@@ -297,7 +338,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 profile.enable()
             cpu_started = time.process_time()
             started = time.perf_counter()
-            await worker.start()
+            await process.start()
             runs_done = None  # when the last run ended (sending may still be going on)
             while True:
                 await asyncio.sleep(0.2)
@@ -325,7 +366,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
             if profile is not None:
                 profile.disable()
                 profile.dump_stats(os.environ["BENCH_PROFILE"])
-            await worker.stop()
+            await process.stop()
             async with ctx.db.reader() as session:
                 decided = (
                     await session.execute(select(func.count()).select_from(CheckIn))
@@ -353,12 +394,16 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 ).scalar_one()
         finally:
             await ctx.close()
+        captured_texts = get_json(f"http://127.0.0.1:{twilio_port}/sandbox/messages") if sms else []
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
         sink.terminate()
         sink.wait(timeout=10)
-    received = Counter(line for line in received_file.read_text().splitlines() if line)
+    if sms:
+        received = Counter(str(m["sid"]) for m in captured_texts)
+    else:
+        received = Counter(line for line in received_file.read_text().splitlines() if line)
     stats = [c.client.stats for c in connectors]
     calls = sum(s.requests for s in stats)
     chains = [
@@ -417,6 +462,7 @@ def main() -> None:
     parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--channel", choices=("email", "sms"), default="email")
     add_event_loop_option(parser)
     args = parser.parse_args()
     if args.case is not None:
@@ -442,6 +488,7 @@ def main() -> None:
             if getattr(args, flag) is not None:
                 command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
+        command += ["--channel", args.channel]
         if args.database_url:
             command += ["--database-url", args.database_url]
         done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
+from frontdesk.answering.group_commit import GroupCommitter
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
@@ -44,9 +45,10 @@ from frontdesk.delivery.sms.errors import OPTED_OUT
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.quiet import QuietHours
 from frontdesk.delivery.templates import render_template_set
-from frontdesk.delivery.tracking.links import tracked_link
+from frontdesk.delivery.tracking.links import LinkWriter, NewLink, link_url, token_for
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
+from frontdesk.engagement.optouts import contact_pepper
 from frontdesk.errors import FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.outbound.http import build_transport
@@ -69,6 +71,9 @@ class SmsChannel:
         self._twilio = ctx.settings.twilio
         self._sender = sender_of(self._twilio)
         self._quiet = QuietHours(ctx)
+        self._pepper: bytes | None = None
+        self._links = GroupCommitter(ctx.db)
+        self._link_writer = LinkWriter(ctx.db.dialect)
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
         self._client = client or TwilioClient(
             self._twilio,
@@ -98,19 +103,15 @@ class SmsChannel:
                 f"request {key}: quiet hours, scheduled for {not_before.isoformat()}",
                 not_before=not_before,
             )
-        if await opted_out(ctx.db, secrets=ctx.secrets, sender=self._sender, contact=to):
+        pepper = await self._contact_pepper()
+        if await opted_out(ctx.db, pepper=pepper, sender=self._sender, contact=to):
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
             )
-        async with ctx.db.transaction() as session:
-            review_url = await tracked_link(
-                session,
-                secrets=ctx.secrets,
-                clock=ctx.clock,
-                public_url=ctx.settings.public_url,
-                ledger_key=key,
-                target_url=message.review_url,
-            )
+        token = token_for(pepper, key)
+        link = NewLink(token, key, message.review_url, now)
+        await self._links.submit(self._link_writer, link)  # shares a commit with the others
+        review_url = link_url(ctx.settings.public_url, token)
         rendered = render_template_set(
             message.templates,
             {
@@ -159,7 +160,18 @@ class SmsChannel:
         return any(_created(m.date_created) >= claimed_at - CLOCK_SKEW for m in messages)
 
     async def aclose(self) -> None:
+        await self._links.drain()
         await self._client.aclose()
+
+    async def _contact_pepper(self) -> bytes:
+        """The install's contact pepper (opt-out hashes, link tokens), read once."""
+        if self._pepper is None:
+            ctx = self._ctx
+            async with ctx.db.transaction() as session:
+                pepper = await contact_pepper(session, secrets=ctx.secrets, clock=ctx.clock)
+            assert pepper is not None
+            self._pepper = pepper
+        return self._pepper
 
     async def _provider_opt_out(self, to: str) -> None:
         ctx = self._ctx

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.businesses.models import Business
-from frontdesk.clock import Clock, SystemClock
+from frontdesk.clock import Clock
 from frontdesk.db.engine import Database
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.models import DeliveryStatus, SmsConsent, SmsConsentEvent
@@ -135,13 +135,10 @@ async def scopes_sending_from(
     return sorted(rows.scalars())
 
 
-async def opted_out(db: Database, *, secrets: SecretBox, sender: str, contact: str) -> bool:
-    """Whether ``contact`` told ``sender`` to stop (read-only; no pepper yet: nobody did)."""
+async def opted_out(db: Database, *, pepper: bytes, sender: str, contact: str) -> bool:
+    """Whether ``contact`` told ``sender`` to stop (read-only)."""
+    contact_hash = hash_contact(pepper, channel=CHANNEL, contact=contact)
     async with db.reader() as session:
-        pepper = await contact_pepper(session, secrets=secrets, clock=SystemClock(), create=False)
-        if pepper is None:
-            return False
-        contact_hash = hash_contact(pepper, channel=CHANNEL, contact=contact)
         return bool(await _current(session, sender=sender, contact_hash=contact_hash))
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.clock import Clock
+from frontdesk.answering.group_commit import BatchPlan
 from frontdesk.delivery.tracking.models import TrackedLink
-from frontdesk.engagement.optouts import contact_pepper
-from frontdesk.security.secrets import SecretBox
 
 PATH = "/r/"
 
@@ -33,32 +34,44 @@ def token_for(pepper: bytes, ledger_key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")[:11]
 
 
-async def tracked_link(
-    session: AsyncSession,
-    *,
-    secrets: SecretBox,
-    clock: Clock,
-    public_url: str,
-    ledger_key: str,
-    target_url: str,
-) -> str:
-    """The short link of ``ledger_key`` leading to ``target_url`` (made once, then reused)."""
-    pepper = await contact_pepper(session, secrets=secrets, clock=clock)
-    assert pepper is not None
-    token = token_for(pepper, ledger_key)
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(TrackedLink)
-        .values(
-            token=token,
-            ledger_key=ledger_key,
-            target_url=target_url,
-            clicks=0,
-            created_at=clock.now(),
-        )
-        .on_conflict_do_nothing(index_elements=["token"])
-    )
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    token: str
+    ledger_key: str
+    target_url: str
+    created_at: datetime
+
+
+class LinkWriter:
+    """Writes links in batches (:class:`~frontdesk.answering.group_commit.GroupCommitter`):
+    the links of the messages in flight share one transaction. A link made before is kept
+    (``ON CONFLICT DO NOTHING``: a resend carries the same token)."""
+
+    def __init__(self, dialect: str) -> None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        self._statement = insert(TrackedLink).on_conflict_do_nothing(index_elements=["token"])
+
+    def plan(self, items: Sequence[NewLink]) -> BatchPlan[None]:
+        rows = [_row(item) for item in items]
+        return BatchPlan(steps=[(self._statement, rows)], results=[None] * len(items))
+
+    async def write_one(self, session: AsyncSession, item: NewLink) -> None:
+        await session.execute(self._statement, [_row(item)])
+
+
+def _row(item: NewLink) -> dict[str, Any]:
+    return {
+        "token": item.token,
+        "ledger_key": item.ledger_key,
+        "target_url": item.target_url,
+        "clicks": 0,
+        "created_at": item.created_at,
+        "first_clicked_at": None,
+        "last_clicked_at": None,
+    }
+
+
+def link_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + PATH + token
 
 

@@ -67,6 +67,7 @@ def create_twilio_app(
     app = FastAPI(title="Twilio simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.twilio = state
     background: set[asyncio.Task[None]] = set()
+    clients: list[httpx.AsyncClient] = []
 
     def authenticated(request: Request, sid: str) -> bool:
         header = request.headers.get("authorization", "")
@@ -81,12 +82,13 @@ def create_twilio_app(
     async def post_signed(url: str, params: dict[str, str], sid: str) -> int:
         token = state.accounts[sid]
         headers = {SIGNATURE_HEADER: sign(token, url, params)}
-        async with httpx.AsyncClient(transport=callback_transport, timeout=10) as client:
-            try:
-                response = await client.post(url, data=params, headers=headers)
-                code = response.status_code
-            except httpx.HTTPError:
-                code = 0
+        if not clients:  # one client for every callback: a client per post costs a TLS context
+            clients.append(httpx.AsyncClient(transport=callback_transport, timeout=10))
+        try:
+            response = await clients[0].post(url, data=params, headers=headers)
+            code = response.status_code
+        except httpx.HTTPError:
+            code = 0
         state.callbacks.append({"url": url, "status": str(code)})
         return code
 

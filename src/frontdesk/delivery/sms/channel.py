@@ -40,7 +40,7 @@ from frontdesk.delivery.channel import (
 from frontdesk.delivery.phone import mobile_number
 from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.delivery.sms.client import TwilioClient
-from frontdesk.delivery.sms.consent import opted_out, record_reply, sender_of
+from frontdesk.delivery.sms.consent import SenderConsent, record_reply, sender_of
 from frontdesk.delivery.sms.errors import OPTED_OUT
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.quiet import QuietHours
@@ -72,6 +72,7 @@ class SmsChannel:
         self._sender = sender_of(self._twilio)
         self._quiet = QuietHours(ctx)
         self._pepper: bytes | None = None
+        self._consent = SenderConsent(ctx.db, sender=self._sender)
         self._links = GroupCommitter(ctx.db)
         self._link_writer = LinkWriter(ctx.db.dialect)
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
@@ -104,7 +105,7 @@ class SmsChannel:
                 not_before=not_before,
             )
         pepper = await self._contact_pepper()
-        if await opted_out(ctx.db, pepper=pepper, sender=self._sender, contact=to):
+        if await self._consent.opted_out(pepper=pepper, contact=to):
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
             )

@@ -16,10 +16,13 @@ Nothing here stores or logs a phone number: only the opt-out hash of it.
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,11 +138,49 @@ async def scopes_sending_from(
     return sorted(rows.scalars())
 
 
-async def opted_out(db: Database, *, pepper: bytes, sender: str, contact: str) -> bool:
-    """Whether ``contact`` told ``sender`` to stop (read-only)."""
-    contact_hash = hash_contact(pepper, channel=CHANNEL, contact=contact)
-    async with db.reader() as session:
-        return bool(await _current(session, sender=sender, contact_hash=contact_hash))
+class SenderConsent:
+    """The opted-out contact hashes of one sender, held in memory for the channel.
+
+    Every :data:`REFRESH_S` at most, one aggregate query (count and latest change) tells
+    whether anything changed; only then is the set read again. The practice opt-outs written
+    with each STOP are checked in the claiming transaction anyway (the composer); this set
+    covers what they cannot: a practice created after the STOP, within ``REFRESH_S``.
+    """
+
+    REFRESH_S = 2.0
+
+    def __init__(self, db: Database, *, sender: str) -> None:
+        self._db = db
+        self._sender = sender
+        self._hashes: frozenset[str] = frozenset()
+        self._version: tuple[int, datetime | None] | None = None
+        self._checked = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def opted_out(self, *, pepper: bytes, contact: str) -> bool:
+        """Whether ``contact`` told this sender to stop."""
+        if time.monotonic() - self._checked >= self.REFRESH_S:
+            async with self._lock:
+                if time.monotonic() - self._checked >= self.REFRESH_S:
+                    await self._refresh()
+        return hash_contact(pepper, channel=CHANNEL, contact=contact) in self._hashes
+
+    async def _refresh(self) -> None:
+        sender = SmsConsent.sender == self._sender
+        async with self._db.reader() as session:
+            count, latest = (
+                await session.execute(
+                    select(func.count(), func.max(SmsConsent.changed_at)).where(sender)
+                )
+            ).one()
+            version = (int(count), latest)
+            if version != self._version:
+                rows = await session.execute(
+                    select(SmsConsent.contact_hash).where(sender, SmsConsent.opted_out.is_(True))
+                )
+                self._hashes = frozenset(rows.scalars())
+                self._version = version
+        self._checked = time.monotonic()
 
 
 async def record_status(

@@ -10,6 +10,7 @@ recipient's window too. :func:`opening` answers the earliest moment both are ope
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
@@ -106,11 +107,23 @@ class QuietHours:
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
         self._cache: dict[int, tuple[float, Window | None]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self.reads = 0
+        """Windows read from the database so far (tests, diagnostics)."""
 
     async def window(self, location_id: int) -> Window | None:
         cached = self._cache.get(location_id)
         if cached is not None and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]
+        # One read per location however many texts of it are in flight.
+        async with self._locks.setdefault(location_id, asyncio.Lock()):
+            cached = self._cache.get(location_id)
+            if cached is not None and time.monotonic() - cached[0] < CACHE_S:
+                return cached[1]
+            self.reads += 1
+            return await self._read(location_id)
+
+    async def _read(self, location_id: int) -> Window | None:
         async with self._ctx.db.reader() as session:
             mapping = (
                 await session.execute(

@@ -132,7 +132,8 @@ class Simulator:
         """Wait until every lifecycle callback has been posted."""
         for _ in range(200):
             expected = sum(1 for m in self.state.messages if m.status_callback) * 2
-            if len(self.state.callbacks) >= expected:
+            posted = [c for c in self.state.callbacks if c["url"].endswith("/status")]
+            if len(posted) >= expected:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("callbacks did not settle")

@@ -16,7 +16,6 @@ from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.engagement.optout_models import OptOut
 
-
 ANN, BOB, CAROL = "(703) 555-0101", "+1 571 555 0103", "+15715550199"
 
 

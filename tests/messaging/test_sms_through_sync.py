@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.messaging.conftest import ACCOUNT, DAY, PUBLIC_URL, SENDER, TOKEN, Texting
+from tests.messaging.conftest import ACCOUNT, CLINIC, DAY, PUBLIC_URL, SENDER, TOKEN, Texting
 
 from frontdesk.delivery.sms.models import SmsConsent, SmsConsentEvent
 from frontdesk.delivery.sms.signatures import SIGNATURE_HEADER, sign
@@ -227,3 +227,19 @@ async def test_no_phone_number_or_body_in_any_log_line(
     assert "sms" in caplog.text
     for secret in ("7035550101", "5715550103", "703) 555", "reviews.example", "stop texting"):
         assert secret not in caplog.text
+
+
+async def test_the_template_preview_counts_segments(texting: Texting) -> None:
+    r = await texting.api.get(f"/api/businesses/{CLINIC}/message-templates/sms/preview")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "mobile"
+    assert f"{PUBLIC_URL}/r/" in body["textBody"]
+    assert body["segments"]["encoding"] == "GSM-7"
+    assert body["segments"]["segments"] == 1
+    assert body["segments"]["characters"] == len(body["textBody"])
+    email = await texting.api.get(f"/api/businesses/{CLINIC}/message-templates/email/preview")
+    assert email.status_code == 200
+    assert email.json()["segments"] is None
+    missing = await texting.api.get(f"/api/businesses/{CLINIC}/message-templates/fax/preview")
+    assert missing.status_code == 404

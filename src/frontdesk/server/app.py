@@ -18,6 +18,7 @@ from frontdesk.composition import Process, Role, build_process, serving_role
 from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
 from frontdesk.delivery.api import router as delivery_router
+from frontdesk.delivery.preview_api import router as preview_router
 from frontdesk.delivery.sms.webhooks_api import router as twilio_webhooks_router
 from frontdesk.delivery.tracking.api import router as links_router
 from frontdesk.delivery.webhook.api import router as webhook_endpoints_router
@@ -96,6 +97,7 @@ def create_app(
         answering_staff_router,
         answering_desk_router,
         delivery_router,
+        preview_router,
         twilio_webhooks_router,
         links_router,
         webhook_endpoints_router,

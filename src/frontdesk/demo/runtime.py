@@ -1,4 +1,6 @@
-"""What ``frontdesk demo`` runs beside the server: the Unity sandbox and the mail capture.
+"""What ``frontdesk demo`` runs beside the server: the Unity sandbox, the mail capture and
+the Twilio simulator (texts of the location on SMS; its status callbacks and the replies it
+is told to send go to the demo server's ``/webhooks/twilio/...``).
 
 The sandbox (``default_config(seed=1)``: one credential, the six-location Loudoun Valley
 practice) is served by its own ``uvicorn.Server`` in a thread with its own event loop, on a
@@ -13,11 +15,17 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
 
 from frontdesk.delivery.capture import MailCapture
+from frontdesk.sandbox.twilio.app import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    create_twilio_app,
+)
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -25,21 +33,22 @@ from frontdesk.sandbox.unity import (
     create_unity_app,
     default_config,
 )
-from frontdesk.settings import Settings, SmtpSettings
+from frontdesk.settings import Settings, SmtpSettings, TwilioSettings
 
 SANDBOX_SERVICE_USER, SANDBOX_SERVICE_USERNAME = DEFAULT_SERVICE_USER.split("^8^", 1)
 SANDBOX_SERVICE_USER += "^8^"
 """The group property ``User_Name`` and the app-wide ``service_username`` whose
 concatenation is the sandbox's default ServiceUser."""
 DEMO_FROM = "reviews@frontdesk.demo"
+DEMO_SENDER = "+15005550006"
 
 
 class SandboxThread:
-    """The Unity sandbox on ``127.0.0.1`` in a thread of its own."""
+    """A simulator (default: the Unity sandbox) on ``127.0.0.1`` in a thread of its own."""
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, app: Any = None) -> None:
         config = uvicorn.Config(
-            create_unity_app(default_config(seed=1)),
+            app if app is not None else create_unity_app(default_config(seed=1)),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -78,9 +87,11 @@ class DemoServices:
     sandbox: SandboxThread
     capture: MailCapture
     settings: Settings
+    twilio: SandboxThread
 
     def stop(self) -> None:
         self.capture.stop()
+        self.twilio.stop()
         self.sandbox.stop()
 
 
@@ -99,8 +110,23 @@ def start_services(settings: Settings) -> DemoServices:
         }
     )
     smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": DEMO_FROM})
+    public = settings.public_url.rstrip("/")
+    texts = SandboxThread(
+        app=create_twilio_app(
+            accounts={DEFAULT_ACCOUNT_SID: DEFAULT_AUTH_TOKEN},
+            inbound_url=f"{public}/webhooks/twilio/inbound",
+        )
+    )
+    texts.start()
+    twilio = TwilioSettings(
+        account_sid=DEFAULT_ACCOUNT_SID,
+        auth_token=SecretStr(DEFAULT_AUTH_TOKEN),
+        **{"from": DEMO_SENDER},
+        api_url=texts.url,
+    )
     return DemoServices(
         sandbox=sandbox,
         capture=capture,
-        settings=settings.model_copy(update={"unity": unity, "smtp": smtp}),
+        settings=settings.model_copy(update={"unity": unity, "smtp": smtp, "twilio": twilio}),
+        twilio=texts,
     )

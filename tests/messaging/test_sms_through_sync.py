@@ -56,6 +56,7 @@ async def test_texts_are_sent_once_with_their_delivery_status(texting: Texting) 
     assert {i["messageId"] for i in items} == {m.sid for m in messages}
     assert all(i["messageId"].startswith("SM") for i in items)
     assert {i["deliveryStatus"] for i in items} == {"delivered"}
+    assert sorted(i["recipient"] for i in items) == ["***01", "***03"]  # the number, masked
     # a click is recorded and redirects to the location's review page
     link = next(w for w in messages[0].body.split() if w.startswith(f"{PUBLIC_URL}/r/"))
     r = await t.api.get(link.removeprefix(PUBLIC_URL))

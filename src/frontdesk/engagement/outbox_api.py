@@ -21,7 +21,7 @@ from frontdesk.delivery.tracking.links import clicks_of
 from frontdesk.engagement import outbox
 from frontdesk.engagement.ledger_models import PENDING
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.server.dependencies import get_context, get_sender
+from frontdesk.server.dependencies import PluginsDep, get_context, get_sender
 from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
@@ -70,6 +70,7 @@ def delivery_status(view: outbox.RequestView, statuses: dict[str, str]) -> str |
 async def outbox_list(
     ctx: Context,
     principal: CurrentPrincipal,
+    plugins: PluginsDep,
     businessNumber: int | None = None,
     state: str | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
@@ -99,7 +100,13 @@ async def outbox_list(
                 clock=ctx.clock,
                 request_ids=[r.id for r in found.items],
             )
-        shown = await outbox.views(session, found.items, secrets=ctx.secrets, reveal=reveal)
+        shown = await outbox.views(
+            session,
+            found.items,
+            secrets=ctx.secrets,
+            reveal=reveal,
+            reach_of=plugins.channels.reach,
+        )
         statuses = await statuses_of(
             session, message_ids=[v.message_id for v in shown if v.message_id]
         )
@@ -120,7 +127,11 @@ async def outbox_list(
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)
 async def outbox_get(
-    requestId: int, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+    requestId: int,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
+    reveal: bool = False,
 ) -> RequestDetailOut:
     """One request; in the demo, with the captured message."""
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
@@ -129,7 +140,9 @@ async def outbox_get(
             await outbox.audit_reveal(
                 session, principal=principal, clock=ctx.clock, request_ids=[found.id]
             )
-        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=reveal)
+        (view,) = await outbox.views(
+            session, [found], secrets=ctx.secrets, reveal=reveal, reach_of=plugins.channels.reach
+        )
         captured = await outbox.captured_message(session, found)
         statuses = await statuses_of(session, message_ids=[found.message_id or ""])
     return RequestDetailOut(
@@ -143,9 +156,12 @@ async def outbox_requeue(
     ctx: Context,
     principal: CurrentPrincipal,
     sender: Annotated[ReviewSender, Depends(get_sender)],
+    plugins: PluginsDep,
 ) -> RequestOut:
     """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
     found = await outbox.requeue_now(ctx, sender, principal=principal, request_id=requestId)
     async with ctx.db.reader() as session:
-        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=False)
+        (view,) = await outbox.views(
+            session, [found], secrets=ctx.secrets, reveal=False, reach_of=plugins.channels.reach
+        )
     return RequestOut(**view.as_dict())

@@ -212,6 +212,25 @@ async def test_reconcile_looks_the_message_up_at_the_provider(texting: Texting) 
         keys = [r.ledger_key for r in rows]
     assert await channel.reconcile(keys[0], None) is True
     assert await channel.reconcile(keys[1], None) is False
+    sid = t.sim.state.messages[0].sid
+    assert await channel.reconcile(keys[0], sid) is True  # looked up by its sid
+
+
+async def test_a_failed_callback_with_21610_records_the_opt_out(texting: Texting) -> None:
+    t = texting
+    t.sim.state.knobs.lifecycle = "manual"
+    t.book.visit(1, DAY, ANN)
+    await t.process.sender.send_requests(await t.run(DAY))
+    (message,) = t.sim.state.messages
+    r = await t.sim.client.post(
+        f"/sandbox/messages/{message.sid}/status", json={"status": "failed", "errorCode": 21610}
+    )
+    assert r.status_code == 200
+    async with t.ctx.db.reader() as session:
+        consent = (await session.execute(select(SmsConsent))).scalar_one()
+        assert (consent.opted_out, consent.source) == (True, "provider")
+    (item,) = (await t.api.get("/api/outbox")).json()["items"]
+    assert item["deliveryStatus"] == "failed"
 
 
 async def test_no_phone_number_or_body_in_any_log_line(

@@ -33,7 +33,8 @@ from frontdesk.db.engine import Database
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.models import DeliveryStatus, SmsConsent, SmsConsentEvent
 from frontdesk.engagement.optout_models import OptOut
-from frontdesk.engagement.optouts import contact_pepper, hash_contact, record_opt_out
+from frontdesk.engagement.optouts import SOURCES as OPT_OUT_SOURCE_NAMES
+from frontdesk.engagement.optouts import contact_pepper, hash_contact
 from frontdesk.security.secrets import SecretBox
 from frontdesk.settings import TwilioSettings
 
@@ -103,16 +104,27 @@ async def record_reply(
         },
     )
     scopes = await scopes_sending_from(session, twilio=twilio, sender=sender)
-    for scope in scopes:
-        if opted_out:
-            await record_opt_out(
-                session,
-                clock=clock,
-                scope_business_id=scope,
-                channel=CHANNEL,
-                contact_hash=contact_hash,
-                source=OPT_OUT_SOURCES.get(source, "sms_reply"),
-            )
+    if opted_out and scopes:  # one statement for every practice (a repeat keeps the first)
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        opt_source = OPT_OUT_SOURCES.get(source, "sms_reply")
+        assert opt_source in OPT_OUT_SOURCE_NAMES
+        await session.execute(
+            insert(OptOut).on_conflict_do_nothing(
+                index_elements=["business_id", "channel", "contact_hash"]
+            ),
+            [
+                {
+                    "business_id": scope,
+                    "channel": CHANNEL,
+                    "contact_hash": contact_hash,
+                    "source": opt_source,
+                    "request_key": None,
+                    "created_at": now,
+                }
+                for scope in scopes
+            ],
+        )
     if not opted_out and scopes:
         await session.execute(
             delete(OptOut).where(

@@ -1,7 +1,12 @@
-"""End-to-end benchmark: EHR → decisions → review requests → SMTP, at 50 and 200 locations.
+"""End-to-end benchmark: EHR → decisions → review requests → SMTP (or Twilio), at 50 and 200
+locations.
 
 Run: ``.venv/bin/python bench/sync_throughput.py [--locations 50,200] [--latency-ms 50]
-[--appointments 100] [--per-group 4] [--total 32] [--database-url URL]``.
+[--appointments 100] [--per-group 4] [--total 32] [--database-url URL] [--channel sms]``.
+
+``--channel sms``: every group sends texts (``review.quiet.hours`` off) to the Twilio
+simulator (``python -m frontdesk.sandbox twilio``) in its own process instead of the SMTP
+sink; "received" counts the simulator's captured messages by ``SM…`` sid.
 
 Each case (``L`` locations = ``L / 10`` groups × 10 locations × ``--appointments`` per
 location and day) runs in a subprocess of its own, so peak RSS figures do not mix:
@@ -107,10 +112,31 @@ def start_sink(path: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
+TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 31 + "1", "sandbox-auth-token"
+
+
+def start_twilio(port: int) -> subprocess.Popen[bytes]:
+    """The Twilio simulator in its own process (lifecycle callbacks go nowhere)."""
+    command = [sys.executable, "-m", "frontdesk.sandbox", "twilio", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            get_json(f"http://127.0.0.1:{port}/sandbox/knobs")
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit("the Twilio simulator exited") from None
+            time.sleep(0.1)
+    raise SystemExit("the Twilio simulator did not start")
+
+
 # -- one case (its own process) -----------------------------------------------------------
 
 
-async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> list[int]:
+async def configure(
+    ctx: Any, settings: Any, listing: list[dict[str, Any]], channel: str = "email"
+) -> list[int]:
     """Enterprises, locations, groups and mappings through the integration API; group ids."""
     import httpx
 
@@ -154,6 +180,8 @@ async def configure(ctx: Any, settings: Any, listing: list[dict[str, Any]]) -> l
                         },
                         {"propertyKey": "pms_user_name", "propertyValue": f"pmuser{g:04d}"},
                         {"propertyKey": "review.url", "propertyValue": "https://r.example/x"},
+                        {"propertyKey": "review.channel", "propertyValue": channel},
+                        {"propertyKey": "review.quiet.hours", "propertyValue": "off"},
                     ],
                 },
             )
@@ -230,6 +258,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         Settings,
         SmtpSettings,
         SyncSettings,
+        TwilioSettings,
         UnitySettings,
     )
     from frontdesk.sync.models import SyncRun
@@ -249,7 +278,9 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     unity_port, smtp_port = free_port(), free_port()
     sandbox = start_sandbox(config.model_dump_json(), unity_port, args.latency_ms)
     received_file = work / "received.txt"
-    sink = start_sink(received_file, smtp_port)
+    sms = args.channel == "sms"
+    twilio_port = free_port()
+    sink = start_twilio(twilio_port) if sms else start_sink(received_file, smtp_port)
     base = f"http://127.0.0.1:{unity_port}"
     try:
         listing = get_json(f"{base}/sandbox/admin/credentials")
@@ -279,6 +310,14 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 **{"from": "reviews@bench.test"},
                 **given(pool_size=args.smtp_pool),
             ),
+            twilio=TwilioSettings(
+                account_sid=TWILIO_SID if sms else None,
+                auth_token=SecretStr(TWILIO_TOKEN),
+                **{"from": "+15005550006"},
+                api_url=f"http://127.0.0.1:{twilio_port}",
+            ),
+            # Status callbacks go nowhere (nothing listens there): the simulator's business.
+            public_url=f"http://127.0.0.1:{free_port()}",
             sync=SyncSettings(tick_s=3600, **given(batch_max_wait_s=args.batch_max_wait)),
             review=ReviewSettings(
                 sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0")),
@@ -290,7 +329,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         settings = settings.model_copy(update={"jobs": JobsSettings(concurrency=slots)})
         ctx = await AppContext.open(settings)
         try:
-            await configure(ctx, settings, listing)
+            await configure(ctx, settings, listing, args.channel)
             async with ctx.db.transaction() as session:  # only the runs requested above
                 await session.execute(
                     update(IntegrationMapping).values(next_run_at=datetime(2100, 1, 1, tzinfo=UTC))
@@ -298,6 +337,7 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
             plugins = builtin_plugins(ctx)
             limits = ConcurrencyLimits.from_settings(settings)
             connectors: list[Any] = []
+            plugins = builtin_plugins(ctx)
 
             def build(source: str, properties: Mapping[str, str], s: Settings) -> Any:
                 connector = plugins.connector(source, properties, s, limits=limits)
@@ -380,12 +420,16 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 ).scalar_one()
         finally:
             await ctx.close()
+        captured_texts = get_json(f"http://127.0.0.1:{twilio_port}/sandbox/messages") if sms else []
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
         sink.terminate()
         sink.wait(timeout=10)
-    received = Counter(line for line in received_file.read_text().splitlines() if line)
+    if sms:
+        received = Counter(str(m["sid"]) for m in captured_texts)
+    else:
+        received = Counter(line for line in received_file.read_text().splitlines() if line)
     stats = [c.client.stats for c in connectors]
     calls = sum(s.requests for s in stats)
     chains = [
@@ -444,6 +488,7 @@ def main() -> None:
     parser.add_argument("--no-send", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--null-channel", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--channel", choices=("email", "sms"), default="email")
     add_event_loop_option(parser)
     args = parser.parse_args()
     if args.case is not None:
@@ -469,6 +514,7 @@ def main() -> None:
             if getattr(args, flag) is not None:
                 command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
+        command += ["--channel", args.channel]
         if args.database_url:
             command += ["--database-url", args.database_url]
         done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -87,7 +87,9 @@ def builtin_sources(ctx: AppContext | None = None) -> list[Source]:
 def builtin_plugins(ctx: AppContext) -> Plugins:
     """The sources and channels that ship with frontdesk."""
     return Plugins.of(
-        builtin_sources(ctx), builtin_channels(ctx.settings, clock=ctx.clock), clock=ctx.clock
+        builtin_sources(ctx),
+        builtin_channels(ctx.settings, clock=ctx.clock, ctx=ctx),
+        clock=ctx.clock,
     )
 
 

@@ -48,6 +48,36 @@ class SmtpSettings(BaseModel):
     model_config = {"populate_by_name": True}
 
 
+class TwilioSettings(BaseModel):
+    """Text messages through Twilio Programmable Messaging (``FRONTDESK_TWILIO__...``).
+
+    The ``sms`` channel is registered only when ``account_sid`` is set. ``api_url`` is a base
+    without the API version (tests and the demo point it at ``frontdesk sandbox twilio``).
+    """
+
+    account_sid: str | None = None
+    auth_token: SecretStr = SecretStr("")
+    from_: str | None = Field(default=None, alias="from")
+    """The default sender number (E.164), unless a messaging service is used."""
+    messaging_service_sid: str | None = None
+    api_url: str = "https://api.twilio.com"
+    timeout_s: float = Field(default=15.0, gt=0)
+    max_connections: int = Field(default=16, ge=1)
+    default_region: str = "US"
+    """How a number without a country code is read (ISO 3166 region of ``phonenumbers``)."""
+    help_text: str = (
+        "Review requests from your healthcare provider. Reply STOP to opt out, START to opt "
+        "back in. Msg&data rates may apply."
+    )
+    """The answer to HELP / INFO."""
+
+    model_config = {"populate_by_name": True}
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid)
+
+
 class JobsSettings(BaseModel):
     """Which job runner executes task bodies (``FRONTDESK_JOBS__...``)."""
 
@@ -278,6 +308,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     fhir: FhirSettings = FhirSettings()
     mllp: MllpSettings = MllpSettings()
+    twilio: TwilioSettings = TwilioSettings()
 
     @field_validator("data_dir")
     @classmethod

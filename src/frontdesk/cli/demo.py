@@ -103,6 +103,10 @@ def demo_command(
             if services.fhir_base_url is not None:
                 console.print(f"FHIR sandbox:   {services.fhir_base_url}  (Harbor Health Partners)")
             console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
+            console.print(
+                f"texts:          {services.twilio.url}/sandbox/messages  (Twilio simulator; "
+                "Ashburn Office asks by text)"
+            )
             console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
             if not no_browser:
                 console.print("(no browser is opened on a headless machine; open the URL yourself)")

@@ -8,6 +8,9 @@ from frontdesk.businesses import models as business_models
 from frontdesk.credentials import models as credential_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
+from frontdesk.delivery.sms import models as sms_models
+from frontdesk.delivery.tracking import models as tracking_models
+from frontdesk.delivery.webhook import models as webhook_models
 from frontdesk.engagement import checkin_models, ledger_models, optout_models
 from frontdesk.hl7 import models as hl7_models
 from frontdesk.integrations import models as integration_models
@@ -29,7 +32,10 @@ __all__ = [
     "integration_models",
     "ledger_models",
     "optout_models",
+    "sms_models",
     "staff_models",
     "sync_models",
     "throttle_models",
+    "tracking_models",
+    "webhook_models",
 ]

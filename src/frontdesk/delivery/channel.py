@@ -6,6 +6,7 @@ into the project's error tree (:mod:`frontdesk.errors`)::
 
     TransientError
     └── TransientDeliveryError       4xx answers, refused/lost connections, timeouts: retry
+        └── DeferredDelivery         not now, at ``not_before`` (a sending window): pending
     FatalError
     └── PermanentDeliveryError       5xx answers for this message, unusable recipient: failed
     ConfigurationError
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from frontdesk.delivery.reach import Reach
@@ -113,6 +115,18 @@ class TransientDeliveryError(TransientError):
     def __init__(self, message: str, *, smtp_code: int | None = None) -> None:
         super().__init__(message)
         self.smtp_code = smtp_code
+
+
+class DeferredDelivery(TransientDeliveryError):
+    """Not now: the message may go at ``not_before`` (a channel's sending window, e.g. the
+    quiet hours of texts). The ledger keeps the request pending until then, without backoff;
+    nothing was sent."""
+
+    code = "scheduled"
+
+    def __init__(self, message: str, *, not_before: datetime) -> None:
+        super().__init__(message)
+        self.not_before = not_before
 
 
 class PermanentDeliveryError(FatalError):

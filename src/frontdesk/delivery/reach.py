@@ -5,8 +5,9 @@ opt-outs, the frequency cap and the composer ask :func:`contact_of` for the cont
 kind, so they work for any registered channel:
 
 - ``email``: the patient's email address (:func:`~.addresses.check_email_address`);
-- ``mobile``: the patient's mobile number in E.164 (``+`` and 8–15 digits; a 10-digit
-  number is read as North American, ``+1``), from the cell phone, else the home phone;
+- ``mobile``: the patient's mobile number in E.164 (``phonenumbers``: a valid number of a
+  type that can receive texts; without a country code it is read as North American), from
+  the cell phone, else the home phone;
 - ``webhook``: the business's own endpoint receives the event: no patient contact is needed,
   and the patient id stands for the contact (its hash keys opt-outs and the cap).
 
@@ -16,10 +17,10 @@ Problems are short codes (``missing``, ``malformed``), never the value.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 
 from frontdesk.delivery.addresses import AddressCheck, check_email_address
+from frontdesk.delivery.phone import mobile_number
 
 
 class Reach(enum.StrEnum):
@@ -28,26 +29,11 @@ class Reach(enum.StrEnum):
     WEBHOOK = "webhook"
 
 
-_DIGITS = re.compile(r"\D+")
-
-
 def check_mobile_number(raw: str | None) -> AddressCheck:
-    """An E.164 mobile number, or the problem (``missing``, ``malformed``)."""
-    if raw is None or not raw.strip():
-        return AddressCheck(problem="missing")
-    text = raw.strip()
-    digits = _DIGITS.sub("", text)
-    if text.startswith("+"):
-        number = "+" + digits
-    elif len(digits) == 10:
-        number = "+1" + digits
-    elif len(digits) == 11 and digits.startswith("1"):
-        number = "+" + digits
-    else:
-        return AddressCheck(problem="malformed")
-    if not 8 <= len(number) - 1 <= 15 or number[1] == "0":
-        return AddressCheck(problem="malformed")
-    return AddressCheck(address=number)
+    """An E.164 number that can receive texts, or the problem (``missing``, ``malformed``,
+    ``not_mobile``): :func:`frontdesk.delivery.phone.mobile_number`."""
+    checked = mobile_number(raw)
+    return AddressCheck(address=checked.number, problem=checked.problem)
 
 
 def contact_of(reach: Reach, patient: Mapping[str, str | None]) -> AddressCheck:

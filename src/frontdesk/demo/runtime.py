@@ -1,4 +1,6 @@
-"""What ``frontdesk demo`` runs beside the server: the sandboxes and the mail capture.
+"""What ``frontdesk demo`` runs beside the server: the sandboxes (Unity, FHIR), the mail
+capture and the Twilio simulator (texts of the location on SMS; its status callbacks and the
+replies it is told to send go to the demo server's ``/webhooks/twilio/...``).
 
 The Unity sandbox (``default_config(seed=1)``: one credential, the six-location Loudoun
 Valley practice) and the FHIR sandbox (seed 1: three locations, the demo client and key)
@@ -25,6 +27,11 @@ from pydantic import SecretStr
 from frontdesk.delivery.capture import MailCapture
 from frontdesk.sandbox.fhir.app import create_fhir_app
 from frontdesk.sandbox.fhir.config import DEMO_CLIENT_ID, Client, FhirSandboxConfig
+from frontdesk.sandbox.twilio.app import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    create_twilio_app,
+)
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -32,13 +39,14 @@ from frontdesk.sandbox.unity import (
     create_unity_app,
     default_config,
 )
-from frontdesk.settings import OutboundSettings, Settings, SmtpSettings
+from frontdesk.settings import OutboundSettings, Settings, SmtpSettings, TwilioSettings
 
 SANDBOX_SERVICE_USER, SANDBOX_SERVICE_USERNAME = DEFAULT_SERVICE_USER.split("^8^", 1)
 SANDBOX_SERVICE_USER += "^8^"
 """The group property ``User_Name`` and the app-wide ``service_username`` whose
 concatenation is the sandbox's default ServiceUser."""
 DEMO_FROM = "reviews@frontdesk.demo"
+DEMO_SENDER = "+15005550006"
 
 
 class SandboxThread:
@@ -88,10 +96,12 @@ class DemoServices:
     sandbox: SandboxThread
     capture: MailCapture
     settings: Settings
+    twilio: SandboxThread
     fhir: SandboxThread | None = None
 
     def stop(self) -> None:
         self.capture.stop()
+        self.twilio.stop()
         self.sandbox.stop()
         if self.fhir is not None:
             self.fhir.stop()
@@ -128,17 +138,36 @@ def start_services(settings: Settings) -> DemoServices:
         }
     )
     smtp = SmtpSettings(host="127.0.0.1", port=capture.port, **{"from": DEMO_FROM})
-    # The sandbox is on loopback: allow it explicitly (its PM layout is a group URL too).
+    public = settings.public_url.rstrip("/")
+    texts = SandboxThread(
+        app=create_twilio_app(
+            accounts={DEFAULT_ACCOUNT_SID: DEFAULT_AUTH_TOKEN},
+            inbound_url=f"{public}/webhooks/twilio/inbound",
+        ),
+        name="Twilio",
+    )
+    texts.start()
+    twilio = TwilioSettings(
+        account_sid=DEFAULT_ACCOUNT_SID,
+        auth_token=SecretStr(DEFAULT_AUTH_TOKEN),
+        **{"from": DEMO_SENDER},
+        api_url=texts.url,
+    )
+    # The simulators are on loopback: allow them explicitly (the outbound rule).
     listed = [
         settings.outbound.allowed_hosts,
         f"127.0.0.1:{sandbox.port}",
         f"127.0.0.1:{fhir.port}",
+        f"127.0.0.1:{texts.port}",
     ]
     outbound = OutboundSettings(allowed_hosts=",".join(h for h in listed if h.strip()))
     return DemoServices(
         sandbox=sandbox,
         capture=capture,
-        settings=settings.model_copy(update={"unity": unity, "smtp": smtp, "outbound": outbound}),
+        settings=settings.model_copy(
+            update={"unity": unity, "smtp": smtp, "outbound": outbound, "twilio": twilio}
+        ),
+        twilio=texts,
         fhir=fhir,
     )
 

@@ -108,6 +108,8 @@ SANDBOX_LOCATIONS = (  # the sandbox's default practice (``default_config``): na
     ("Purcellville Clinic", 149547899859306),  # no review link: shows "no review link"
 )
 DEMO_STATUSES = "Acknowledge,Confirmed"
+SMS_LOCATION = "Ashburn Office"
+"""The location that asks by text message in the demo."""
 
 
 @dataclass
@@ -188,6 +190,8 @@ async def seed_integration(
         properties = [prop("allscripts.location.name", name)]
         if name != "Purcellville Clinic":
             properties.append(prop("review.url", f"https://reviews.example.org/{number}"))
+        if name == SMS_LOCATION:  # asks by text (the Twilio simulator); no quiet hours
+            properties += [prop("review.channel", "sms"), prop("review.quiet.hours", "off")]
         r = await client.put(
             "/integration/add/businessintegrationmapping",
             json={

@@ -30,7 +30,15 @@ from frontdesk.engagement.optout_models import ContactPepper, OptOut
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.security.secrets import SecretBox
 
-SOURCES = ("unsubscribe_link", "one_click", "staff")
+SOURCES = (
+    "unsubscribe_link",
+    "one_click",
+    "staff",
+    "sms_keyword",
+    "sms_reply",
+    "provider",
+    "import",
+)
 PEPPER_NAME = "contact_hash"
 
 

@@ -7,7 +7,7 @@ In the demo (mail capture on), a request's captured message is found by its ``Me
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,12 +23,19 @@ from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.db import paging
 from frontdesk.delivery.capture import get_captured_by_message_id, parse_captured
+from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.engagement import ledger
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.checkin_queries import mask
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from frontdesk.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from frontdesk.security.secrets import SecretBox
 
 
@@ -204,8 +211,10 @@ async def views(
     *,
     secrets: SecretBox,
     reveal: bool,
+    reach_of: Callable[[str], Reach] | None = None,
 ) -> list[RequestView]:
-    """Render requests (business numbers and check-ins looked up once)."""
+    """Render requests (business numbers and check-ins looked up once); the recipient is the
+    contact of the request's channel (``reach_of``; default: the email address)."""
     business_ids = {r.business_id for r in requests}
     checkin_ids = [r.checkin_id for r in requests]
     numbers: dict[int, int] = {}
@@ -224,7 +233,7 @@ async def views(
     shown = []
     for r in requests:
         day, blob = sealed.get(r.checkin_id, (None, None))
-        email = json.loads(secrets.decrypt(blob)).get("email") if blob else None
+        recipient = _recipient(r.channel, blob, secrets, reveal, reach_of)
         shown.append(
             RequestView(
                 id=r.id,
@@ -243,11 +252,32 @@ async def views(
                 last_error=r.last_error,
                 created_at=r.created_at.isoformat(),
                 updated_at=r.updated_at.isoformat(),
-                recipient=email if reveal else mask("email", email),
+                recipient=recipient,
                 revealed=reveal,
             )
         )
     return shown
+
+
+def _recipient(
+    channel: str,
+    blob: str | None,
+    secrets: SecretBox,
+    reveal: bool,
+    reach_of: Callable[[str], Reach] | None,
+) -> str | None:
+    patient: dict[str, Any] = json.loads(secrets.decrypt(blob)) if blob else {}
+    try:
+        reach = reach_of(channel) if reach_of is not None else Reach.EMAIL
+    except ConfigurationError:
+        reach = Reach.EMAIL
+    if reach is Reach.EMAIL:
+        email = patient.get("email")
+        return email if reveal else mask("email", email)
+    contact = contact_of(reach, {**patient, "patient_id": patient.get("patient_id")}).address
+    if reach is Reach.MOBILE:
+        return contact if reveal else mask("phone", contact)
+    return contact
 
 
 async def captured_message(session: AsyncSession, request: ReviewRequest) -> dict[str, Any] | None:

@@ -16,9 +16,13 @@ from pydantic.alias_generators import to_camel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
+from frontdesk.delivery.channel import DeferredDelivery
+from frontdesk.delivery.sms.consent import statuses_of
+from frontdesk.delivery.tracking.links import clicks_of
 from frontdesk.engagement import outbox
+from frontdesk.engagement.ledger_models import PENDING
 from frontdesk.engagement.sending import ReviewSender
-from frontdesk.server.dependencies import get_context, get_sender
+from frontdesk.server.dependencies import PluginsDep, get_context, get_sender
 from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
@@ -46,16 +50,28 @@ class RequestOut(BaseModel):
     updated_at: str
     recipient: str | None
     revealed: bool
+    delivery_status: str | None = None
+    """The provider's latest status (SMS: queued, sent, delivered, undelivered, failed)."""
+    clicks: int = 0
+    """Clicks on the message's tracked link (``/r/{token}``)."""
 
 
 class RequestDetailOut(RequestOut):
     captured: dict[str, Any] | None = None
 
 
+def delivery_status(view: outbox.RequestView, statuses: dict[str, str]) -> str | None:
+    """The provider's status; ``scheduled`` for a request waiting for its sending window."""
+    if view.state == PENDING and view.last_error_code == DeferredDelivery.code:
+        return "scheduled"
+    return statuses.get(view.message_id or "")
+
+
 @router.get("", response_model=PageOut[RequestOut], response_model_by_alias=True)
 async def outbox_list(
     ctx: Context,
     principal: CurrentPrincipal,
+    plugins: PluginsDep,
     businessNumber: DbId | None = None,
     state: str | None = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
@@ -85,15 +101,38 @@ async def outbox_list(
                 clock=ctx.clock,
                 request_ids=[r.id for r in found.items],
             )
-        shown = await outbox.views(session, found.items, secrets=ctx.secrets, reveal=reveal)
+        shown = await outbox.views(
+            session,
+            found.items,
+            secrets=ctx.secrets,
+            reveal=reveal,
+            reach_of=plugins.channels.reach,
+        )
+        statuses = await statuses_of(
+            session, message_ids=[v.message_id for v in shown if v.message_id]
+        )
+        keys = [r.ledger_key for r in found.items]
+        clicks = await clicks_of(session, ledger_keys=keys)
     return PageOut[RequestOut](
-        items=[RequestOut(**v.as_dict()) for v in shown], nextCursor=found.next_cursor
+        items=[
+            RequestOut(
+                **v.as_dict(),
+                delivery_status=delivery_status(v, statuses),
+                clicks=clicks.get(key, 0),
+            )
+            for v, key in zip(shown, keys, strict=True)
+        ],
+        nextCursor=found.next_cursor,
     )
 
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)
 async def outbox_get(
-    requestId: DbId, ctx: Context, principal: CurrentPrincipal, reveal: bool = False
+    requestId: DbId,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
+    reveal: bool = False,
 ) -> RequestDetailOut:
     """One request; in the demo, with the captured message."""
     async with ctx.db.transaction() if reveal else ctx.db.reader() as session:
@@ -102,9 +141,14 @@ async def outbox_get(
             await outbox.audit_reveal(
                 session, principal=principal, clock=ctx.clock, request_ids=[found.id]
             )
-        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=reveal)
+        (view,) = await outbox.views(
+            session, [found], secrets=ctx.secrets, reveal=reveal, reach_of=plugins.channels.reach
+        )
         captured = await outbox.captured_message(session, found)
-    return RequestDetailOut(**view.as_dict(), captured=captured)
+        statuses = await statuses_of(session, message_ids=[found.message_id or ""])
+    return RequestDetailOut(
+        **view.as_dict(), captured=captured, delivery_status=delivery_status(view, statuses)
+    )
 
 
 @router.post("/{requestId}/requeue", response_model=RequestOut, response_model_by_alias=True)
@@ -113,9 +157,12 @@ async def outbox_requeue(
     ctx: Context,
     principal: CurrentPrincipal,
     sender: Annotated[ReviewSender, Depends(get_sender)],
+    plugins: PluginsDep,
 ) -> RequestOut:
     """Operator: put a failed or parked request back to pending (audited); 409 otherwise."""
     found = await outbox.requeue_now(ctx, sender, principal=principal, request_id=requestId)
     async with ctx.db.reader() as session:
-        (view,) = await outbox.views(session, [found], secrets=ctx.secrets, reveal=False)
+        (view,) = await outbox.views(
+            session, [found], secrets=ctx.secrets, reveal=False, reach_of=plugins.channels.reach
+        )
     return RequestOut(**view.as_dict())

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
     ChannelRegistry,
+    DeferredDelivery,
     PermanentDeliveryError,
     ReviewChannel,
     SendResult,
@@ -208,7 +209,9 @@ class ReviewSender:
         now = self.ctx.clock.now()
         code: str = error.code
         next_at: datetime | None = None
-        if isinstance(error, TransientError):
+        if isinstance(error, DeferredDelivery):
+            state, next_at = PENDING, error.not_before
+        elif isinstance(error, TransientError):
             if not self.retry.should_retry(error, claim.attempt):
                 state, code = PARKED, "attempts_exhausted"
             else:

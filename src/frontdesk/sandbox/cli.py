@@ -237,3 +237,44 @@ def fhir(
         lifespan="off",
         ws="none",
     )
+
+
+@app.command()
+def twilio(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8078,
+    account_sid: Annotated[str, typer.Option(help="Account sid (Basic auth user).")] = "",
+    auth_token: Annotated[str, typer.Option(help="Auth token (Basic auth, signatures).")] = "",
+    inbound_url: Annotated[
+        str | None, typer.Option(help="Where replies are posted (…/webhooks/twilio/inbound).")
+    ] = None,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per create.")] = 0.0,
+) -> None:
+    """Run the Twilio Programmable Messaging simulator (Messages resource, callbacks)."""
+    from frontdesk.sandbox.twilio.app import (
+        DEFAULT_ACCOUNT_SID,
+        DEFAULT_AUTH_TOKEN,
+        create_twilio_app,
+    )
+    from frontdesk.sandbox.twilio.state import TwilioKnobs
+
+    sid, token = account_sid or DEFAULT_ACCOUNT_SID, auth_token or DEFAULT_AUTH_TOKEN
+    table = Table(title="Twilio simulator (Programmable Messaging)", show_header=False)
+    table.add_row("API base (FRONTDESK_TWILIO__API_URL)", f"http://{host}:{port}")
+    table.add_row("Account sid", sid)
+    table.add_row("Auth token", token)
+    table.add_row("Captured messages", f"http://{host}:{port}/sandbox/messages")
+    Console().print(table)
+    uvicorn.run(
+        create_twilio_app(
+            accounts={sid: token},
+            inbound_url=inbound_url,
+            knobs=TwilioKnobs(latency_ms=latency_ms),
+        ),
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        lifespan="off",
+        ws="none",
+    )

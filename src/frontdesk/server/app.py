@@ -19,8 +19,13 @@ from frontdesk.connectors.fhir.http_jwks import router as fhir_jwks_router
 from frontdesk.context import AppContext
 from frontdesk.credentials.api import router as credentials_router
 from frontdesk.delivery.api import router as delivery_router
+from frontdesk.delivery.preview_api import router as preview_router
+from frontdesk.delivery.sms.webhooks_api import router as twilio_webhooks_router
+from frontdesk.delivery.tracking.api import router as links_router
+from frontdesk.delivery.webhook.api import router as webhook_endpoints_router
 from frontdesk.engagement.checkins_api import router as checkins_router
 from frontdesk.engagement.outbox_api import router as outbox_router
+from frontdesk.engagement.suppression_api import router as suppression_router
 from frontdesk.engagement.unsubscribe_api import router as unsubscribe_router
 from frontdesk.gc_tuning import freeze_startup_heap
 from frontdesk.integrations.api import router as integration_router
@@ -98,7 +103,12 @@ def create_app(
         answering_staff_router,
         answering_desk_router,
         delivery_router,
+        preview_router,
+        twilio_webhooks_router,
+        links_router,
+        webhook_endpoints_router,
         unsubscribe_router,
+        suppression_router,
         sync_router,
         checkins_router,
         outbox_router,

@@ -1,0 +1,163 @@
+"""The webhook channel through the sync engine: a real receiver on loopback verifies the
+Standard Webhooks signature and sees each event once, even after answering 500 twice or a
+resend after a crash; the secret is stored encrypted, rotatable, and found by rotate-key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import select, update
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from tests.messaging.conftest import CLINIC, DAY, ENTERPRISE, Simulator, Texting, practice
+
+from frontdesk.context import AppContext
+from frontdesk.delivery.webhook.models import WebhookEndpoint
+from frontdesk.engagement.ledger_models import ReviewRequest
+from frontdesk.security.rotation import encrypted_columns
+
+
+@dataclass
+class Receiver:
+    """A business's endpoint: verifies, de-duplicates by ``webhook-id``, can fail first."""
+
+    secret: str = ""
+    fail_first: int = 0
+    attempts: list[str] = field(default_factory=list)
+    events: dict[str, dict[str, object]] = field(default_factory=dict)
+    refused: int = 0
+    url: str = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hooks")
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            try:
+                event = Webhook(self.secret).verify(body, dict(request.headers))
+            except WebhookVerificationError:
+                self.refused += 1
+                return Response(status_code=401)
+            msg_id = request.headers["webhook-id"]
+            self.attempts.append(msg_id)
+            if len(self.attempts) <= self.fail_first:
+                return Response(status_code=500)
+            self.events.setdefault(msg_id, event)
+            return Response(status_code=204)
+
+        return app
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            found.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    found.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/hooks"
+    try:
+        yield found
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def hooked(
+    ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str], receiver: Receiver
+) -> AsyncIterator[Texting]:
+    async with practice(ctx, twilio_sim, staff_headers, channel="webhook") as t:
+        r = await t.api.put(f"/api/webhooks/{ENTERPRISE}", json={"url": receiver.url})
+        assert r.status_code == 200, r.text
+        receiver.secret = r.json()["secret"]
+        assert receiver.secret.startswith("whsec_")
+        yield t
+
+
+async def _due_now(t: Texting) -> None:
+    async with t.ctx.db.transaction() as session:
+        await session.execute(update(ReviewRequest).values(next_attempt_at=t.ctx.clock.now()))
+
+
+async def test_each_event_is_seen_once_after_two_500s(hooked: Texting, receiver: Receiver) -> None:
+    t = hooked
+    receiver.fail_first = 2
+    t.book.visit(1, DAY, "+17035550101")
+    requests = await t.run(DAY)
+    states = []
+    for _ in range(3):
+        states += list((await t.process.sender.send_requests(requests)).values())
+        await _due_now(t)
+    assert states == ["pending", "pending", "sent"]
+    assert len(receiver.attempts) == 3
+    assert len(set(receiver.attempts)) == 1  # every attempt carries the same webhook-id
+    (event,) = receiver.events.values()
+    assert event["type"] == "review_request.created"
+    data = event["data"]
+    assert isinstance(data, dict)
+    assert data["patientId"] == "P1"
+    assert data["reviewUrl"] == "https://reviews.example/care"
+    page = (await t.api.get("/api/outbox")).json()
+    assert page["items"][0]["messageId"] == receiver.attempts[0]
+
+
+async def test_a_resend_after_a_crash_keeps_the_event_id(
+    hooked: Texting, receiver: Receiver
+) -> None:
+    t = hooked
+    t.book.visit(1, DAY, "+17035550101")
+    requests = await t.run(DAY)
+    await t.process.sender.send_requests(requests)
+    async with t.ctx.db.transaction() as session:  # as if the worker died before recording
+        await session.execute(
+            update(ReviewRequest).values(
+                state="sending", claimed_at=t.ctx.clock.now() - timedelta(hours=1)
+            )
+        )
+    swept = await t.process.sender.sweep()
+    assert swept["resolved_pending"] == 1
+    await t.process.sender.send_requests(requests)
+    assert len(receiver.attempts) == 2
+    assert len(receiver.events) == 1  # the receiver de-duplicated the resend
+
+
+async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
+    hooked: Texting, receiver: Receiver
+) -> None:
+    t = hooked
+    async with t.ctx.db.reader() as session:
+        stored = (await session.execute(select(WebhookEndpoint.secret))).scalar_one()
+    assert receiver.secret not in stored
+    assert t.ctx.secrets.decrypt(stored) == receiver.secret
+    assert ("webhook_endpoints", "secret") in {(tb.name, c.name) for tb, c in encrypted_columns()}
+    shown = (await t.api.get(f"/api/webhooks/{ENTERPRISE}")).json()
+    assert "secret" not in shown or shown["secret"] is None
+    old = receiver.secret
+    rotated = (await t.api.post(f"/api/webhooks/{ENTERPRISE}/rotate")).json()["secret"]
+    assert rotated != old
+    t.book.visit(1, DAY, "+17035550101")
+    await t.process.sender.send_requests(await t.run(DAY))
+    assert receiver.refused == 1  # signed with the new secret: the old one no longer verifies
+    receiver.secret = rotated
+    await _due_now(t)
+    # the receiver's 401 was a permanent refusal; an operator requeues once it is fixed
+    async with t.ctx.db.reader() as session:
+        (request_id,) = (await session.execute(select(ReviewRequest.id))).scalars()
+    r = await t.api.post(f"/api/outbox/{request_id}/requeue")
+    assert r.status_code == 200, r.text
+    assert await t.process.sender.send_requests([request_id]) == {request_id: "sent"}
+    assert len(receiver.events) == 1
+    assert (await t.api.get(f"/api/webhooks/{CLINIC}")).status_code == 404  # none of its own

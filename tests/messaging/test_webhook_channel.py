@@ -161,3 +161,20 @@ async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
     assert await t.process.sender.send_requests([request_id]) == {request_id: "sent"}
     assert len(receiver.events) == 1
     assert (await t.api.get(f"/api/webhooks/{CLINIC}")).status_code == 404  # none of its own
+
+
+async def test_a_webhook_url_follows_the_outbound_rule(
+    ctx: AppContext, twilio_sim: Simulator, staff_headers: dict[str, str]
+) -> None:
+    """A business's endpoint must be public or listed by the operator (the hardening issue's
+    rule, checked when it is set and again at connect time); the URL is never echoed."""
+    async with practice(ctx, twilio_sim, staff_headers, channel="webhook") as t:
+        for url in ("http://10.0.0.8/hooks", "http://169.254.169.254/latest", "http://[::1]:9/x"):
+            r = await t.api.put(f"/api/webhooks/{ENTERPRISE}", json={"url": url})
+            assert r.status_code == 422, r.text
+            assert r.json()["error"]["field"] == "url"
+            assert url not in r.text
+        listed = await t.api.put(
+            f"/api/webhooks/{ENTERPRISE}", json={"url": "http://127.0.0.1:9/hooks"}
+        )
+        assert listed.status_code == 200, listed.text

@@ -16,10 +16,12 @@ from pydantic.alias_generators import to_camel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses.service import visible_business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.delivery.webhook.endpoints import rotate_secret, set_endpoint
 from frontdesk.delivery.webhook.models import WebhookEndpoint
-from frontdesk.errors import NotFound
-from frontdesk.server.dependencies import get_context
+from frontdesk.errors import InvalidInput, NotFound
+from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
+from frontdesk.server.dependencies import get_context, get_outbound
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -40,7 +42,7 @@ class EndpointOut(BaseModel):
 
 @router.get("/{businessNumber}", response_model=EndpointOut, response_model_by_alias=True)
 async def get_endpoint(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal
+    businessNumber: DbId, ctx: Context, principal: CurrentPrincipal
 ) -> EndpointOut:
     async with ctx.db.reader() as session:
         business = await visible_business(session, principal=principal, number=businessNumber)
@@ -52,8 +54,18 @@ async def get_endpoint(
 
 @router.put("/{businessNumber}", response_model=EndpointOut, response_model_by_alias=True)
 async def put_endpoint(
-    businessNumber: int, body: EndpointIn, ctx: Context, principal: CurrentPrincipal
+    businessNumber: DbId,
+    body: EndpointIn,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    outbound: Annotated[OutboundPolicy, Depends(get_outbound)],
 ) -> EndpointOut:
+    try:  # the outbound rule: a public address, or a host the operator listed
+        await outbound.check_configured(body.url.strip())
+    except DestinationRefused as error:
+        raise InvalidInput(f"url: {error.message}", field="url", code=error.code) from None
+    except (OSError, TimeoutError, ValueError):
+        raise InvalidInput("url: the URL's host does not resolve", field="url") from None
     async with ctx.db.transaction() as session:
         business = await visible_business(session, principal=principal, number=businessNumber)
         secret = await set_endpoint(
@@ -64,7 +76,7 @@ async def put_endpoint(
 
 @router.post("/{businessNumber}/rotate", response_model=EndpointOut, response_model_by_alias=True)
 async def rotate_endpoint_secret(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal
+    businessNumber: DbId, ctx: Context, principal: CurrentPrincipal
 ) -> EndpointOut:
     async with ctx.db.transaction() as session:
         business = await visible_business(session, principal=principal, number=businessNumber)

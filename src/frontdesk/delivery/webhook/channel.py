@@ -19,6 +19,7 @@ if they had it.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import httpx
@@ -37,6 +38,7 @@ from frontdesk.delivery.webhook.endpoints import Endpoint, endpoint_for
 from frontdesk.delivery.webhook.signing import event_id, signed_headers
 from frontdesk.logs import get_logger
 from frontdesk.outbound.http import build_transport
+from frontdesk.security.outbound import OutboundPolicy
 
 log = get_logger(__name__)
 
@@ -56,7 +58,16 @@ class WebhookChannel:
     ) -> None:
         self._ctx = ctx
         self._http = httpx.AsyncClient(
-            transport=transport or build_transport(ctx.settings, max_connections=MAX_CONNECTIONS),
+            transport=transport
+            or build_transport(
+                ctx.settings,
+                max_connections=MAX_CONNECTIONS,
+                # every new connection checked by the outbound rule (a tenant's URL)
+                connect_check=functools.partial(
+                    OutboundPolicy.from_settings(ctx.settings).check_connect,
+                    sends_credentials=False,
+                ),
+            ),
             timeout=TIMEOUT_S,
         )
 

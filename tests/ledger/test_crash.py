@@ -30,6 +30,7 @@ from tests.sync.test_decisions import decisions, expected
 from frontdesk.access.principal import Principal
 from frontdesk.composition import Role, build_process
 from frontdesk.context import AppContext
+from frontdesk.credentials.health import group_health
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.engagement import outbox
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
@@ -185,6 +186,11 @@ async def test_kill_9_during_a_run_and_during_sending(
     assert all(r.last_error_code == "outcome_unknown" for r in parked)
     assert all(r.message_id == mid(r) for r in parked)  # stored at claim time, for the operator
     assert len(parked) <= in_flight  # only requests caught mid-send are parked
+    async with ctx.db.reader() as session:  # `frontdesk integration health` reports them
+        (health,) = await group_health(
+            session, principal=None, settings=ctx.settings, now=ctx.clock.now()
+        )
+    assert health.parked_requests == len(parked)
 
     # The operator: a parked request whose Message-ID is in the mail log was delivered;
     # the others are requeued and sent.

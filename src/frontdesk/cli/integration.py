@@ -50,6 +50,7 @@ def _health_json(rows: list[GroupHealth]) -> list[dict[str, Any]]:
             "password_age_days": h.password_age_days,
             "warnings": [w.message for w in h.warnings],
             "open_incident": h.incident_reason,
+            "parked_requests": h.parked_requests,
         }
         for h in rows
     ]
@@ -63,7 +64,8 @@ def health_command(
         typer.Option("--record", help="also audit today's warnings and e-mail new ones"),
     ] = False,
 ) -> None:
-    """Every group: status, last run, next run, PM password age, warnings."""
+    """Every group: status, last run, next run, password age, parked review requests,
+    warnings."""
 
     async def go() -> list[GroupHealth]:
         async with opened_context() as ctx:
@@ -86,6 +88,7 @@ def health_command(
         "last run",
         "next run",
         "password age",
+        "parked",
         "warnings",
     ):
         table.add_column(column)
@@ -100,6 +103,7 @@ def health_command(
             last,
             _when(h.next_run_at),
             age,
+            str(h.parked_requests) if h.parked_requests else "-",
             "\n".join(w.message for w in h.warnings) or "-",
         )
     console.print(table)

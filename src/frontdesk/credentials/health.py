@@ -30,6 +30,8 @@ from frontdesk.credentials.expiry import (
 from frontdesk.credentials.incidents import SENDING, SYSTEM
 from frontdesk.credentials.models import CredentialIncident, CredentialWarning
 from frontdesk.credentials.notify import SupportNotifier, support_notifier
+from frontdesk.engagement.checkin_models import CheckIn
+from frontdesk.engagement.ledger_models import PARKED, ReviewRequest
 from frontdesk.integrations.groups import can_see_group
 from frontdesk.integrations.models import IntegrationGroup, IntegrationMapping
 from frontdesk.logs import get_logger
@@ -57,6 +59,9 @@ class GroupHealth:
     warnings: list[ExpiryWarning] = field(default_factory=list)
     incident_id: int | None = None
     incident_reason: str | None = None
+    parked_requests: int = 0
+    """Review requests parked for an operator (outcome unknown after a crash, attempts spent,
+    configuration): ``frontdesk outbox --state parked`` lists them with their Message-IDs."""
 
 
 def warnings_of(
@@ -97,7 +102,15 @@ async def group_health(
     last_runs: dict[int, SyncRun] = {}
     next_runs: dict[int, datetime] = {}
     open_incidents: dict[int, CredentialIncident] = {}
+    parked: dict[int, int] = {}
     if ids:
+        counted = await session.execute(
+            select(CheckIn.group_id, func.count(ReviewRequest.id))
+            .join(CheckIn, CheckIn.id == ReviewRequest.checkin_id)
+            .where(CheckIn.group_id.in_(ids), ReviewRequest.state == PARKED)
+            .group_by(CheckIn.group_id)
+        )
+        parked = {g: n for g, n in counted}
         newest = (
             select(func.max(SyncRun.id))
             .where(SyncRun.group_id.in_(ids), SyncRun.finished_at.is_not(None))
@@ -139,6 +152,7 @@ async def group_health(
                 warnings=warnings_of(group, now=now, settings=settings),
                 incident_id=incident.id if incident else None,
                 incident_reason=incident.reason if incident else None,
+                parked_requests=parked.get(group.id, 0),
             )
         )
     return found

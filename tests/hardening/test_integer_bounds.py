@@ -159,3 +159,18 @@ async def test_every_integer_parameter_declares_its_range(client: httpx.AsyncCli
                     if option.get("type") == "integer" and option.get("maximum", 2**64) > 2**63 - 1:
                         unbounded.append(f"{method.upper()} {path} {parameter['name']}")
     assert not unbounded, unbounded
+
+
+@pytest.mark.parametrize("value", [2**31, 2**63 - 1], ids=["past int4", "int8 max"])
+async def test_an_id_beyond_a_columns_range_names_no_row(
+    client: httpx.AsyncClient, staff_headers: dict[str, str], value: int
+) -> None:
+    """Within the 64-bit bound but past a 32-bit id column on PostgreSQL (the fuzz found it
+    on the JWKS route): 404, never a 500."""
+    for path in (
+        f"/fhir/jwks/{value}.json",
+        f"/integration/businessintegrationgroup/id/{value}",
+        f"/integration/businessintegrationmapping/{value}",
+    ):
+        r = await client.get(path, headers=staff_headers)
+        assert r.status_code == 404, (path, r.text)

@@ -76,7 +76,7 @@ def test_worker_refuses_a_schema_that_is_not_upgraded(
         monkeypatch.setenv("FRONTDESK_SECRET_KEYS", TEST_SECRET_KEY)
         result = runner.invoke(app, ["worker"])
         assert result.exit_code == 1
-        assert "frontdesk db upgrade" in result.output
+        assert "frontdesk db upgrade" in " ".join(result.output.split())  # however it wraps
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]

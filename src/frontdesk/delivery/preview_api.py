@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses.service import visible_business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.delivery import template_service
 from frontdesk.delivery.phone import segments
 from frontdesk.delivery.reach import Reach
@@ -49,7 +50,7 @@ class PreviewOut(BaseModel):
 
 @router.get("/{channel}/preview", response_model=PreviewOut)
 async def preview_templates(
-    number: int, channel: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
+    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> PreviewOut:
     """The effective templates of ``channel`` rendered with sample values."""
     try:

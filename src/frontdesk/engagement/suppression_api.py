@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.businesses.service import visible_business
 from frontdesk.context import AppContext
+from frontdesk.db.bounds import DbId
 from frontdesk.engagement.suppression import export_csv, import_csv
 from frontdesk.plugins import Plugins
 from frontdesk.server.dependencies import PluginsDep, get_context
@@ -35,7 +36,7 @@ class ImportOut(BaseModel):
 
 @router.get("/{businessNumber}.csv")
 async def export_suppression_list(
-    businessNumber: int, ctx: Context, principal: CurrentPrincipal, channel: str | None = None
+    businessNumber: DbId, ctx: Context, principal: CurrentPrincipal, channel: str | None = None
 ) -> Response:
     async with ctx.db.reader() as session:
         business = await visible_business(session, principal=principal, number=businessNumber)
@@ -49,7 +50,7 @@ async def export_suppression_list(
 
 @router.post("/{businessNumber}.csv", response_model=ImportOut, response_model_by_alias=True)
 async def import_suppression_list(
-    businessNumber: int,
+    businessNumber: DbId,
     request: Request,
     ctx: Context,
     principal: CurrentPrincipal,

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from frontdesk.errors import FrontdeskError, RequestError, TransientError
@@ -135,6 +136,17 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses to bind or compare: ids are bounded at the edge to 64
+    bits (``db.bounds.DbId``), but some id columns are 32-bit on PostgreSQL — an id beyond
+    a column's range names no row (404); anything else out of range is invalid input."""
+    assert isinstance(exc, DataError)
+    log.info("http.out_of_range", error_type=type(exc.orig).__name__)
+    if type(exc.orig).__name__ == "NumericValueOutOfRange":
+        return JSONResponse(error_body("not_found", "no such record"), 404)
+    return JSONResponse(error_body("invalid_input", "a value is out of range"), 422)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("http.unhandled_error", error_type=type(exc).__name__)
     return JSONResponse(error_body("internal_error", "internal error"), 500)
@@ -144,4 +156,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FrontdeskError, _frontdesk_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -89,7 +89,8 @@ def demo_command(
             if synced:
                 console.print(
                     f"first sync:     {synced['fetched']} appointments, {synced['eligible']} "
-                    f"eligible, {synced['sent']} review requests sent to the capture"
+                    f"eligible, {synced['sent']} review requests sent (emails to the capture, "
+                    "texts to the Twilio simulator)"
                 )
             for feed in feeds:
                 console.print(

@@ -235,7 +235,7 @@ class OutboundSettings(BaseModel):
     @field_validator("allowed_hosts")
     @classmethod
     def _parse(cls, value: str) -> str:
-        from frontdesk.security.outbound import parse_allowed_hosts
+        from frontdesk.security.hosts import parse_allowed_hosts
 
         parse_allowed_hosts(value)  # refuse a malformed entry at start-up
         return value

@@ -34,12 +34,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from frontdesk.errors import ConfigurationError
 from frontdesk.logs import get_logger
+from frontdesk.security.hosts import (
+    SETTING,
+    HostRule,
+    is_public,
+    normal_host,
+    parse_allowed_hosts,
+)
 from frontdesk.settings import Settings
 
 log = get_logger(__name__)
@@ -47,90 +54,14 @@ log = get_logger(__name__)
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port)`` → the addresses the name resolves to (IP literals as text)."""
 
-SETTING = "FRONTDESK_OUTBOUND__ALLOWED_HOSTS"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 RESOLVE_TIMEOUT_S = 5.0
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class DestinationRefused(ConfigurationError):
     """An outbound destination the rule does not allow (never retried: a human must act)."""
 
     code = "destination_not_allowed"
-
-
-@dataclass(frozen=True)
-class HostRule:
-    """One allow-list entry: a host (or ``*.`` suffix) and optionally a port."""
-
-    host: str
-    port: int | None = None
-    subdomains: bool = False
-
-    def matches(self, host: str, port: int) -> bool:
-        if self.port is not None and self.port != port:
-            return False
-        if self.subdomains:
-            return host.endswith("." + self.host)
-        return host == self.host
-
-    @classmethod
-    def parse(cls, entry: str) -> HostRule:
-        """``host``, ``host:port``, ``*.suffix[:port]``, ``[v6]`` or ``[v6]:port``."""
-        text = entry.strip().lower()
-        port: int | None = None
-        if text.startswith("["):
-            inside, _, rest = text[1:].partition("]")
-            host = inside
-            if rest:
-                if not rest.startswith(":"):
-                    raise ValueError(f"{SETTING}: an entry is not host or host:port")
-                port = _port(rest[1:])
-        elif text.count(":") == 1:
-            host, _, port_text = text.partition(":")
-            port = _port(port_text)
-        else:
-            host = text
-        subdomains = host.startswith("*.")
-        if subdomains:
-            host = host[2:]
-        host = normal_host(host)
-        if not host or "*" in host or "/" in host:
-            raise ValueError(f"{SETTING}: an entry is not host or host:port")
-        return cls(host=host, port=port, subdomains=subdomains)
-
-
-def parse_allowed_hosts(value: str | Iterable[str]) -> tuple[HostRule, ...]:
-    """The rules of the setting (comma-separated text or a list); blanks are skipped."""
-    entries = value.split(",") if isinstance(value, str) else list(value)
-    return tuple(HostRule.parse(e) for e in entries if e.strip())
-
-
-def normal_host(host: str) -> str:
-    """Lower case, no trailing dot, IP literals in their compressed form, IDNA as ASCII."""
-    host = host.strip().lower().rstrip(".")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    try:
-        return host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        return host
-
-
-def is_public(address: str) -> bool:
-    """Whether an IP address is a public unicast one (not loopback, private, link-local...)."""
-    try:
-        ip: IPAddress = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -272,12 +203,6 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{SETTING}: a port is a number from 1 to 65535")
-    return int(text)
 
 
 def _private() -> DestinationRefused:

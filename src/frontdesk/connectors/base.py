@@ -24,7 +24,7 @@ transient / fatal); the connector classifies each failure once. No exception tex
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -149,6 +149,16 @@ class SeenValue:
     value: str
     count: int
     description: str = ""
+
+    @classmethod
+    def ranked(
+        cls, counts: Mapping[str, int], descriptions: Mapping[str, str] | None = None
+    ) -> tuple[SeenValue, ...]:
+        """Discovered values, most frequent first (ties by value), with their descriptions."""
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(
+            cls(value, count, (descriptions or {}).get(value, "")) for value, count in ordered
+        )
 
 
 @dataclass(frozen=True)

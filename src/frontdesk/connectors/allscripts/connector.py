@@ -235,9 +235,9 @@ class UnityConnector:
         return Discovery(
             window=window,
             appointments=total,
-            locations=_seen(locations),
-            appointment_types=_seen(types, descriptions),
-            statuses=_seen(statuses),
+            locations=SeenValue.ranked(locations),
+            appointment_types=SeenValue.ranked(types, descriptions),
+            statuses=SeenValue.ranked(statuses),
         )
 
     # -- read ---------------------------------------------------------------------------
@@ -252,15 +252,6 @@ class UnityConnector:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def _seen(
-    counts: Counter[str], descriptions: Mapping[str, str] | None = None
-) -> tuple[SeenValue, ...]:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return tuple(
-        SeenValue(value, count, (descriptions or {}).get(value, "")) for value, count in ordered
-    )
 
 
 def _result(

@@ -184,9 +184,9 @@ class FhirConnector:
         return Discovery(
             window=window,
             appointments=total,
-            locations=_seen(locations, names),
-            appointment_types=_seen(types, descriptions),
-            statuses=_seen(statuses),
+            locations=SeenValue.ranked(locations, names),
+            appointment_types=SeenValue.ranked(types, descriptions),
+            statuses=SeenValue.ranked(statuses),
         )
 
     def read(self, window: Window, cursor: str | None = None) -> FhirAppointmentStream:
@@ -199,15 +199,6 @@ class FhirConnector:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def _seen(
-    counts: Counter[str], descriptions: Mapping[str, str] | None = None
-) -> tuple[SeenValue, ...]:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return tuple(
-        SeenValue(value, count, (descriptions or {}).get(value, "")) for value, count in ordered
-    )
 
 
 def _failed(error: BaseException) -> CheckResult:

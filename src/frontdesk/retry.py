@@ -51,6 +51,28 @@ class RetryPolicy:
             return ceiling
         return (rng or random).uniform(ceiling * (1 - self.jitter), ceiling)
 
+    def delay_after(
+        self,
+        attempt: int,
+        rng: random.Random,
+        *,
+        retry_after_s: float | None = None,
+        retry_after_spread: float = 1.0,
+    ) -> float | None:
+        """The wait before retrying a remote call after failed ``attempt``, or None when it
+        is not retried: the attempts are spent, or the server asks (``Retry-After``) for
+        longer than ``max_retry_after_s``. A ``Retry-After`` is honoured as at least the
+        backoff, stretched by a random factor up to ``retry_after_spread`` (1.0: exactly)."""
+        if attempt >= self.max_attempts:
+            return None
+        delay = self.delay(attempt, rng)
+        if retry_after_s is not None:
+            if retry_after_s > self.max_retry_after_s:
+                return None
+            spread = rng.uniform(1.0, retry_after_spread) if retry_after_spread > 1.0 else 1.0
+            delay = max(delay, retry_after_s * spread)
+        return delay
+
 
 class RetryBudget:
     """gRPC-style retry throttling for one client."""

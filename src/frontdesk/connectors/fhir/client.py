@@ -300,14 +300,10 @@ class FhirClient:
                 return result
 
     def _retry_delay(self, error: TransientError, attempt: int) -> float | None:
-        policy = self._retry
-        if attempt >= policy.max_attempts:
+        retry_after = error.retry_after_s if isinstance(error, RateLimited) else None
+        delay = self._retry.delay_after(attempt, self._rng, retry_after_s=retry_after)
+        if delay is None:
             return None
-        delay = policy.delay(attempt, self._rng)
-        if isinstance(error, RateLimited) and error.retry_after_s is not None:
-            if error.retry_after_s > policy.max_retry_after_s:
-                return None
-            delay = max(delay, error.retry_after_s)
         if not self._budget.try_spend():
             log.warning("fhir.retry_budget_spent", error_code=error.code)
             return None

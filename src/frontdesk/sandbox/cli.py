@@ -7,7 +7,7 @@ The lead mounts :data:`app` as ``frontdesk sandbox``; until then
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -151,15 +151,7 @@ def unity(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     Console().print(describe(config, f"http://{host}:{port}"))
-    uvicorn.run(
-        create_unity_app(config),
-        host=host,
-        port=port,
-        log_level="warning",
-        server_header=False,
-        lifespan="off",
-        ws="none",
-    )
+    _serve(create_unity_app(config), host=host, port=port)
 
 
 @app.command()
@@ -228,15 +220,7 @@ def fhir(
     table.add_row("Key", "--jwks file" if jwks else f"demo key of seed {seed} (public!)")
     table.add_row("Admin", f"http://{host}:{port}/sandbox/admin/knobs")
     Console().print(table)
-    uvicorn.run(
-        create_fhir_app(config),
-        host=host,
-        port=port,
-        log_level="warning",
-        server_header=False,
-        lifespan="off",
-        ws="none",
-    )
+    _serve(create_fhir_app(config), host=host, port=port)
 
 
 @app.command()
@@ -265,12 +249,21 @@ def twilio(
     table.add_row("Auth token", token)
     table.add_row("Captured messages", f"http://{host}:{port}/sandbox/messages")
     Console().print(table)
-    uvicorn.run(
+    _serve(
         create_twilio_app(
             accounts={sid: token},
             inbound_url=inbound_url,
             knobs=TwilioKnobs(latency_ms=latency_ms),
         ),
+        host=host,
+        port=port,
+    )
+
+
+def _serve(app: Any, *, host: str, port: int) -> None:
+    """Run one simulator under uvicorn until stopped (no lifespan, no websockets, quiet)."""
+    uvicorn.run(
+        app,
         host=host,
         port=port,
         log_level="warning",

@@ -226,7 +226,7 @@ def fhir(
 @app.command()
 def twilio(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8078,
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8079,
     account_sid: Annotated[str, typer.Option(help="Account sid (Basic auth user).")] = "",
     auth_token: Annotated[str, typer.Option(help="Auth token (Basic auth, signatures).")] = "",
     inbound_url: Annotated[

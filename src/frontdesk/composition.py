@@ -59,11 +59,11 @@ from frontdesk.jobs.queue import JobQueue
 from frontdesk.jobs.registry import AppJobs
 from frontdesk.jobs.tasks import TaskRegistry
 from frontdesk.logs import get_logger
-from frontdesk.plugins import Plugins
+from frontdesk.plugins import ConnectorBuilder, Plugins
 from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.settings import Settings
 from frontdesk.sync.dispatcher import Dispatcher
-from frontdesk.sync.engine import ConnectorBuilder, SyncEngine
+from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.jobs import SyncJobs
 from frontdesk.sync.worker import SyncWorker
 

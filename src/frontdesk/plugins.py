@@ -9,7 +9,7 @@ validation and the wizard (property keys, match keys, allowed channels), the syn
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from frontdesk.clock import Clock, SystemClock
@@ -18,6 +18,10 @@ from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.spec import Source, SourceRegistry, SourceSpec
 from frontdesk.delivery.channel import ChannelPlugin, ChannelRegistry
 from frontdesk.settings import Settings
+
+ConnectorBuilder = Callable[[str, Mapping[str, str], Settings], Connector]
+"""``(source name, group properties, settings) → connector``: what the sync engine and the
+credential checks call (:meth:`Plugins.connector` by default; tests pass faster ones)."""
 
 
 @dataclass

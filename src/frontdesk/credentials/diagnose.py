@@ -18,10 +18,9 @@ from frontdesk.access.principal import Principal
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.errors import ServerLogEntry
 from frontdesk.context import AppContext
-from frontdesk.credentials.reauthorize import ConnectorBuilder
 from frontdesk.errors import FrontdeskError
 from frontdesk.integrations.groups import get_group, group_properties
-from frontdesk.plugins import Plugins
+from frontdesk.plugins import ConnectorBuilder, Plugins
 from frontdesk.sync.models import SyncRun
 
 LOG_LIMIT = 50

@@ -12,7 +12,7 @@ An empty property list re-checks the stored credentials (e.g. after a licence ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
-from frontdesk.connectors.base import CheckResult, Connector
+from frontdesk.connectors.base import CheckResult
 from frontdesk.context import AppContext
 from frontdesk.credentials.incidents import blocked_by_license, open_incident, resolve
 from frontdesk.credentials.models import CredentialIncident
@@ -36,9 +36,8 @@ from frontdesk.integrations.mappings import list_mappings
 from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.integrations.outbound_properties import check_outbound_properties
 from frontdesk.logs import get_logger
-from frontdesk.plugins import Plugins
+from frontdesk.plugins import ConnectorBuilder, Plugins
 from frontdesk.security.outbound import OutboundPolicy
-from frontdesk.settings import Settings
 from frontdesk.sync import service as sync_service
 from frontdesk.sync.models import SyncRun
 from frontdesk.sync.service import MAX_BACKFILL_DAYS
@@ -46,7 +45,6 @@ from frontdesk.sync.windows import local_day
 
 log = get_logger(__name__)
 
-ConnectorBuilder = Callable[[str, Mapping[str, str], Settings], Connector]
 FIELD = "integrationGroupProperties"
 
 

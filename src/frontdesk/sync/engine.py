@@ -38,7 +38,7 @@ from frontdesk.credentials import incidents
 from frontdesk.engagement.checkins import WrittenCheckIn, insert_checkins, run_counts
 from frontdesk.errors import FrontdeskError, TransientError, Unauthorized
 from frontdesk.logs import get_logger
-from frontdesk.plugins import Plugins
+from frontdesk.plugins import ConnectorBuilder, Plugins
 from frontdesk.settings import Settings
 from frontdesk.sync import runs
 from frontdesk.sync.batch import BatchDecider
@@ -49,7 +49,6 @@ from frontdesk.sync.routing import Router
 
 log = get_logger(__name__)
 
-ConnectorBuilder = Callable[[str, Mapping[str, str], Settings], Connector]
 DecisionHook = Callable[[AsyncSession, Sequence[WrittenCheckIn]], Awaitable[None]]
 Progress = Callable[[int, int], None]
 """``progress(fetched, decided)`` after every batch."""

@@ -5,7 +5,7 @@ a core module."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -111,6 +111,10 @@ SCHEDULE = [
 ]
 
 
+READ_HOOKS: list[Callable[[], Awaitable[None]]] = []
+"""Awaited once by the next toy read before its first row (a test changes config mid-run)."""
+
+
 @dataclass
 class ToyStream:
     rows: list[Appointment]
@@ -120,6 +124,8 @@ class ToyStream:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Appointment]:
+        while READ_HOOKS:
+            await READ_HOOKS.pop()()
         for row in self.rows:
             yield row
         self.cursor = "end"
@@ -357,3 +363,48 @@ async def _group(api: httpx.AsyncClient) -> int:
     assert r.status_code == 200, r.text
     group: int = r.json()["groupId"]
     return group
+
+
+async def test_requests_go_by_the_channel_the_run_decided_for(
+    toy: tuple[Process, Pigeon], staff_headers: dict[str, str]
+) -> None:
+    """The run checked contacts, opt-outs and the cap for its rules snapshot's channel: a
+    change of ``review.channel`` while it reads applies to the next run, not to this one's
+    requests."""
+    process, _ = toy
+    app = create_app(process.settings, process=process)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=staff_headers
+    ) as api:
+        await _businesses(api)
+        group = await _group(api)
+        r = await api.put(
+            "/integration/add/businessintegrationmapping",
+            json={
+                "businessNumber": NORTH,
+                "integrationGroupId": group,
+                "integrationProperties": [_prop("toy.clinic", "North Clinic")],
+            },
+        )
+        assert r.status_code == 200, r.text
+
+        async def switch_to_email() -> None:
+            url = f"/integration/businessintegrationgroup/id/{group}/properties/review.channel"
+            switched = await api.put(url, json={"propertyValue": "email"})
+            assert switched.status_code == 200, switched.text
+
+        READ_HOOKS.append(switch_to_email)
+        ctx = process.ctx
+        async with ctx.db.transaction() as session:
+            runs = await request_run(
+                session,
+                principal=Principal.system("test"),
+                clock=ctx.clock,
+                group_id=group,
+                on=DAY + timedelta(days=1),
+            )
+        await run_all(ctx, process.engine, [r.id for r in runs])
+    assert READ_HOOKS == []  # the switch happened during the read
+    async with ctx.db.reader() as session:
+        channels = (await session.execute(select(ReviewRequest.channel))).scalars().all()
+    assert channels == ["pigeon"]  # A1 (A2 has no usable mobile): as decided

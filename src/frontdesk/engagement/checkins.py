@@ -41,6 +41,8 @@ class WrittenCheckIn:
     appointment_day: date
     decision: str
     mapping_id: int | None
+    channel: str | None = None
+    """The channel the run decided for (its mapping's rules snapshot); None: look it up."""
 
 
 async def decided_days(

@@ -74,6 +74,8 @@ class BatchDecider:
     secrets: SecretBox
     cap_days: int
     reach_of: ReachOf
+    channels: dict[int, str] = field(default_factory=dict)
+    """Mapping id → the channel of its rules snapshot (what the decisions were made for)."""
     tally: Tally = field(default_factory=Tally)
     _seen: dict[str, set[date]] = field(default_factory=dict)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.connectors.spec import SourceSpec
@@ -15,6 +15,8 @@ from frontdesk.integrations.models import (
     IntegrationTrigger,
     IntegrationTriggerType,
 )
+
+CATALOG_LOCK = 0x46444341  # "FDCA": the catalog upsert's advisory lock key
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,13 @@ async def upsert_specs(session: AsyncSession, specs: Sequence[SourceSpec]) -> No
     A source row and its triggers are inserted when missing and their names, category and
     lifecycle updated from the spec; ids never change (groups and check-ins refer to them),
     and triggers the spec no longer lists are left as they are.
+
+    Processes starting together (workers, API nodes) upsert one at a time: on PostgreSQL a
+    transaction-level advisory lock serialises them, so the second sees the first's rows
+    instead of inserting them again; SQLite's single writer does the same by itself.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CATALOG_LOCK})
     for spec in specs:
         entry = spec.catalog
         source = await session.get(IntegrationSource, entry.source_id)

@@ -9,14 +9,14 @@
              sync engine (sources; its decision hook is the sender's) ─┐
              tasks + schedule (AppJobs) ──▶ job queue ──▶ dispatcher
              answering runtime (options, committer, caches)
-             role-specific loops: embedded runner + sweeper, ticket webhook pump,
+             role-specific loops: embedded runner + sweeper, the signed-webhook pump,
              credential warnings
 
 Roles:
 
 - ``server`` (``frontdesk serve``): the API, the dashboard and, on the embedded backend, the
-  runner (dispatcher loop, send jobs, sweeper) and the daily patient-data purge; the ticket
-  webhook pump, credential warnings;
+  runner (dispatcher loop, send jobs, sweeper) and the daily patient-data purge; the
+  signed-webhook pump (ticket pushes, review-request events), credential warnings;
 - ``api`` (``serve --no-worker``, or any ``serve`` on procrastinate): no runner; on
   procrastinate its queue defers jobs (run now, requeue) for the workers;
 - ``worker`` (``frontdesk worker``): every task and the schedule on procrastinate;
@@ -37,8 +37,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from frontdesk.answering.desk.delivery import WebhookPump
-from frontdesk.answering.desk.webhook_sender import WebhookSender
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.connectors.allscripts.spec import SOURCE as ALLSCRIPTS
 from frontdesk.connectors.fhir.spec import SOURCE as FHIR_R4
@@ -66,6 +64,8 @@ from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.jobs import SyncJobs
 from frontdesk.sync.worker import SyncWorker
+from frontdesk.webhooks.pump import WebhookPump
+from frontdesk.webhooks.sender import Senders
 
 log = get_logger(__name__)
 
@@ -239,12 +239,9 @@ def build_process(
             if process.runner.runs_jobs:  # procrastinate workers run it as retention_purge
                 process.retention = RetentionLoop(ctx)
     if role in (Role.SERVER, Role.DEMO, Role.API):
-        pump = WebhookPump(
-            ctx,
-            sender=WebhookSender.from_settings(
-                settings, timeout_s=settings.answering.webhooks.timeout_s
-            ),
-        )
+        # the one signed-webhook pump: ticket pushes and review-request events
+        senders = Senders.from_settings(settings, connect_check=process.outbound.check_connect)
+        pump = WebhookPump(ctx, senders=senders)
         answering.webhooks_queued = pump.kick
         process.webhooks = pump
         process.warnings = WarningLoop(ctx)

@@ -148,8 +148,10 @@ class CredentialSettings(BaseModel):
     """How often ``frontdesk serve`` looks for expiry warnings (0: never)."""
 
 
-class TicketWebhookSettings(BaseModel):
-    """Ticket status pushes to answering services (``FRONTDESK_ANSWERING__WEBHOOKS__...``)."""
+class WebhookDeliverySettings(BaseModel):
+    """Signed webhook deliveries of one kind (:mod:`frontdesk.webhooks`): review-request
+    events under ``FRONTDESK_WEBHOOKS__...``, which also sets the pump's ``poll_s`` and
+    ``batch``; ticket pushes under ``FRONTDESK_ANSWERING__WEBHOOKS__...``."""
 
     max_attempts: int = Field(default=8, ge=1)
     """POSTs before a delivery is parked (with the defaults: 30 to 60 min after the first)."""
@@ -160,6 +162,10 @@ class TicketWebhookSettings(BaseModel):
     """How long a claimed delivery stays ``sending`` before another runner may take it over."""
     poll_s: float = Field(default=5.0, gt=0)
     batch: int = Field(default=50, ge=1)
+
+
+class TicketWebhookSettings(WebhookDeliverySettings):
+    """Ticket status pushes to answering services (``FRONTDESK_ANSWERING__WEBHOOKS__...``)."""
 
 
 class HttpSettings(BaseModel):
@@ -309,6 +315,8 @@ class Settings(BaseSettings):
     fhir: FhirSettings = FhirSettings()
     mllp: MllpSettings = MllpSettings()
     twilio: TwilioSettings = TwilioSettings()
+    webhooks: WebhookDeliverySettings = WebhookDeliverySettings()
+    """Review-request webhook events and the one delivery pump (``FRONTDESK_WEBHOOKS__...``)."""
 
     @field_validator("data_dir")
     @classmethod

@@ -17,6 +17,7 @@ from frontdesk.integrations import models as integration_models
 from frontdesk.security import throttle_models
 from frontdesk.staff import models as staff_models
 from frontdesk.sync import models as sync_models
+from frontdesk.webhooks import models as webhook_event_models
 
 __all__ = [
     "Base",
@@ -37,5 +38,6 @@ __all__ = [
     "sync_models",
     "throttle_models",
     "tracking_models",
+    "webhook_event_models",
     "webhook_models",
 ]

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from frontdesk.answering.desk.delivery import attempt_delivery, deliver_due
-from frontdesk.answering.desk.models import AnsweringWebhookDelivery
+from frontdesk.webhooks.models import WebhookEvent
 from frontdesk.answering.desk.webhooks import sign, verify_signature
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
@@ -274,7 +274,7 @@ async def test_a_stale_claim_is_taken_over_and_its_late_record_ignored(
     ticket = await desk.new_ticket()
     await desk.transition(ticket, "ESCALATED")
     async with desk.ctx.db.transaction() as session:
-        row = (await session.execute(select(AnsweringWebhookDelivery))).scalar_one()
+        row = (await session.execute(select(WebhookEvent))).scalar_one()
         row.state = "sending"
         row.attempts = 1
         row.next_attempt_at = desk.clock.now() + timedelta(seconds=60)

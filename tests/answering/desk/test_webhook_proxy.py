@@ -11,7 +11,7 @@ from tests.connectors import http_peer, proxy_peer
 from tests.connectors.http_peer import Serve, echo
 from tests.connectors.proxy_peer import StartProxy
 
-from frontdesk.answering.desk.webhook_sender import WebhookSender
+from frontdesk.webhooks.sender import WebhookSender
 from frontdesk.settings import load_settings
 
 serve = http_peer.serve  # fixtures: a loopback receiver and a forward proxy

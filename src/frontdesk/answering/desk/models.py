@@ -1,8 +1,10 @@
-"""Tables of the ticket desk: notes, re-filings, idempotency keys, company webhooks, deliveries.
+"""Tables of the ticket desk: notes, re-filings, idempotency keys, company webhooks.
 
 Status transitions live in ``answering_ticket_status_history`` (:mod:`frontdesk.answering.models`)
 and the assignee on the ticket row itself. Free text written by staff (notes, transition notes,
 re-filing reasons) may hold patient details and is masked for roles that may not see them.
+The pushes of status changes are events of the one outbound store
+(:class:`frontdesk.webhooks.models.WebhookEvent`, kind ``ticket``).
 """
 
 from __future__ import annotations
@@ -87,33 +89,3 @@ class AnsweringCompanyWebhook(Base):
     active: Mapped[bool] = mapped_column(Boolean())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class AnsweringWebhookDelivery(Base):
-    """One event to push to a company: pending → sending → delivered, or parked.
-
-    Inserted in the transaction of the status change it reports; ``attempts`` counts POSTs.
-    """
-
-    __tablename__ = "answering_webhook_deliveries"
-    __table_args__ = (
-        Index("ix_answering_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(
-        ForeignKey("answering_companies.id", ondelete="CASCADE"), index=True
-    )
-    ticket_pk: Mapped[int] = mapped_column(
-        ForeignKey("answering_tickets.id", ondelete="CASCADE"), index=True
-    )
-    event: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer())
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_status_code: Mapped[int | None] = mapped_column(Integer())
-    last_error: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

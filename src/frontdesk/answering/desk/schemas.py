@@ -8,17 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.answering.desk import lifecycle
-from frontdesk.answering.desk.models import (
-    AnsweringTicketNote,
-    AnsweringTicketRefiling,
-    AnsweringWebhookDelivery,
-)
+from frontdesk.answering.desk.models import AnsweringTicketNote, AnsweringTicketRefiling
 from frontdesk.answering.desk.queries import TicketDetail, TicketPage, TicketRow
 from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.answering.desk.webhooks import WebhookConfig
 from frontdesk.answering.models import AnsweringTicketStatus
 from frontdesk.answering.tickets import RESULT_KEYS, STORED_ONLY
 from frontdesk.db.bounds import DbId
+from frontdesk.webhooks.models import WebhookEvent
 
 MASKED_SECRET = "********"  # noqa: S105 - the mask, not a secret
 FIELD_NAMES = (*STORED_ONLY, *(k for k in RESULT_KEYS if k != "ticket_id"))
@@ -298,12 +295,12 @@ def webhook_out(config: WebhookConfig) -> WebhookOut:
     )
 
 
-def delivery_out(row: AnsweringWebhookDelivery) -> DeliveryOut:
+def delivery_out(row: WebhookEvent) -> DeliveryOut:
     return DeliveryOut(
         id=row.id,
-        companyId=row.company_id,
+        companyId=row.company_id or 0,
         event=row.event,
-        payload=dict(row.payload),
+        payload=dict(row.payload or {}),
         state=row.state,
         attempts=row.attempts,
         nextAttemptAt=row.next_attempt_at,

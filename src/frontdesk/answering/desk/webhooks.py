@@ -1,8 +1,9 @@
 """Push webhooks of answering-service companies: configuration, events, signatures.
 
-A company may name one URL. Every status change of one of its tickets queues one delivery row
-in the transaction of the change (so a change is never pushed without being committed, and
-never committed without being queued); :mod:`~frontdesk.answering.desk.delivery` sends it.
+A company may name one URL. Every status change of one of its tickets queues one event (kind
+``ticket``) in the one outbound event store (:mod:`frontdesk.webhooks`) in the transaction of
+the change (so a change is never pushed without being committed, and never committed without
+being queued); the one webhook pump (:mod:`frontdesk.webhooks.pump`) sends it.
 
 **Payload** (no patient data: the receiver already has the ticket it created)::
 
@@ -31,13 +32,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.answering.desk.models import AnsweringCompanyWebhook, AnsweringWebhookDelivery
+from frontdesk.answering.desk.models import AnsweringCompanyWebhook
 from frontdesk.answering.desk.visibility import TicketAccess
 from frontdesk.answering.models import AnsweringCompany, AnsweringTicket, AnsweringTicketStatus
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
 from frontdesk.errors import InvalidInput, NotFound
 from frontdesk.security.secrets import SecretBox
+from frontdesk.webhooks.models import DELIVERED, PARKED, PENDING, SENDING, STATES, WebhookEvent
+from frontdesk.webhooks.store import add_ticket_event
 
 EVENT_STATUS_CHANGED: Final = "ticket.status_changed"
 SIGNATURE_HEADER: Final = "X-Frontdesk-Signature"
@@ -48,11 +51,7 @@ SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - a prefix, not a secret
 MIN_SECRET_LENGTH: Final = 16
 MAX_URL_LENGTH: Final = 2000
 
-PENDING: Final = "pending"
-SENDING: Final = "sending"
-DELIVERED: Final = "delivered"
-PARKED: Final = "parked"
-STATES: Final = (PENDING, SENDING, DELIVERED, PARKED)
+__all__ = ["DELIVERED", "PARKED", "PENDING", "SENDING", "STATES"]  # the deliveries' states
 
 
 def generate_secret() -> str:
@@ -212,7 +211,7 @@ async def queue_status_change(
     previous: str,
     step: AnsweringTicketStatus,
     clock: Clock,
-) -> AnsweringWebhookDelivery | None:
+) -> WebhookEvent | None:
     """Queue the push of a status change when the ticket's company has an active webhook."""
     active = await session.execute(
         select(AnsweringCompanyWebhook.company_id).where(
@@ -222,8 +221,8 @@ async def queue_status_change(
     )
     if active.first() is None:
         return None
-    now = clock.now()
-    delivery = AnsweringWebhookDelivery(
+    delivery = add_ticket_event(
+        session,
         company_id=ticket.company_id,
         ticket_pk=ticket.id,
         event=EVENT_STATUS_CHANGED,
@@ -236,12 +235,7 @@ async def queue_status_change(
             "actorRole": step.actor_role,
             "sequence": step.id,
         },
-        state=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
+        now=clock.now(),
     )
-    session.add(delivery)
     await session.flush()
     return delivery

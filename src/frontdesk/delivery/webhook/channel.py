@@ -1,5 +1,6 @@
-"""The ``webhook`` channel: a review-request event POSTed as JSON to the business's endpoint,
-signed per Standard Webhooks (:mod:`.signing`), over the process's outbound HTTP stack.
+"""The ``webhook`` channel: a review-request event, signed per Standard Webhooks, handed to
+the one signed-webhook delivery (:mod:`frontdesk.webhooks`) that also pushes the ticket
+desk's events.
 
 The event (``type`` ``review_request.created``)::
 
@@ -8,67 +9,57 @@ The event (``type`` ``review_request.created``)::
               "location": "Care North", "reviewUrl": "https://…",
               "unsubscribeUrl": "https://…/unsubscribe/…"}}
 
-Outcomes, classified once here: 2xx → sent; timeouts, lost connections, 429 and 5xx →
-:class:`TransientDeliveryError` (the ledger retries with backoff, then parks); 410 and
-other 4xx → :class:`PermanentDeliveryError` (``message_refused``); no endpoint configured →
-:class:`DeliveryConfigurationError` (parked until one is). The ``webhook-id`` is derived
-from the ledger key (``message_id``), so every resend carries the same id; ``reconcile``
-answers False after a crash: the event is sent again with that id and receivers drop it
-if they had it.
+``send`` **queues** the event in the outbound event store, once per ``webhook-id`` (derived
+from the ledger key, :func:`~frontdesk.delivery.webhook.signing.event_id`), its body sealed
+with the key ring, and makes the first attempt at once through the pump's
+:func:`~frontdesk.webhooks.pump.attempt`. Whatever that attempt's answer, the request is
+``sent`` in the ledger — handed to the delivery, which owns the retries (timeouts, 429, 5xx,
+with the one retry policy), the parking (refusals, attempts spent) and the replay. The
+outbox shows the event's fate as ``deliveryStatus``: ``queued`` → ``delivered`` or
+``failed`` (docs/webhooks.md says why the ledger hands the send over instead of retrying it).
+
+No endpoint configured → :class:`DeliveryConfigurationError` before anything is queued (the
+ledger parks the request until one is). ``reconcile`` after a crash: the event is in the store
+→ True (the pump delivers it, with its id); not there → False (sent again with the same id).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-
-import httpx
 
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
-    MESSAGE_REFUSED,
     DeliveryConfigurationError,
     OutgoingMessage,
-    PermanentDeliveryError,
     SendResult,
-    TransientDeliveryError,
 )
 from frontdesk.delivery.reach import Reach
-from frontdesk.delivery.webhook.endpoints import Endpoint, endpoint_for
-from frontdesk.delivery.webhook.signing import event_id, signed_headers
+from frontdesk.delivery.webhook.endpoints import endpoint_for
+from frontdesk.delivery.webhook.signing import event_id
 from frontdesk.logs import get_logger
-from frontdesk.outbound.http import build_transport
 from frontdesk.security.outbound import OutboundPolicy
+from frontdesk.webhooks import pump, store
+from frontdesk.webhooks.sender import WebhookSender
+from frontdesk.webhooks.service import queue_review_event
 
 log = get_logger(__name__)
 
 EVENT_TYPE = "review_request.created"
-TIMEOUT_S = 15.0
-MAX_CONNECTIONS = 16
 
 
 class WebhookChannel:
-    """Delivers review-request events to each business's own endpoint."""
+    """Hands review-request events to the signed-webhook delivery (first attempt at once)."""
 
     name = "webhook"
     reaches = Reach.WEBHOOK
 
-    def __init__(
-        self, ctx: AppContext, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, ctx: AppContext, *, sender: WebhookSender | None = None) -> None:
         self._ctx = ctx
-        self._http = httpx.AsyncClient(
-            transport=transport
-            or build_transport(
-                ctx.settings,
-                max_connections=MAX_CONNECTIONS,
-                # every new connection checked by the outbound rule (a tenant's URL)
-                connect_check=functools.partial(
-                    OutboundPolicy.from_settings(ctx.settings).check_connect,
-                    sends_credentials=False,
-                ),
-            ),
-            timeout=TIMEOUT_S,
+        # its own pool for first attempts; every new connection checked by the outbound rule
+        self._sender = sender or WebhookSender.from_settings(
+            ctx.settings,
+            timeout_s=ctx.settings.webhooks.timeout_s,
+            connect_check=OutboundPolicy.from_settings(ctx.settings).check_connect,
         )
 
     def message_id(self, ledger_key: str) -> str | None:
@@ -76,10 +67,11 @@ class WebhookChannel:
         return event_id(ledger_key)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
+        ctx = self._ctx
         key = message.ledger_key
-        endpoint = await self._endpoint(key)
+        business_id = _business_of(key)
         msg_id = event_id(key)
-        now = self._ctx.clock.now()
+        now = ctx.clock.now()
         body = json.dumps(
             {
                 "type": EVENT_TYPE,
@@ -94,47 +86,33 @@ class WebhookChannel:
                 },
             },
             separators=(",", ":"),
-        ).encode()
-        headers = signed_headers(endpoint.secret, msg_id=msg_id, when=now, body=body)
-        headers["content-type"] = "application/json"
-        try:
-            response = await self._http.post(endpoint.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise TransientDeliveryError(f"request {key}: the webhook endpoint timed out") from None
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(
-                f"request {key}: the webhook endpoint could not be reached ({type(exc).__name__})"
-            ) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            log.warning("delivery.webhook.deferred", ledger_key=key, status=status)
-            raise TransientDeliveryError(f"request {key}: the webhook endpoint answered {status}")
-        if status >= 300:
-            log.warning("delivery.webhook.refused", ledger_key=key, status=status)
-            raise PermanentDeliveryError(
-                f"request {key}: the webhook endpoint refused the event ({status})",
-                reason=MESSAGE_REFUSED,
+        )
+        async with ctx.db.transaction() as session:
+            if await endpoint_for(session, secrets=ctx.secrets, business_id=business_id) is None:
+                raise DeliveryConfigurationError(
+                    "the business has no webhook endpoint", field="webhook.url"
+                )
+            row = await queue_review_event(
+                session,
+                event_id=msg_id,
+                business_id=business_id,
+                event=EVENT_TYPE,
+                sealed_body=ctx.secrets.encrypt(body),
+                now=now,
             )
-        log.info("delivery.webhook.sent", ledger_key=key, message_id=msg_id, status=status)
-        return SendResult(self.name, key, msg_id, detail=str(status))
+            row_id = row.id
+        state = await pump.attempt(ctx, row_id, sender=self._sender)
+        log.info("delivery.webhook.queued", ledger_key=key, message_id=msg_id, state=state)
+        return SendResult(self.name, key, msg_id, detail=state)
 
     async def reconcile(self, ledger_key: str, message_id: str | None) -> bool | None:
-        """Send again (same ``webhook-id``): receivers de-duplicate."""
-        return False
+        """Queued before the crash → True (the pump owns it); else False (queue it now)."""
+        async with self._ctx.db.reader() as session:
+            found = await store.by_event_id(session, event_id=event_id(ledger_key))
+        return found is not None
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def _endpoint(self, ledger_key: str) -> Endpoint:
-        ctx = self._ctx
-        business_id = _business_of(ledger_key)
-        async with ctx.db.reader() as session:
-            found = await endpoint_for(session, secrets=ctx.secrets, business_id=business_id)
-        if found is None:
-            raise DeliveryConfigurationError(
-                "the business has no webhook endpoint", field="webhook.url"
-            )
-        return found
+        await self._sender.aclose()
 
 
 def _business_of(ledger_key: str) -> int:

@@ -1,8 +1,10 @@
-"""The one thin HTTP client of company webhooks (the only desk module importing httpx).
+"""The one thin HTTP client of signed webhooks (the only webhook module importing httpx).
 
 One method, :meth:`WebhookSender.post`, which never raises for a remote failure: it returns a
-:class:`SendResult` classifying it once (2xx delivered; anything else — 3xx, 4xx, 5xx, timeout,
-refused connection, TLS error — a failed attempt the delivery loop retries with backoff).
+:class:`SendResult` classifying it once: 2xx delivered; a timeout, a refused or lost
+connection, a TLS error, 408, 429 or 5xx a failed attempt the pump retries with backoff
+(``retryable``); any other answer (3xx, 4xx) a refusal the pump parks at once, for an
+operator to replay once the receiver is fixed (a retry would be refused the same way).
 Redirects are not followed (a moved endpoint must be re-configured, not guessed). The URL is
 never logged (it may carry a receiver's token); httpx's own request lines are kept at WARNING
 by :mod:`frontdesk.logs`. Requests go through the process's outbound stack
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from frontdesk.outbound.http import ConnectCheck, build_transport
+from frontdesk.security.outbound import DestinationRefused
 from frontdesk.settings import Settings
 
 Transport = httpx.AsyncBaseTransport
@@ -30,10 +33,20 @@ MAX_CONNECTIONS = 8
 class SendResult:
     status_code: int | None
     error: str | None = None
+    refused: bool = False
+    """Not sent: the outbound rule refused the destination (a human must act)."""
 
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another attempt: no answer, or one that says "later"."""
+        code = self.status_code
+        if self.refused:
+            return False
+        return code is None or code in (408, 429) or code >= 500
 
 
 class WebhookSender:
@@ -60,11 +73,25 @@ class WebhookSender:
         )
         return cls(transport=transport, timeout_s=timeout_s)
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        timeout_s: float | None = None,
+    ) -> SendResult:
+        """POST ``body``; ``timeout_s`` replaces the sender's timeout for this request."""
+        timeout = httpx.Timeout(timeout_s) if timeout_s is not None else httpx.USE_CLIENT_DEFAULT
         try:
             response = await self._client.post(
-                url, content=body, headers={"Content-Type": "application/json", **headers}
+                url,
+                content=body,
+                headers={"Content-Type": "application/json", **headers},
+                timeout=timeout,
             )
+        except DestinationRefused as refused:  # the message names the setting, not the host
+            return SendResult(None, refused.message[:200], refused=True)
         except httpx.TimeoutException:
             return SendResult(None, "timeout")
         except httpx.ConnectError:
@@ -77,3 +104,31 @@ class WebhookSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class Senders:
+    """The pump's two senders, one connection pool each: ``guarded`` checks every new
+    connection with the outbound rule (tenants' URLs: review-request endpoints), ``plain``
+    does not (ticket pushes, whose URLs the desk's administrators set)."""
+
+    def __init__(self, *, guarded: WebhookSender, plain: WebhookSender) -> None:
+        self.guarded = guarded
+        self.plain = plain
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, connect_check: ConnectCheck) -> Senders:
+        """Both senders on the process's outbound stack."""
+        timeout_s = settings.webhooks.timeout_s
+        return cls(
+            guarded=WebhookSender.from_settings(
+                settings, timeout_s=timeout_s, connect_check=connect_check
+            ),
+            plain=WebhookSender.from_settings(settings, timeout_s=timeout_s),
+        )
+
+    def pick(self, *, guarded: bool) -> WebhookSender:
+        return self.guarded if guarded else self.plain
+
+    async def aclose(self) -> None:
+        await self.guarded.aclose()
+        await self.plain.aclose()

@@ -1,6 +1,7 @@
-"""The webhook channel through the sync engine: a real receiver on loopback verifies the
-Standard Webhooks signature and sees each event once, even after answering 500 twice or a
-resend after a crash; the secret is stored encrypted, rotatable, and found by rotate-key."""
+"""The webhook channel through the sync engine and the one signed-webhook delivery: a real
+receiver on loopback verifies the Standard Webhooks signature and sees each event once, even
+after answering 500 twice or a resend after a crash; a refused event is parked and replayed;
+the secret is stored encrypted, rotatable, and found by rotate-key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import timedelta
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from tests.messaging.conftest import CLINIC, DAY, ENTERPRISE, Simulator, Texting, practice
 
@@ -20,6 +21,8 @@ from frontdesk.context import AppContext
 from frontdesk.delivery.webhook.models import WebhookEndpoint
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.security.rotation import encrypted_columns
+from frontdesk.webhooks.models import WebhookEvent
+from frontdesk.webhooks.pump import deliver_due
 
 
 @dataclass
@@ -88,20 +91,31 @@ async def hooked(
 
 
 async def _due_now(t: Texting) -> None:
+    """Every queued event and pending request is due now (the real clock of these tests)."""
     async with t.ctx.db.transaction() as session:
         await session.execute(update(ReviewRequest).values(next_attempt_at=t.ctx.clock.now()))
+        await session.execute(update(WebhookEvent).values(next_attempt_at=t.ctx.clock.now()))
+
+
+async def _outbox_item(t: Texting) -> dict[str, object]:
+    item: dict[str, object] = (await t.api.get("/api/outbox")).json()["items"][0]
+    return item
 
 
 async def test_each_event_is_seen_once_after_two_500s(hooked: Texting, receiver: Receiver) -> None:
+    """The ledger hands the event to the one webhook delivery (first attempt at once); the
+    pump retries the 500s with the same webhook-id; the outbox follows the event."""
     t = hooked
     receiver.fail_first = 2
     t.book.visit(1, DAY, "+17035550101")
     requests = await t.run(DAY)
-    states = []
-    for _ in range(3):
-        states += list((await t.process.sender.send_requests(requests)).values())
+    assert list((await t.process.sender.send_requests(requests)).values()) == ["sent"]
+    assert len(receiver.attempts) == 1
+    assert (await _outbox_item(t))["deliveryStatus"] == "queued"
+    for _ in range(2):
         await _due_now(t)
-    assert states == ["pending", "pending", "sent"]
+        assert await deliver_due(t.ctx) == 1
+    assert await deliver_due(t.ctx) == 0
     assert len(receiver.attempts) == 3
     assert len(set(receiver.attempts)) == 1  # every attempt carries the same webhook-id
     (event,) = receiver.events.values()
@@ -110,27 +124,38 @@ async def test_each_event_is_seen_once_after_two_500s(hooked: Texting, receiver:
     assert isinstance(data, dict)
     assert data["patientId"] == "P1"
     assert data["reviewUrl"] == "https://reviews.example/care"
-    page = (await t.api.get("/api/outbox")).json()
-    assert page["items"][0]["messageId"] == receiver.attempts[0]
+    item = await _outbox_item(t)
+    assert item["messageId"] == receiver.attempts[0]
+    assert (item["state"], item["deliveryStatus"]) == ("sent", "delivered")
 
 
 async def test_a_resend_after_a_crash_keeps_the_event_id(
     hooked: Texting, receiver: Receiver
 ) -> None:
+    """A sender that died after queueing: reconcile finds the event (sent, nothing queued
+    twice); one that died before: the request is sent again and queues the same id."""
     t = hooked
     t.book.visit(1, DAY, "+17035550101")
     requests = await t.run(DAY)
     await t.process.sender.send_requests(requests)
-    async with t.ctx.db.transaction() as session:  # as if the worker died before recording
-        await session.execute(
-            update(ReviewRequest).values(
-                state="sending", claimed_at=t.ctx.clock.now() - timedelta(hours=1)
+
+    async def crashed() -> None:  # as if the worker died before recording
+        async with t.ctx.db.transaction() as session:
+            await session.execute(
+                update(ReviewRequest).values(
+                    state="sending", claimed_at=t.ctx.clock.now() - timedelta(hours=1)
+                )
             )
-        )
-    swept = await t.process.sender.sweep()
-    assert swept["resolved_pending"] == 1
+
+    await crashed()
+    assert (await t.process.sender.sweep())["resolved_sent"] == 1
+    await crashed()
+    async with t.ctx.db.transaction() as session:  # ...and before it queued the event
+        await session.execute(delete(WebhookEvent))
+    assert (await t.process.sender.sweep())["resolved_pending"] == 1
     await t.process.sender.send_requests(requests)
     assert len(receiver.attempts) == 2
+    assert len(set(receiver.attempts)) == 1
     assert len(receiver.events) == 1  # the receiver de-duplicated the resend
 
 
@@ -152,14 +177,22 @@ async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
     await t.process.sender.send_requests(await t.run(DAY))
     assert receiver.refused == 1  # signed with the new secret: the old one no longer verifies
     receiver.secret = rotated
-    await _due_now(t)
-    # the receiver's 401 was a permanent refusal; an operator requeues once it is fixed
-    async with t.ctx.db.reader() as session:
-        (request_id,) = (await session.execute(select(ReviewRequest.id))).scalars()
-    r = await t.api.post(f"/api/outbox/{request_id}/requeue")
+    # the receiver's 401 was a refusal: the event is parked, the outbox says failed
+    item = await _outbox_item(t)
+    assert (item["state"], item["deliveryStatus"]) == ("sent", "failed")
+    parked = (await t.api.get(f"/api/webhooks/{ENTERPRISE}/events?state=parked")).json()
+    (event,) = parked["items"]
+    assert (event["eventId"], event["lastStatusCode"]) == (item["messageId"], 401)
+    assert "data" not in event and "body" not in event  # never the patient's event
+    # the request's own requeue is for requests that were not handed over
+    assert (await t.api.post(f"/api/outbox/{item['id']}/requeue")).status_code == 409
+    r = await t.api.post(f"/api/webhooks/{ENTERPRISE}/events/{event['eventId']}/replay")
     assert r.status_code == 200, r.text
-    assert await t.process.sender.send_requests([request_id]) == {request_id: "sent"}
+    assert (r.json()["state"], r.json()["attempts"]) == ("pending", 0)
+    assert (await _outbox_item(t))["deliveryStatus"] == "queued"
+    assert await deliver_due(t.ctx) == 1
     assert len(receiver.events) == 1
+    assert (await _outbox_item(t))["deliveryStatus"] == "delivered"
     assert (await t.api.get(f"/api/webhooks/{CLINIC}")).status_code == 404  # none of its own
 
 

@@ -15,6 +15,7 @@ from frontdesk.cli import (
     integration,
     outbox,
     sync,
+    webhooks,
 )
 from frontdesk.cli.audit import audit_command
 from frontdesk.cli.mllp import mllp_command
@@ -43,6 +44,7 @@ app.add_typer(checkins.app, name="checkins")
 app.add_typer(integration.app, name="integration")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(hl7.app, name="hl7")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ from frontdesk.webhooks.models import DELIVERED, PARKED, REVIEW, TICKET, Webhook
 from frontdesk.webhooks.signing import FrontdeskSigner, Signer, StandardWebhooksSigner
 
 
-
 @dataclass(frozen=True, slots=True)
 class Target:
     url: str

@@ -32,11 +32,11 @@ from sqlalchemy import ColumnElement, and_, select
 from frontdesk.context import AppContext
 from frontdesk.logs import get_logger
 from frontdesk.retry import RetryPolicy
+from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.settings import WebhookDeliverySettings
 from frontdesk.webhooks.kinds import KINDS, Kind
 from frontdesk.webhooks.models import DELIVERED, PARKED, PENDING, SENDING, WebhookEvent
-from frontdesk.security.outbound import OutboundPolicy
-from frontdesk.webhooks.sender import SendResult, Senders, WebhookSender
+from frontdesk.webhooks.sender import Senders, SendResult, WebhookSender
 from frontdesk.webhooks.signing import Signing
 
 log = get_logger(__name__)

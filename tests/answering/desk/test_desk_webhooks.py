@@ -20,11 +20,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from frontdesk.answering.desk.delivery import attempt_delivery, deliver_due
-from frontdesk.webhooks.models import WebhookEvent
 from frontdesk.answering.desk.webhooks import sign, verify_signature
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
 from frontdesk.settings import TicketWebhookSettings
+from frontdesk.webhooks.models import WebhookEvent
 
 TICKETS = "/api/answering/tickets"
 DELIVERIES = "/api/answering/webhook-deliveries"

@@ -11,8 +11,8 @@ from tests.connectors import http_peer, proxy_peer
 from tests.connectors.http_peer import Serve, echo
 from tests.connectors.proxy_peer import StartProxy
 
-from frontdesk.webhooks.sender import WebhookSender
 from frontdesk.settings import load_settings
+from frontdesk.webhooks.sender import WebhookSender
 
 serve = http_peer.serve  # fixtures: a loopback receiver and a forward proxy
 start_proxy = proxy_peer.start_proxy

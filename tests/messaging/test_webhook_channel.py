@@ -6,9 +6,11 @@ the secret is stored encrypted, rotatable, and found by rotate-key."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -16,13 +18,18 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import delete, select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from tests.messaging.conftest import CLINIC, DAY, ENTERPRISE, Simulator, Texting, practice
+from typer.testing import CliRunner, Result
 
+from frontdesk.audit.models import AuditEvent
+from frontdesk.cli.main import app as cli
 from frontdesk.context import AppContext
 from frontdesk.delivery.webhook.models import WebhookEndpoint
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.security.rotation import encrypted_columns
+from frontdesk.settings import OutboundSettings
 from frontdesk.webhooks.models import WebhookEvent
-from frontdesk.webhooks.pump import deliver_due
+from frontdesk.webhooks.pump import WebhookPump, deliver_due
+from frontdesk.webhooks.sender import Senders
 
 
 @dataclass
@@ -31,6 +38,10 @@ class Receiver:
 
     secret: str = ""
     fail_first: int = 0
+    answer: int = 204
+    hang_on: int | None = None
+    """The attempt (1-based) the receiver holds unanswered until ``release`` is set."""
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     attempts: list[str] = field(default_factory=list)
     events: dict[str, dict[str, object]] = field(default_factory=dict)
     refused: int = 0
@@ -49,8 +60,12 @@ class Receiver:
                 return Response(status_code=401)
             msg_id = request.headers["webhook-id"]
             self.attempts.append(msg_id)
+            if len(self.attempts) == self.hang_on:
+                await self.release.wait()
             if len(self.attempts) <= self.fail_first:
                 return Response(status_code=500)
+            if self.answer >= 300:
+                return Response(status_code=self.answer)
             self.events.setdefault(msg_id, event)
             return Response(status_code=204)
 
@@ -74,6 +89,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     try:
         yield found
     finally:
+        found.release.set()
         server.should_exit = True
         await task
 
@@ -183,7 +199,7 @@ async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
     parked = (await t.api.get(f"/api/webhooks/{ENTERPRISE}/events?state=parked")).json()
     (event,) = parked["items"]
     assert (event["eventId"], event["lastStatusCode"]) == (item["messageId"], 401)
-    assert "data" not in event and "body" not in event  # never the patient's event
+    assert not {"data", "body", "sealed"} & set(event)  # never the patient's event
     # the request's own requeue is for requests that were not handed over
     assert (await t.api.post(f"/api/outbox/{item['id']}/requeue")).status_code == 409
     r = await t.api.post(f"/api/webhooks/{ENTERPRISE}/events/{event['eventId']}/replay")
@@ -211,3 +227,95 @@ async def test_a_webhook_url_follows_the_outbound_rule(
             f"/api/webhooks/{ENTERPRISE}", json={"url": "http://127.0.0.1:9/hooks"}
         )
         assert listed.status_code == 200, listed.text
+
+
+async def test_a_pump_killed_mid_post_is_taken_over_with_the_same_event_id(
+    hooked: Texting, receiver: Receiver
+) -> None:
+    """The pump dies while its POST is in flight (no outcome recorded); after the lease the
+    next pump sends the event again with its webhook-id and the receiver keeps one."""
+    t = hooked
+    receiver.fail_first, receiver.hang_on = 1, 2
+    t.book.visit(1, DAY, "+17035550101")
+    await t.process.sender.send_requests(await t.run(DAY))  # first attempt: 500
+    await _due_now(t)
+    first = WebhookPump(t.ctx, senders=Senders.from_settings(t.ctx.settings, connect_check=None))
+    await first.start()
+    for _ in range(500):
+        if len(receiver.attempts) == 2:
+            break
+        await asyncio.sleep(0.01)
+    await first.stop()  # killed mid-POST
+    async with t.ctx.db.reader() as session:
+        (row,) = (await session.execute(select(WebhookEvent))).scalars()
+        assert (row.state, row.attempts) == ("sending", 2)
+        event_id = row.event_id
+    assert await deliver_due(t.ctx) == 0  # its lease still holds
+    await _due_now(t)  # the lease ran out
+    second = WebhookPump(t.ctx, senders=Senders.from_settings(t.ctx.settings, connect_check=None))
+    await second.start()
+    try:
+        for _ in range(500):
+            if (await _outbox_item(t))["deliveryStatus"] == "delivered":
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await second.stop()
+    assert receiver.attempts == [event_id] * 3
+    assert len(receiver.events) == 1
+    assert (await _outbox_item(t))["deliveryStatus"] == "delivered"
+
+
+async def test_a_target_the_outbound_rule_no_longer_allows_is_parked_unsent(
+    hooked: Texting, receiver: Receiver
+) -> None:
+    t = hooked
+    receiver.fail_first = 1
+    t.book.visit(1, DAY, "+17035550101")
+    await t.process.sender.send_requests(await t.run(DAY))
+    t.ctx.settings = t.ctx.settings.model_copy(update={"outbound": OutboundSettings()})
+    await _due_now(t)
+    assert await deliver_due(t.ctx) == 1
+    (event,) = (await t.api.get(f"/api/webhooks/{ENTERPRISE}/events?state=parked")).json()["items"]
+    assert "FRONTDESK_OUTBOUND__ALLOWED_HOSTS" in event["lastError"]
+    assert "127.0.0.1" not in event["lastError"]
+    assert len(receiver.attempts) == 1  # nothing was sent to the refused address
+
+
+@pytest.fixture
+def cli_env(ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ctx.settings
+    assert settings.secret_keys is not None
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", settings.database_url or "")
+    monkeypatch.setenv("FRONTDESK_SECRET_KEYS", settings.secret_keys.get_secret_value())
+
+
+async def _cli(*args: str) -> Result:
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_cli_lists_and_replays_parked_events(hooked: Texting, receiver: Receiver) -> None:
+    t = hooked
+    receiver.answer = 410
+    t.book.visit(1, DAY, "+17035550101")
+    await t.process.sender.send_requests(await t.run(DAY))
+    listed = await _cli("webhooks", "--state", "parked", "--json")
+    assert listed.exit_code == 0, listed.output
+    (row,) = json.loads(listed.output)
+    assert (row["kind"], row["lastStatusCode"], row["attempts"]) == ("review", 410, 1)
+    assert not {"Ann", "P1"} & set(listed.output.replace('"', " ").split())  # no patient data
+    receiver.answer = 204
+    assert (await _cli("webhooks", "replay")).exit_code == 1  # ids or --parked
+    replayed = await _cli("webhooks", "replay", "--parked", "--kind", "review")
+    assert replayed.exit_code == 0, replayed.output
+    assert "1 event(s) queued again" in replayed.output
+    assert await deliver_due(t.ctx) == 1
+    assert receiver.attempts == [row["eventId"]] * 2
+    assert len(receiver.events) == 1
+    again = await _cli("webhooks", "replay", str(row["id"]))
+    assert again.exit_code == 0, again.output  # a delivered event may be sent again
+    async with t.ctx.db.reader() as session:
+        actions = (await session.execute(select(AuditEvent.action))).scalars().all()
+    assert actions.count("webhooks.replay") == 2

@@ -116,7 +116,7 @@ class Senders:
         self.plain = plain
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, connect_check: ConnectCheck) -> Senders:
+    def from_settings(cls, settings: Settings, *, connect_check: ConnectCheck | None) -> Senders:
         """Both senders on the process's outbound stack."""
         timeout_s = settings.webhooks.timeout_s
         return cls(

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import select, text
+from alembic import command
+from sqlalchemy import Connection, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +24,7 @@ from frontdesk.answering.desk.delivery import attempt_delivery, deliver_due
 from frontdesk.answering.desk.webhooks import sign, verify_signature
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
+from frontdesk.db.migrate import alembic_config
 from frontdesk.settings import TicketWebhookSettings
 from frontdesk.webhooks.models import WebhookEvent
 
@@ -297,3 +299,42 @@ def test_signature_helpers() -> None:
     assert not verify_signature("whsec_x", now=1700000400, **ok)  # older than 5 minutes
     assert not verify_signature("whsec_x", now=1700000000, **{**ok, "body": b'{"a":2}'})
     assert not verify_signature("whsec_x", now=1700000000, **{**ok, "timestamp": "x"})
+
+
+async def _alembic(ctx: AppContext, step: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, step)(config, revision)
+
+    async with ctx.db.write_engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_migration_0056_carries_deliveries_over_with_their_ids(
+    desk: Any, receiver: Receiver
+) -> None:
+    """Down to the desk's own table and up again: a pending delivery keeps its id (its
+    receiver dedupes by it), is sent by the one pump, and new ones number after it."""
+    await _configure(desk, receiver)
+    ticket = await desk.new_ticket()
+    await desk.transition(ticket, "ESCALATED")
+    await desk.assign(ticket, "nina")
+    first, second = sorted(d["id"] for d in await _deliveries(desk))
+    assert await attempt_delivery(desk.ctx, first) == "delivered"
+    await _alembic(desk.ctx, "downgrade", "0056-1")
+    async with desk.ctx.db.reader() as session:
+        old = (
+            await session.execute(
+                text("SELECT id, state FROM answering_webhook_deliveries ORDER BY id")
+            )
+        ).all()
+    assert [tuple(r) for r in old] == [(first, "delivered"), (second, "pending")]
+    await _alembic(desk.ctx, "upgrade", "heads")
+    items = {d["id"]: d for d in await _deliveries(desk)}
+    assert (items[first]["state"], items[second]["state"]) == ("delivered", "pending")
+    assert await deliver_due(desk.ctx) == 1
+    assert receiver.seen == [str(first), str(second)]
+    await desk.transition(ticket, "CANCELLED")
+    newest = max(d["id"] for d in await _deliveries(desk))
+    assert newest > second

@@ -39,6 +39,8 @@ class Kind(Protocol):
     """The ``last_error`` of an event parked because it has nowhere to go."""
     guarded: bool
     """Connections are checked by the outbound rule (:mod:`frontdesk.security.outbound`)."""
+    retries_refusals: bool
+    """A 3xx/4xx answer is retried like a 5xx (else the event is parked at once)."""
 
     def options(self, settings: Settings) -> WebhookDeliverySettings:
         """Attempts, backoff, lease and timeout of this kind's deliveries."""
@@ -66,6 +68,7 @@ class TicketKind:
     signer: Signer = FrontdeskSigner()
     no_target = "no active webhook for the company"
     guarded = False  # set by the desk's administrators, not by a tenant (see docs/webhooks.md)
+    retries_refusals = True  # documented to answering services (docs/tickets.md, "Retries")
 
     def options(self, settings: Settings) -> WebhookDeliverySettings:
         return settings.answering.webhooks
@@ -92,6 +95,7 @@ class ReviewKind:
     signer: Signer = StandardWebhooksSigner()
     no_target = "the business has no webhook endpoint"
     guarded = True  # a tenant's URL: a public address, or a host the operator listed
+    retries_refusals = False  # a refusal is final until the business fixes its receiver
 
     def options(self, settings: Settings) -> WebhookDeliverySettings:
         return settings.webhooks

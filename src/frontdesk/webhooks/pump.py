@@ -9,8 +9,10 @@ engine, so it survives restarts and any runner can drive it:
   open; then **records** the outcome if the row is still its claim (``attempts`` fences a
   late record): 2xx → ``delivered``; a retryable failure → ``pending`` again after the one
   :class:`~frontdesk.retry.RetryPolicy`'s backoff, or ``parked`` once the kind's
-  ``max_attempts`` are spent; a refusal (3xx, 4xx but 408/429) → ``parked``. An event with
-  no target (no active webhook, no endpoint) is parked without a POST.
+  ``max_attempts`` are spent; a refusal (3xx, 4xx but 408/429) → ``parked`` at once unless
+  the kind retries refusals (ticket pushes, as documented to answering services); a
+  destination the outbound rule refuses → ``parked``. An event with no target (no active
+  webhook, no endpoint) is parked without a POST.
 * :class:`WebhookPump` is the one in-process loop (built by the composition root): it sends
   what is due every ``webhooks.poll_s`` seconds, and at once when kicked.
 
@@ -108,7 +110,9 @@ async def _record(ctx: AppContext, row_id: int, claim: _Claim, result: SendResul
         if result.delivered:
             row.state, row.delivered_at, row.next_attempt_at = DELIVERED, now, None
             row.last_error = None
-        elif not result.retryable or row.attempts >= options.max_attempts:
+        elif row.attempts >= options.max_attempts or not (
+            result.retryable or (claim.kind.retries_refusals and not result.refused)
+        ):
             row.state, row.next_attempt_at, row.last_error = PARKED, None, result.error
         else:
             row.state, row.last_error = PENDING, result.error

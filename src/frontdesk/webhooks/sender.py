@@ -3,8 +3,9 @@
 One method, :meth:`WebhookSender.post`, which never raises for a remote failure: it returns a
 :class:`SendResult` classifying it once: 2xx delivered; a timeout, a refused or lost
 connection, a TLS error, 408, 429 or 5xx a failed attempt the pump retries with backoff
-(``retryable``); any other answer (3xx, 4xx) a refusal the pump parks at once, for an
-operator to replay once the receiver is fixed (a retry would be refused the same way).
+(``retryable``); any other answer (3xx, 4xx) a refusal, which the pump parks at once for an
+operator to replay once the receiver is fixed, or retries where the event's kind says so
+(ticket pushes); a destination the outbound rule refuses is ``refused`` (parked).
 Redirects are not followed (a moved endpoint must be re-configured, not guessed). The URL is
 never logged (it may carry a receiver's token); httpx's own request lines are kept at WARNING
 by :mod:`frontdesk.logs`. Requests go through the process's outbound stack

@@ -9,23 +9,26 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from alembic import command
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select, text, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from typer.testing import CliRunner
 
 from frontdesk.answering.desk.delivery import attempt_delivery, deliver_due
 from frontdesk.answering.desk.webhooks import sign, verify_signature
+from frontdesk.cli.main import app as cli
 from frontdesk.clock import ManualClock
 from frontdesk.context import AppContext
 from frontdesk.db.migrate import alembic_config
-from frontdesk.settings import TicketWebhookSettings
+from frontdesk.settings import Settings, TicketWebhookSettings
 from frontdesk.webhooks.models import WebhookEvent
 
 TICKETS = "/api/answering/tickets"
@@ -338,3 +341,52 @@ async def test_migration_0056_carries_deliveries_over_with_their_ids(
     await desk.transition(ticket, "CANCELLED")
     newest = max(d["id"] for d in await _deliveries(desk))
     assert newest > second
+
+
+async def test_a_refusal_is_retried_for_answering_services(desk: Any, receiver: Receiver) -> None:
+    """Ticket pushes keep their documented retries: a 404 is a failed attempt, not the end."""
+    set_webhook_options(desk.ctx, TicketWebhookSettings(max_attempts=2, backoff_max_s=60))
+    await _configure(desk, receiver)
+    receiver.plan = [404, 404]
+    ticket = await desk.new_ticket()
+    await desk.transition(ticket, "ESCALATED")
+    assert await deliver_due(desk.ctx) == 1
+    (retrying,) = await _deliveries(desk, state="pending")
+    assert (retrying["attempts"], retrying["lastError"]) == (1, "HTTP 404")
+    desk.clock.advance(timedelta(seconds=61))
+    assert await deliver_due(desk.ctx) == 1
+    (parked,) = await _deliveries(desk, state="parked")
+    assert parked["attempts"] == 2
+
+
+@pytest.fixture
+def cli_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.secret_keys is not None
+    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", settings.database_url or "")
+    monkeypatch.setenv("FRONTDESK_SECRET_KEYS", settings.secret_keys.get_secret_value())
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_the_cli_replays_parked_ticket_pushes(desk: Any, receiver: Receiver) -> None:
+    set_webhook_options(desk.ctx, TicketWebhookSettings(max_attempts=1))
+    await _configure(desk, receiver)
+    receiver.plan = [503]
+    ticket = await desk.new_ticket()
+    await desk.transition(ticket, "ESCALATED")
+    await deliver_due(desk.ctx)
+    (parked,) = await _deliveries(desk, state="parked")
+    invoke = CliRunner().invoke
+    listed = await asyncio.to_thread(invoke, cli, ["webhooks", "--kind", "ticket", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["id"], r["state"]) for r in json.loads(listed.output)] == [(parked["id"], "parked")]
+    args = ["webhooks", "replay", "--parked", "--kind", "ticket"]
+    replayed = await asyncio.to_thread(invoke, cli, args)
+    assert replayed.exit_code == 0, replayed.output
+    (again,) = await _deliveries(desk, state="pending")
+    assert (again["id"], again["attempts"]) == (parked["id"], 0)
+    async with desk.ctx.db.transaction() as session:  # the CLI ran on the wall clock
+        await session.execute(update(WebhookEvent).values(next_attempt_at=desk.clock.now()))
+    assert await deliver_due(desk.ctx) == 1
+    assert receiver.seen == [str(parked["id"])] * 2
+    assert len(receiver.applied) == 1

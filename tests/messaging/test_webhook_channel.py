@@ -183,7 +183,8 @@ async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
         stored = (await session.execute(select(WebhookEndpoint.secret))).scalar_one()
     assert receiver.secret not in stored
     assert t.ctx.secrets.decrypt(stored) == receiver.secret
-    assert ("webhook_endpoints", "secret") in {(tb.name, c.name) for tb, c in encrypted_columns()}
+    sealed = {(tb.name, c.name) for tb, c in encrypted_columns()}
+    assert {("webhook_endpoints", "secret"), ("webhook_events", "sealed")} <= sealed
     shown = (await t.api.get(f"/api/webhooks/{ENTERPRISE}")).json()
     assert "secret" not in shown or shown["secret"] is None
     old = receiver.secret
@@ -209,6 +210,11 @@ async def test_the_secret_is_encrypted_rotatable_and_rotated_by_rotate_key(
     assert await deliver_due(t.ctx) == 1
     assert len(receiver.events) == 1
     assert (await _outbox_item(t))["deliveryStatus"] == "delivered"
+    async with t.ctx.db.reader() as session:  # the queued event names a patient: sealed
+        stored_body = (await session.execute(select(WebhookEvent.sealed))).scalar_one()
+    assert stored_body is not None
+    assert "reviews.example" not in stored_body
+    assert "reviews.example" in t.ctx.secrets.decrypt(stored_body)
     assert (await t.api.get(f"/api/webhooks/{CLINIC}")).status_code == 404  # none of its own
 
 

@@ -44,6 +44,7 @@ def build_config(
     appname: str,
     config_file: Path | None,
     knobs: Knobs,
+    not_activated: bool = False,
 ) -> SandboxConfig:
     """The sandbox config from CLI options.
 
@@ -80,6 +81,11 @@ def describe(config: SandboxConfig, base_url: str) -> Table:
         table.add_row("Service user", credential.service_user)
         table.add_row("Service password", credential.service_password)
         table.add_row("Appname", credential.appname)
+        if not credential.activated:
+            table.add_row(
+                "Activation",
+                f"not activated: POST {base_url}/sandbox/admin/clients/activate",
+            )
         for user in credential.users:
             table.add_row("PM user / password", f"{user.username} / {user.password}")
     return table
@@ -116,6 +122,14 @@ def unity(
     rate_limit: Annotated[
         float | None, typer.Option(help="Requests/second per credential.")
     ] = None,
+    not_activated: Annotated[
+        bool,
+        typer.Option(
+            "--not-activated",
+            help="Start with our application not activated for the client(s); "
+            "POST /sandbox/admin/clients/activate activates it.",
+        ),
+    ] = False,
 ) -> None:
     """Run the Allscripts PM Unity simulator (both JSON layouts plus the admin API)."""
     from frontdesk.sandbox.unity.app import create_unity_app
@@ -147,6 +161,7 @@ def unity(
             appname=appname,
             config_file=config_file,
             knobs=knobs,
+            not_activated=not_activated,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error

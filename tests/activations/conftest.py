@@ -13,6 +13,7 @@ from tests.credentials.conftest import (  # noqa: F401  (fixtures)
     Mailbox,
     Practice,
     clock,
+    incidents as credential_incidents,
     mailbox,
     practice,
     run_all_to_end,

@@ -13,7 +13,6 @@ from tests.credentials.conftest import (  # noqa: F401  (fixtures)
     Mailbox,
     Practice,
     clock,
-    incidents as credential_incidents,
     mailbox,
     practice,
     run_all_to_end,
@@ -21,6 +20,7 @@ from tests.credentials.conftest import (  # noqa: F401  (fixtures)
     sandbox_config,
     unity,
 )
+from tests.credentials.conftest import incidents as credential_incidents  # noqa: F401
 from tests.credentials.conftest import settings as credential_settings
 from tests.sync.conftest import ENTERPRISE, OTHER_TENANT  # noqa: F401
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from tests.credentials.conftest import Mailbox
 from tests.web.test_browser import (  # noqa: F401  (the browser fixture)
@@ -136,6 +137,10 @@ def test_raise_and_advance_an_activation_in_the_browser(page: Page, stack: Stack
     page.get_by_text("History (2) and next step").click()
     expect(page.locator("ol.history li")).to_have_count(2)
     shot(page, "activations")
+
+    # The sandbox started with --not-activated: its client still waits for the vendor.
+    clients = httpx.get(f"{stack.sandbox_url}/sandbox/admin/clients").json()
+    assert [c["activated"] for c in clients] == [False]
 
     subjects = wait_for_mails(stack.mailbox, 2)
     assert len(subjects) == 2

@@ -102,7 +102,8 @@ async def test_held_until_the_vendor_activates_and_a_check_passes(
     )
     assert last["notification"] == "sent"
     mails = mailbox[0].parsed()
-    assert len(mails) == 2 and str(mails[-1]["Subject"]).endswith("requested → active")
+    assert len(mails) == 2
+    assert str(mails[-1]["Subject"]).endswith("requested → active")
 
     (run,) = await run_all_to_end(ctx, await practice.run_now(DAY + timedelta(days=1)))
     assert run.status == "succeeded", (run.error_code, run.error_message)

@@ -31,7 +31,8 @@ async def test_lifecycle_through_the_api(
     created = r.json()
     activation_id = created["id"]
     assert created["status"] == "requested"
-    assert created["source"] == "ALLSCRIPTS" and created["integrationSourceId"] == 32
+    assert created["source"] == "ALLSCRIPTS"
+    assert created["integrationSourceId"] == 32
     assert created["serviceUser"] == "•••" + SERVICE_USER[-4:]
     assert SERVICE_USER not in r.text
     assert created["history"][0]["notification"] == "sent"
@@ -57,7 +58,8 @@ async def test_lifecycle_through_the_api(
     unknown = await client.post(
         f"/api/activations/{activation_id}/status", json={"status": "done"}, headers=headers
     )
-    assert unknown.status_code == 422 and "status must be one of" in unknown.text
+    assert unknown.status_code == 422
+    assert "status must be one of" in unknown.text
 
     for status in ("active", "revoked"):
         r = await client.post(
@@ -153,11 +155,13 @@ async def test_lifecycle_through_the_cli(practice: Practice, mailbox: tuple[Mail
         "--service-user", SERVICE_USER, "--draft",
     )  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert "draft" in done.output and SERVICE_USER not in done.output
+    assert "draft" in done.output
+    assert SERVICE_USER not in done.output
     listed = await invoke("activation", "list", "--json")
     assert listed.exit_code == 0, listed.output
     (row,) = json.loads(listed.output)
-    assert row["status"] == "draft" and row["clientId"] == "FDG0001"
+    assert row["status"] == "draft"
+    assert row["clientId"] == "FDG0001"
 
     refused = await invoke("activation", "set-status", str(row["id"]), "active")
     assert refused.exit_code == 1
@@ -167,12 +171,14 @@ async def test_lifecycle_through_the_cli(practice: Practice, mailbox: tuple[Mail
         assert moved.exit_code == 0, moved.output
     shown = await invoke("activation", "show", str(row["id"]))
     assert shown.exit_code == 0, shown.output
-    assert "requested → approved" in shown.output and "system:cli" in shown.output
+    assert "requested → approved" in shown.output
+    assert "system:cli" in shown.output
     assert (
         json.loads((await invoke("activation", "list", "--json", "--status", "draft")).output) == []
     )
     missing = await invoke("activation", "show", "999")
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 1
+    assert "not found" in missing.output
 
     subjects = [str(m["Subject"]) for m in mailbox[0].parsed()]
     assert len(subjects) == 3

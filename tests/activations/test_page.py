@@ -59,7 +59,8 @@ async def test_raise_and_advance_through_the_page(
     csrf = await log_in_as(ctx, client, "sam", "support")
     page = await client.get("/activations")
     assert page.status_code == 200
-    assert 'href="/activations"' in page.text and "Client Activations" in page.text
+    assert 'href="/activations"' in page.text
+    assert "Client Activations" in page.text
     assert "No activation request" in page.text
 
     no_csrf = await client.post("/activations", data=FORM)
@@ -68,7 +69,8 @@ async def test_raise_and_advance_through_the_page(
     assert raised.status_code == 303, raised.text
     report = (await client.get(raised.headers["location"])).text
     assert "raised as requested" in report
-    assert "Loudoun Valley Medical Group" in report and "FDG0001" in report
+    assert "Loudoun Valley Medical Group" in report
+    assert "FDG0001" in report
     assert FORM["service_user"] not in report
 
     rows = (await client.get("/api/activations", headers=practice.headers)).json()
@@ -84,15 +86,18 @@ async def test_raise_and_advance_through_the_page(
     assert refused.status_code == 422
     assert "cannot go from approved to requested" in refused.text
     report = (await client.get("/activations?status=approved")).text
-    assert "vendor ticket 4711" in report and "user:sam" in report
+    assert "vendor ticket 4711" in report
+    assert "user:sam" in report
     assert (
         "No activation request is active" in (await client.get("/activations?status=active")).text
     )
     missing = await client.post("/activations", data={**FORM, "csrf_token": csrf, "contact": ""})
-    assert missing.status_code == 422 and "contactName is required" in missing.text
+    assert missing.status_code == 422
+    assert "contactName is required" in missing.text
 
     subjects = [str(m["Subject"]) for m in mailbox[0].parsed()]
-    assert len(subjects) == 2 and subjects[1].endswith("requested → approved")
+    assert len(subjects) == 2
+    assert subjects[1].endswith("requested → approved")
 
     # The held group's run names the hold on the Integrations page.
     (run,) = await run_all_to_end(ctx, await practice.run_now(DAY + timedelta(days=1)))
@@ -103,7 +108,8 @@ async def test_raise_and_advance_through_the_page(
     # A viewer reads the report but gets no form and may not post; another tenant sees none.
     csrf = await log_in_as(ctx, client, "vera", "viewer")
     page = await client.get("/activations")
-    assert "Loudoun Valley Medical Group" in page.text and "Raise a request" not in page.text
+    assert "Loudoun Valley Medical Group" in page.text
+    assert "Raise a request" not in page.text
     denied = await client.post(
         f"/activations/{activation_id}/status", data={"csrf_token": csrf, "status": "active"}
     )

@@ -50,7 +50,35 @@ def build_config(
 
     A JSON ``--config`` file (a serialised :class:`SandboxConfig`) replaces the credential
     options; ``--seed`` and knob options that differ from their defaults override the file.
+    ``not_activated`` starts every client with our application not yet activated.
     """
+    config = _config(
+        seed=seed,
+        service_user=service_user,
+        service_password=service_password,
+        app_user=app_user,
+        app_password=app_password,
+        appname=appname,
+        config_file=config_file,
+        knobs=knobs,
+    )
+    if not not_activated:
+        return config
+    credentials = tuple(c.model_copy(update={"activated": False}) for c in config.credentials)
+    return config.model_copy(update={"credentials": credentials})
+
+
+def _config(
+    *,
+    seed: int | None,
+    service_user: str,
+    service_password: str,
+    app_user: str,
+    app_password: str,
+    appname: str,
+    config_file: Path | None,
+    knobs: Knobs,
+) -> SandboxConfig:
     if config_file is not None:
         loaded = SandboxConfig.model_validate_json(config_file.read_text())
         merged = loaded.knobs.model_dump() | knobs.model_dump(exclude_defaults=True)

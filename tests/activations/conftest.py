@@ -9,6 +9,7 @@ import pytest
 from tests.credentials.conftest import (  # noqa: F401  (fixtures)
     DAY,
     NOW,
+    SUPPORT,
     Loopback,
     Mailbox,
     Practice,
@@ -21,10 +22,9 @@ from tests.credentials.conftest import (  # noqa: F401  (fixtures)
     unity,
 )
 from tests.credentials.conftest import incidents as credential_incidents  # noqa: F401
-from tests.credentials.conftest import settings as credential_settings
-from tests.sync.conftest import ENTERPRISE, OTHER_TENANT  # noqa: F401
+from tests.sync.conftest import ENTERPRISE, OTHER_TENANT, unity_settings  # noqa: F401
 
-from frontdesk.settings import ActivationsSettings, Settings
+from frontdesk.settings import ActivationsSettings, Settings, SmtpSettings, SyncSettings
 
 NOTIFY = "integrations-support@frontdesk.test"
 
@@ -33,8 +33,15 @@ NOTIFY = "integrations-support@frontdesk.test"
 def settings(settings: Settings, unity: Loopback, mailbox: tuple[Mailbox, int]) -> Settings:  # noqa: F811
     """The credentials tests' settings (loopback Unity, the SMTP sink) with the support
     group's address."""
-    base = credential_settings.__wrapped__(settings, unity, mailbox)  # type: ignore[attr-defined]
-    return base.model_copy(update={"activations": ActivationsSettings(notify=NOTIFY)})
+    return settings.model_copy(
+        update={
+            "unity": unity_settings(unity.url),
+            "sync": SyncSettings(lease_s=30.0, tick_s=0.05, retry_base_s=0.01, retry_max_s=0.05),
+            "smtp": SmtpSettings(host="127.0.0.1", port=mailbox[1], **{"from": "fd@fd.test"}),
+            "support_email": SUPPORT,
+            "activations": ActivationsSettings(notify=NOTIFY),
+        }
+    )
 
 
 def request_body(**changes: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ or ``requested``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.access.dependencies import CurrentPrincipal
 from frontdesk.activations import lifecycle, service
 from frontdesk.activations.service import ActivationDetails
+from frontdesk.activations.views import ActivationView
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
 from frontdesk.server.dependencies import get_context
@@ -50,25 +52,60 @@ class StatusIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-@router.get("")
+class EventOut(BaseModel):
+    at: datetime
+    actor: str
+    fromStatus: str | None
+    toStatus: str
+    note: str | None
+    notification: str | None = Field(description="the confirmation mail's outcome")
+
+
+class ActivationOut(BaseModel):
+    id: int
+    businessNumber: int
+    businessName: str
+    integrationSourceId: int
+    source: str
+    status: str
+    practiceName: str
+    contactName: str
+    contactEmail: str | None
+    contactPhone: str | None
+    clientId: str | None
+    serviceUser: str | None = Field(description="masked: the last four characters")
+    environment: str
+    notes: str | None
+    createdAt: datetime
+    createdBy: str
+    changedAt: datetime
+    changedBy: str
+    history: list[EventOut]
+
+
+def _out(view: ActivationView) -> ActivationOut:
+    return ActivationOut.model_validate(view.as_json())
+
+
+@router.get("", response_model=list[ActivationOut])
 async def list_activations(
     ctx: Context,
     principal: CurrentPrincipal,
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     businessNumber: Annotated[DbId | None, Query()] = None,
     source: Annotated[str | None, Query(max_length=60)] = None,
-) -> list[dict[str, Any]]:
+) -> list[ActivationOut]:
     """The activation report: every visible request, newest change first."""
     rows = await service.list_requests(
         ctx, principal=principal, status=status_, business_number=businessNumber, source=source
     )
-    return [r.as_json() for r in rows]
+    return [_out(r) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ActivationOut)
 async def create_activation(
     body: ActivationIn, ctx: Context, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> ActivationOut:
     """Raise the request of a business and source with the set-up call's details."""
     view = await service.raise_request(
         ctx,
@@ -87,24 +124,24 @@ async def create_activation(
             notes=body.notes,
         ),
     )
-    return view.as_json()
+    return _out(view)
 
 
-@router.get("/{activationId}")
+@router.get("/{activationId}", response_model=ActivationOut)
 async def show_activation(
     activationId: DbId, ctx: Context, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> ActivationOut:
     """One request with its history."""
     view = await service.show_request(ctx, principal=principal, activation_id=activationId)
-    return view.as_json()
+    return _out(view)
 
 
-@router.post("/{activationId}/status")
+@router.post("/{activationId}/status", response_model=ActivationOut)
 async def change_status(
     activationId: DbId, body: StatusIn, ctx: Context, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> ActivationOut:
     """Move the request along its lifecycle (422 naming the allowed changes otherwise)."""
     view = await service.set_status(
         ctx, principal=principal, activation_id=activationId, status=body.status, note=body.note
     )
-    return view.as_json()
+    return _out(view)

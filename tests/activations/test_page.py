@@ -105,6 +105,17 @@ async def test_raise_and_advance_through_the_page(
     integrations = (await client.get("/integrations")).text
     assert "Held: client activation not active yet" in integrations
 
+    # "Test connection" passes (this sandbox's client is activated): the request turns active.
+    checked = await client.post(
+        f"/integrations/groups/{practice.group_id}/check", data={"csrf_token": csrf}
+    )
+    assert checked.status_code == 200
+    assert "Connected" in checked.text
+    shown = (await client.get(f"/api/activations/{activation_id}", headers=practice.headers)).json()
+    assert shown["status"] == "active"
+    assert shown["history"][-1]["actor"] == "system:check"
+    assert len(mailbox[0].parsed()) == 3
+
     # A viewer reads the report but gets no form and may not post; another tenant sees none.
     csrf = await log_in_as(ctx, client, "vera", "viewer")
     page = await client.get("/activations")

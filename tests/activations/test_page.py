@@ -104,6 +104,8 @@ async def test_raise_and_advance_through_the_page(
     assert run.error_code == "activation_pending"
     integrations = (await client.get("/integrations")).text
     assert "Held: client activation not active yet" in integrations
+    group_page = (await client.get(f"/integrations/groups/{practice.group_id}")).text
+    assert "Held: client activation not active yet" in group_page
 
     # "Test connection" passes (this sandbox's client is activated): the request turns active.
     checked = await client.post(

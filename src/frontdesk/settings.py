@@ -275,6 +275,25 @@ class MllpSettings(BaseModel):
     """Fault knob for tests: wait this long between receiving a message and storing it."""
 
 
+class ActivationsSettings(BaseModel):
+    """Client activations (``FRONTDESK_ACTIVATIONS__...``)."""
+
+    notify: str | None = None
+    """The support group's address: a confirmation mail on every activation change
+    (``FRONTDESK_ACTIVATIONS__NOTIFY``; unset: ``FRONTDESK_SUPPORT_EMAIL``)."""
+
+    @field_validator("notify")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        local, at, domain = value.rpartition("@")
+        if not at or not local or "." not in domain or any(c in value for c in " ,;<>\r\n"):
+            raise ValueError("notify must be one e-mail address, e.g. support@example.org")
+        return value
+
+
 class Settings(BaseSettings):
     """All configuration of one frontdesk process."""
 
@@ -317,6 +336,7 @@ class Settings(BaseSettings):
     twilio: TwilioSettings = TwilioSettings()
     webhooks: WebhookDeliverySettings = WebhookDeliverySettings()
     """Review-request webhook events and the one delivery pump (``FRONTDESK_WEBHOOKS__...``)."""
+    activations: ActivationsSettings = ActivationsSettings()
 
     @field_validator("data_dir")
     @classmethod

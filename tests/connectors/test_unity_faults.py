@@ -15,6 +15,7 @@ import pytest
 from frontdesk.connectors.allscripts.connector import UnityConnector
 from frontdesk.connectors.base import Appointment, CheckStatus, CursorNotReady, Window
 from frontdesk.connectors.errors import (
+    ActivationPending,
     CredentialsRejected,
     EndpointNotFound,
     MissingLicense,
@@ -259,6 +260,31 @@ async def test_missing_licence(connector: UnityConnector, sandbox: Sandbox) -> N
     assert isinstance(error, ConfigurationError)
     assert error.action == "GetPatientDemographics"
     assert connector.client.stats.retries == 0
+
+
+def _not_activated_config() -> SandboxConfig:
+    config = default_config()
+    credential = config.default_credential.model_copy(update={"activated": False})
+    return config.model_copy(update={"credentials": (credential,)})
+
+
+@pytest.mark.parametrize("config", [_not_activated_config()])
+async def test_client_not_activated(
+    connector: UnityConnector, make_connector: Factory, sandbox: Sandbox
+) -> None:
+    """The sandbox's (inferred) reply for a client our application is not activated for is
+    its own configuration error: not credentials, not retried, the reply never quoted."""
+    result = await connector.check()
+    assert result.status is CheckStatus.ACTIVATION_PENDING
+    assert result.reason == "activation_pending"
+    error = await expect_failure(connector, ActivationPending)
+    assert isinstance(error, ConfigurationError)
+    assert not isinstance(error, Unauthorized)
+    assert error.code == "activation_pending"
+    assert "Appname" not in error.message
+    assert connector.client.stats.retries == 0
+    sandbox.set_activated(True)
+    assert (await make_connector().check()).status is CheckStatus.OK
 
 
 async def test_unreachable_server(

@@ -162,3 +162,18 @@ async def test_expected_appointments_bad_query_is_422(
 ) -> None:
     response = await client.get(f"{ADMIN}/appointments", params=params)
     assert response.status_code == 422
+
+
+async def test_clients_start_activated_and_the_admin_call_toggles_it(
+    client: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    listed = await client.get(f"{ADMIN}/clients")
+    assert listed.json() == [{"service_user": DEFAULT_SERVICE_USER, "activated": True}]
+    off = await client.post(f"{ADMIN}/clients/deactivate")
+    assert off.json() == {"activated": False, "changed": [DEFAULT_SERVICE_USER]}
+    assert not sandbox.is_activated(DEFAULT_SERVICE_USER)
+    on = await client.post(f"{ADMIN}/clients/activate?service_user={quote(DEFAULT_SERVICE_USER)}")
+    assert on.json() == {"activated": True, "changed": [DEFAULT_SERVICE_USER]}
+    assert sandbox.is_activated(DEFAULT_SERVICE_USER)
+    unknown = await client.post(f"{ADMIN}/clients/activate?service_user=nobody")
+    assert unknown.status_code == 404

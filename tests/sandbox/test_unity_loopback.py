@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from rich.console import Console
 from typer.testing import CliRunner
 
 from frontdesk.sandbox.cli import app as cli_app
@@ -168,6 +169,55 @@ def test_config_file_supplies_several_credentials(tmp_path: Path) -> None:
     assert config.seed == 9  # no --seed: the file's
     assert config.knobs == Knobs(latency=Latency(ms=7), timeout_rate=0.2, error_rate=0.1)
     assert build_config(**{**arguments, "seed": 4}).seed == 4  # type: ignore[arg-type]
+
+
+async def test_not_activated_client_over_loopback() -> None:
+    """``--not-activated``: GetToken answers the (inferred) "not activated" error until the
+    admin call activates the client; the CLI's description says how."""
+    arguments = {
+        "seed": None,
+        "service_user": DEFAULT_SERVICE_USER,
+        "service_password": DEFAULT_SERVICE_PASSWORD,
+        "app_user": DEFAULT_PM_USER,
+        "app_password": DEFAULT_PM_PASSWORD,
+        "appname": DEFAULT_APPNAME,
+        "config_file": None,
+        "knobs": Knobs(),
+        "not_activated": True,
+    }
+    config = build_config(**arguments)  # type: ignore[arg-type]
+    assert [c.activated for c in config.credentials] == [False]
+    app = create_unity_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    assert server.started
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    login = {"Username": DEFAULT_SERVICE_USER, "Password": DEFAULT_SERVICE_PASSWORD}
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            refused = await http.post(f"{UBIQUITY}/GetToken", json=login)
+            assert refused.status_code == 200
+            assert (
+                refused.text == f"error: Appname {DEFAULT_APPNAME} is not activated for this client"
+            )
+            done = await http.post("/sandbox/admin/clients/activate")
+            assert done.json()["changed"] == [DEFAULT_SERVICE_USER]
+            token = (await http.post(f"{UBIQUITY}/GetToken", json=login)).text
+            assert not token.startswith("error")
+            auth = await magic(http, token, "GetUserAuthentication", Parameter1=DEFAULT_PM_PASSWORD)
+            assert auth.json()[0]["getuserauthenticationinfo"][0]["ValidUser"] == "YES"
+    finally:
+        server.should_exit = True
+        await task
+    banner = Console(record=True, width=200)
+    banner.print(describe(config, url))
+    assert "not activated: POST" in banner.export_text()
 
 
 def _free_port() -> int:

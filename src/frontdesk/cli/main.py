@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from frontdesk.cli import (
+    activation,
     admin,
     answering,
     business,
@@ -45,6 +46,7 @@ app.add_typer(integration.app, name="integration")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(hl7.app, name="hl7")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(activation.app, name="activation")
 
 
 def main() -> None:

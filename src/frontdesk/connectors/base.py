@@ -117,6 +117,8 @@ class CheckStatus(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     UNREACHABLE = "unreachable"
     MISSING_PERMISSIONS = "missing_permissions"
+    ACTIVATION_PENDING = "activation_pending"
+    """The vendor has not activated our application for the client yet."""
 
 
 @dataclass(frozen=True)

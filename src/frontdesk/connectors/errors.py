@@ -10,6 +10,7 @@ the transient ones and the sync engine marks an integration ``unauthorized`` exa
     │   │   └── CredentialsRejected     .reason: wrong_service_credentials | wrong_pm_password
     │   │                               | pm_password_expired | pm_account_locked | forbidden
     │   ├── MissingLicense              .action: the Magic action the licence lacks
+    │   ├── ActivationPending           the vendor has not activated our app for the client
     │   └── EndpointNotFound            the configured URL does not serve the API (HTTP 404)
     ├── TransientError                  retried with backoff (then the run fails, cursor kept)
     │   ├── Unreachable                 connect errors
@@ -70,6 +71,14 @@ class MissingLicense(ConfigurationError):
     def __init__(self, action: str) -> None:
         super().__init__(f"the Unity licence does not allow the action {action}")
         self.action = action
+
+
+class ActivationPending(ConfigurationError):
+    """The vendor has not (yet) activated our application for this client: support raises
+    or follows up the client activation request (``docs/activations.md``). Not a
+    credentials problem: the group is not marked unauthorized and no incident is opened."""
+
+    code = "activation_pending"
 
 
 class EndpointNotFound(ConfigurationError):

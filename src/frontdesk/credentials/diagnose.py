@@ -1,6 +1,7 @@
 """Troubleshooting a group the way support staff do with log search, in one call.
 
-``check()`` with the stored credentials, the remote's own error log (Unity ``LastLogs``,
+``check()`` with the stored credentials (a pass marks a pending client activation
+active), the remote's own error log (Unity ``LastLogs``,
 errors only, newest first, at most 50, text scrubbed by the connector) and the last run's
 counts and error. Connectors that can read a server log satisfy :class:`RecentErrors` (the
 Unity connector reads ``LastLogs``).
@@ -15,6 +16,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select
 
 from frontdesk.access.principal import Principal
+from frontdesk.activations.holds import activate_on_check
 from frontdesk.connectors.base import CheckResult, Connector
 from frontdesk.connectors.errors import ServerLogEntry
 from frontdesk.context import AppContext
@@ -83,4 +85,5 @@ async def diagnose(
             found.logs_error = f"{error.code}: {error.message}"
     finally:
         await connector.aclose()
+    await activate_on_check(ctx, group_id=group_id, result=found.check)
     return found

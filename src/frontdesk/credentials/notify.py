@@ -32,15 +32,18 @@ class SupportNotifier(Protocol):
 
 
 class SmtpSupportNotifier:
-    """Sends to ``settings.support_email`` through ``settings.smtp``."""
+    """Sends to ``to`` (default ``settings.support_email``) through ``settings.smtp``."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock, timeout_s: float = 30.0, to: str | None = None
+    ) -> None:
         self._settings = settings
         self._clock = clock
         self._timeout_s = timeout_s
+        self._to = to
 
     async def notify(self, *, subject: str, body: str) -> str:
-        to = self._settings.support_email
+        to = self._to or self._settings.support_email
         if not to:
             log.warning("credentials.notify.no_support_email", subject=subject)
             return NO_SUPPORT_EMAIL
@@ -72,6 +75,7 @@ class SmtpSupportNotifier:
         return SENT
 
 
-def support_notifier(settings: Settings, clock: Clock) -> SupportNotifier:
-    """The notifier a process uses (SMTP; with no support address it only logs)."""
-    return SmtpSupportNotifier(settings, clock=clock)
+def support_notifier(settings: Settings, clock: Clock, *, to: str | None = None) -> SupportNotifier:
+    """The notifier a process uses (SMTP; with no support address it only logs); ``to``
+    sends to another support address (e.g. ``FRONTDESK_ACTIVATIONS__NOTIFY``)."""
+    return SmtpSupportNotifier(settings, clock=clock, to=to)

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
+from frontdesk.activations.holds import activate_on_check
 from frontdesk.audit.service import record_event
 from frontdesk.connectors.base import CheckResult
 from frontdesk.context import AppContext
@@ -106,6 +107,7 @@ async def reauthorize(
     result = await run_check(
         ctx, plugins, source=source, properties=effective, connectors=connectors
     )
+    await activate_on_check(ctx, group_id=group_id, result=result)  # before any backfill run
     async with ctx.db.transaction() as session:
         group = await get_group(session, group_id=group_id, principal=principal)
         incident = await open_incident(session, group_id=group.id)

@@ -1,6 +1,7 @@
 """The explicit registry of every feature's models, imported by Alembic and the test suite."""
 
 from frontdesk.access import models as access_models
+from frontdesk.activations import models as activation_models
 from frontdesk.answering import models as answering_models
 from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
@@ -22,6 +23,7 @@ from frontdesk.webhooks import models as webhook_event_models
 __all__ = [
     "Base",
     "access_models",
+    "activation_models",
     "answering_desk_models",
     "answering_models",
     "audit_models",

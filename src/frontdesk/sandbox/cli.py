@@ -44,12 +44,41 @@ def build_config(
     appname: str,
     config_file: Path | None,
     knobs: Knobs,
+    not_activated: bool = False,
 ) -> SandboxConfig:
     """The sandbox config from CLI options.
 
     A JSON ``--config`` file (a serialised :class:`SandboxConfig`) replaces the credential
     options; ``--seed`` and knob options that differ from their defaults override the file.
+    ``not_activated`` starts every client with our application not yet activated.
     """
+    config = _config(
+        seed=seed,
+        service_user=service_user,
+        service_password=service_password,
+        app_user=app_user,
+        app_password=app_password,
+        appname=appname,
+        config_file=config_file,
+        knobs=knobs,
+    )
+    if not not_activated:
+        return config
+    credentials = tuple(c.model_copy(update={"activated": False}) for c in config.credentials)
+    return config.model_copy(update={"credentials": credentials})
+
+
+def _config(
+    *,
+    seed: int | None,
+    service_user: str,
+    service_password: str,
+    app_user: str,
+    app_password: str,
+    appname: str,
+    config_file: Path | None,
+    knobs: Knobs,
+) -> SandboxConfig:
     if config_file is not None:
         loaded = SandboxConfig.model_validate_json(config_file.read_text())
         merged = loaded.knobs.model_dump() | knobs.model_dump(exclude_defaults=True)
@@ -80,6 +109,11 @@ def describe(config: SandboxConfig, base_url: str) -> Table:
         table.add_row("Service user", credential.service_user)
         table.add_row("Service password", credential.service_password)
         table.add_row("Appname", credential.appname)
+        if not credential.activated:
+            table.add_row(
+                "Activation",
+                f"not activated: POST {base_url}/sandbox/admin/clients/activate",
+            )
         for user in credential.users:
             table.add_row("PM user / password", f"{user.username} / {user.password}")
     return table
@@ -116,6 +150,14 @@ def unity(
     rate_limit: Annotated[
         float | None, typer.Option(help="Requests/second per credential.")
     ] = None,
+    not_activated: Annotated[
+        bool,
+        typer.Option(
+            "--not-activated",
+            help="Start with our application not activated for the client(s); "
+            "POST /sandbox/admin/clients/activate activates it.",
+        ),
+    ] = False,
 ) -> None:
     """Run the Allscripts PM Unity simulator (both JSON layouts plus the admin API)."""
     from frontdesk.sandbox.unity.app import create_unity_app
@@ -147,6 +189,7 @@ def unity(
             appname=appname,
             config_file=config_file,
             knobs=knobs,
+            not_activated=not_activated,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from frontdesk import __version__
 from frontdesk.access.api import router as access_router
+from frontdesk.activations.api import router as activations_router
 from frontdesk.answering.api import router as answering_router
 from frontdesk.answering.desk.api import router as answering_desk_router
 from frontdesk.answering.staff_api import router as answering_staff_router
@@ -113,6 +114,7 @@ def create_app(
         checkins_router,
         outbox_router,
         credentials_router,
+        activations_router,
         fhir_jwks_router,
     ):
         app.include_router(router)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.activations.holds import HELD, hold_message, hold_of
 from frontdesk.clock import Clock
 from frontdesk.connectors.base import Window
 from frontdesk.connectors.spec import SourceRegistry
@@ -49,7 +50,8 @@ class PreparedRun:
 
 @dataclass(frozen=True)
 class NotRunnable:
-    """Why a claimed run must stop before reading (group inactive, nothing left in scope)."""
+    """Why a claimed run must stop before reading (group inactive, held by a client
+    activation not yet active, nothing left in scope)."""
 
     code: str
     message: str
@@ -72,6 +74,9 @@ async def prepare_run(
         return NotRunnable(
             "group_" + group.status, f"integration group {group.id} is {group.status}"
         )
+    held = await hold_of(session, business_id=group.business_id, source_id=group.source_id)
+    if held is not None:  # the vendor has not activated the client yet: no call, no incident
+        return NotRunnable(HELD, hold_message(held))
     spec = sources.find(group.source.name)
     if spec is None:
         return NotRunnable(

@@ -23,6 +23,7 @@ CHECK_LABELS = {
     CheckStatus.UNAUTHORIZED: "Unauthorized",
     CheckStatus.UNREACHABLE: "Unreachable",
     CheckStatus.MISSING_PERMISSIONS: "Missing permissions",
+    CheckStatus.ACTIVATION_PENDING: "Activation pending",
 }
 
 
@@ -30,7 +31,8 @@ CHECK_LABELS = {
 class CheckView:
     """A :class:`CheckResult`, or the configuration error met before calling."""
 
-    status: str  # ok, unauthorized, unreachable, missing_permissions, not_configured
+    status: str  # ok, unauthorized, unreachable, missing_permissions, activation_pending,
+    # not_configured
     label: str
     message: str
     result: CheckResult | None = None

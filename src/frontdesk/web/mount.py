@@ -22,6 +22,7 @@ from frontdesk.errors import FrontdeskError, RequestError
 from frontdesk.logs import get_logger
 from frontdesk.web.auth import Forbidden, LoginRequired
 from frontdesk.web.pages import (
+    activations,
     add_integration,
     checkins,
     hl7,
@@ -44,6 +45,7 @@ PAGES: tuple[APIRouter, ...] = (
     outbox.router,
     tickets.router,
     hl7.router,
+    activations.router,
 )
 
 

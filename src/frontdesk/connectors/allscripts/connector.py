@@ -33,6 +33,7 @@ from frontdesk.connectors.base import (
     Window,
 )
 from frontdesk.connectors.errors import (
+    ActivationPending,
     CredentialsRejected,
     EndpointNotFound,
     MissingLicense,
@@ -281,6 +282,8 @@ def _shown(value: str) -> str:
 
 
 def _failed(error: BaseException, info: mapping.ServerInfo | None = None) -> CheckResult:
+    if isinstance(error, ActivationPending):
+        return CheckResult(CheckStatus.ACTIVATION_PENDING, error.message, reason=error.code)
     if isinstance(error, EndpointNotFound | TransientError | TimeoutError | DestinationRefused):
         message = getattr(error, "message", "Unity did not answer in time")
         return _result(CheckStatus.UNREACHABLE, message, info)

@@ -4,6 +4,9 @@ Where each case comes from (reference §1.3, §1.8, §3.2), and what it becomes:
 
 - GetToken ``error: Username and Password not valid ...`` and any other GetToken error
   text → ``CredentialsRejected(wrong_service_credentials)``
+- GetToken or Magic ``error: Appname <app> is not activated for this client`` (the
+  sandbox's reply, inferred: the real text is not public, see ``docs/activations.md``) →
+  ``ActivationPending`` (code ``activation_pending``: no incident, the group stays active)
 - GetToken or Magic ``Error: <app> is not supported on PM version ...`` →
   ``ConfigurationError(code="app_not_supported")``
 - GetUserAuthentication ``ValidUser: NO`` → ``CredentialsRejected`` with reason
@@ -26,6 +29,7 @@ connection" result).
 from __future__ import annotations
 
 from frontdesk.connectors.errors import (
+    ActivationPending,
     CredentialsRejected,
     EndpointNotFound,
     MissingLicense,
@@ -39,6 +43,7 @@ from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 
 BAD_SERVICE_LOGIN = "not valid for any licenses"
 NOT_SUPPORTED = "is not supported on"
+NOT_ACTIVATED = "is not activated for this client"  # inferred (docs/activations.md)
 LOGGED_OUT = "you have been logged out"
 NOT_ASSOCIATED = "security token is not associated"
 OTHER_USER = "security token is associated with a different user"
@@ -57,8 +62,18 @@ class SessionExpired(TransientError):
     code = "session_expired"
 
 
+def not_activated() -> ActivationPending:
+    """Unity says our application is not activated for the client (yet)."""
+    return ActivationPending(
+        "Unity answered that our application is not activated for this client yet: "
+        "follow up the client activation request (frontdesk activation list)"
+    )
+
+
 def token_error(text: str) -> FrontdeskError:
     """Classify a GetToken ``error...`` text."""
+    if NOT_ACTIVATED in text.lower():
+        return not_activated()
     if NOT_SUPPORTED in text.lower():
         return ConfigurationError(
             "Unity refused our application: not supported on this PM version",
@@ -77,6 +92,8 @@ def magic_error(action: str, text: str) -> FrontdeskError:
     lowered = text.lower()
     if LOGGED_OUT in lowered or NOT_ASSOCIATED in lowered or OTHER_USER in lowered:
         return SessionExpired(f"Unity session expired during {action}")
+    if NOT_ACTIVATED in lowered:
+        return not_activated()
     if NOT_LICENSED in lowered:
         return MissingLicense(action)
     if NOT_SUPPORTED in lowered:

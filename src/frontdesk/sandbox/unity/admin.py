@@ -8,6 +8,10 @@ the sandbox is a test tool meant for loopback).
 - ``POST /sandbox/admin/tokens/expire`` (body ``{"token": ..., "service_user": ...}``,
   both optional; empty = every token); ``GET /sandbox/admin/tokens`` counts live tokens.
 - ``POST /sandbox/admin/clock/advance`` with ``{"seconds": N}``.
+- ``POST /sandbox/admin/clients/activate`` and ``.../deactivate`` (``?service_user=`` limits
+  to one credential; none = all): the vendor activating our application for the client
+  (``frontdesk sandbox unity --not-activated`` starts with it not activated);
+  ``GET /sandbox/admin/clients`` lists each credential's activation.
 - ``GET /sandbox/admin/credentials``: credentials without passwords, with their locations.
 - ``GET /sandbox/admin/appointments?date=YYYY-MM-DD[&service_user=...]``: expected ids.
 """
@@ -151,6 +155,37 @@ async def advance_clock(request: Request) -> Response:
     return JSONResponse({"now": sandbox.now().isoformat()})
 
 
+async def activate_clients(request: Request) -> Response:
+    """The vendor activates our application for one client (or all)."""
+    return _set_activated(request, activated=True)
+
+
+async def deactivate_clients(request: Request) -> Response:
+    """Back to "not activated" for one client (or all)."""
+    return _set_activated(request, activated=False)
+
+
+def _set_activated(request: Request, *, activated: bool) -> Response:
+    try:
+        changed = _sandbox(request).set_activated(
+            activated, service_user=request.query_params.get("service_user")
+        )
+    except KeyError as error:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+    return JSONResponse({"activated": activated, "changed": changed})
+
+
+async def list_clients(request: Request) -> Response:
+    """Each credential's service user and whether our application is activated for it."""
+    sandbox = _sandbox(request)
+    return JSONResponse(
+        [
+            {"service_user": c.service_user, "activated": sandbox.is_activated(c.service_user)}
+            for c in sandbox.config.credentials
+        ]
+    )
+
+
 async def list_credentials(request: Request) -> Response:
     """Each credential's service user, Appname, PM users, licence and locations."""
     sandbox = _sandbox(request)
@@ -194,5 +229,8 @@ def admin_routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/tokens", count_tokens, methods=["GET"]),
         Route(f"{PREFIX}/clock/advance", advance_clock, methods=["POST"]),
         Route(f"{PREFIX}/credentials", list_credentials, methods=["GET"]),
+        Route(f"{PREFIX}/clients", list_clients, methods=["GET"]),
+        Route(f"{PREFIX}/clients/activate", activate_clients, methods=["POST"]),
+        Route(f"{PREFIX}/clients/deactivate", deactivate_clients, methods=["POST"]),
         Route(f"{PREFIX}/appointments", expected_appointments, methods=["GET"]),
     ]

@@ -137,6 +137,9 @@ class ClientCredential(BaseModel):
     product_version: str = "10.4.2.31.000"
     lockout_after_failures: int | None = Field(default=None, ge=1)
     """Lock a PM user after this many failed logins in a row; ``None`` = never."""
+    activated: bool = True
+    """Whether the vendor has activated our application for this client at start; an
+    admin call activates it (``POST /sandbox/admin/clients/activate``)."""
     practice: PracticeShape = PracticeShape()
 
     @model_validator(mode="after")

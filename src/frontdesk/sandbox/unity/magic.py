@@ -18,6 +18,7 @@ from frontdesk.sandbox.unity.wire import (
     APP_NOT_SUPPORTED,
     BAD_SERVICE_LOGIN,
     LOGGED_OUT,
+    NOT_ACTIVATED,
     NOT_AUTHENTICATED,
     NOT_LICENSED,
     WRONG_USER,
@@ -41,7 +42,8 @@ def token_request_user(body: bytes) -> tuple[str, str, str]:
 
 
 def get_token(sandbox: Sandbox, body: bytes) -> str:
-    """A new token as bare GUID text, or Unity's ``error: ...`` text (both HTTP 200)."""
+    """A new token as bare GUID text, or Unity's ``error: ...`` text (both HTTP 200); a
+    client not activated for our application gets ``error: Appname ... is not activated``."""
     username, password, appname = token_request_user(body)
     credential = sandbox.find_credential(username)
     if credential is None:
@@ -53,6 +55,10 @@ def get_token(sandbox: Sandbox, body: bytes) -> str:
         # [I] GetToken ignores Appname on Unity, except to refuse an app not licensed here.
         version = ".".join(credential.product_version.split(".")[:3])
         error = APP_NOT_SUPPORTED.format(appname=appname, version=version)
+    elif not sandbox.is_activated(credential.service_user):
+        # [I] the vendor has not activated our application for this client (the real reply
+        # is not public; docs/activations.md): refused at GetToken, before any Magic call.
+        error = NOT_ACTIVATED.format(appname=credential.appname)
     sandbox.server_log.record(
         credential.service_user, logged_at=sandbox.now(), action="GetToken", error=error
     )

@@ -35,6 +35,7 @@ class Sandbox:
         self.dice = FaultDice(config.seed)
         self._knobs = Knobs()
         self.set_knobs(config.knobs)
+        self._not_activated = {c.service_user for c in config.credentials if not c.activated}
 
     def now(self) -> datetime:
         """The sandbox clock's current instant (aware UTC)."""
@@ -107,3 +108,20 @@ class Sandbox:
     def expire_tokens(self, *, token: str | None = None, service_user: str | None = None) -> int:
         """Force tokens to expire now: one, a credential's, or all; returns how many."""
         return self.tokens.expire(token=token, service_user=service_user)
+
+    def is_activated(self, service_user: str) -> bool:
+        """Whether our application is activated for the client of ``service_user``."""
+        return service_user not in self._not_activated
+
+    def set_activated(self, activated: bool, *, service_user: str | None = None) -> list[str]:
+        """Activate (or deactivate) the application for one client or all; returns the
+        service users changed."""
+        users = [service_user] if service_user is not None else list(self._credentials)
+        for user in users:
+            self.credential(user)  # KeyError for an unknown one
+        changed = [u for u in users if self.is_activated(u) != activated]
+        if activated:
+            self._not_activated.difference_update(users)
+        else:
+            self._not_activated.update(users)
+        return changed

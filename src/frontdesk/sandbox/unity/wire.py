@@ -22,6 +22,7 @@ LOGGED_OUT = (  # [S]
     "to inactivity."
 )
 NOT_LICENSED = "Error: Action is not valid for this license."  # [S]/[M]
+NOT_ACTIVATED = "error: Appname {appname} is not activated for this client"  # [I] activations.md
 VARCHAR_TO_INT = "Error converting data type varchar to int."  # [S]
 VARCHAR_TO_DATETIME = "Error converting data type varchar to datetime."  # [I]
 INT_OVERFLOW = "The conversion of the varchar value '{value}' overflowed an int column."  # [I]

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from frontdesk.activations.holds import activate_on_check
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
 from frontdesk.errors import RequestError
@@ -100,6 +101,8 @@ async def check_saved_group(
     view = await check_connection(
         ctx.settings, get_plugins(request), source=source, properties=values
     )
+    if view.result is not None:  # a pass ends a pending client activation
+        await activate_on_check(ctx, group_id=group_id, result=view.result)
     return render(request, "integrations/_check.html", staff=staff, check=view)
 
 
@@ -133,6 +136,8 @@ async def reauthorize(
         return render(
             request, "integrations/_reauth_result.html", staff=staff, check=view, error=None
         )
+    if view.result is not None:
+        await activate_on_check(ctx, group_id=group_id, result=view.result)
     try:
         async with ctx.db.transaction() as session:
             await set_group_properties(

@@ -1,0 +1,1 @@
+"""Client activations: the vendor activating our application for a practice, tracked here."""

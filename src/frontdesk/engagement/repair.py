@@ -94,7 +94,7 @@ async def repair_missing_requests(
     repair: list[WrittenCheckIn] = []
     for checkin in missing:
         assert checkin.mapping_id is not None
-        channel = channels[checkin.mapping_id]
+        channel = (checkin.channels or channels[checkin.mapping_id]).split(",")[0]
         reason = None
         if checkin.appointment_day < oldest:
             reason = "too_old"
@@ -117,6 +117,7 @@ async def repair_missing_requests(
                 appointment_day=checkin.appointment_day,
                 decision=checkin.decision,
                 mapping_id=checkin.mapping_id,
+                channels=checkin.channels,
             )
         )
     if not dry_run:

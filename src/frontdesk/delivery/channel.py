@@ -198,7 +198,8 @@ class ChannelPlugin:
     reaches: Reach
     factory: ChannelFactory
     properties: tuple[PropertySpec, ...] = ()
-    templates: TemplateRule = field(default_factory=TemplateRule)
+    templates: TemplateRule | None = None
+    """None: templates of the kind named by ``reaches``, with an unsubscribe link."""
 
 
 class ChannelRegistry:
@@ -259,7 +260,13 @@ class ChannelRegistry:
 
     def template_rule(self, name: str) -> TemplateRule:
         """The template kind of channel ``name`` and what its templates must contain."""
-        return self._plugin(name).templates
+        plugin = self._plugin(name)
+        return plugin.templates or TemplateRule(kind=plugin.reaches.value)
+
+    def template_rule_of_kind(self, kind: str) -> TemplateRule | None:
+        """The rule of a registered channel whose templates are of ``kind`` (None: none)."""
+        rules = (self.template_rule(name) for name in self._plugins)
+        return next((rule for rule in rules if rule.kind == kind), None)
 
     def property_specs(self) -> tuple[PropertySpec, ...]:
         """The property keys the registered channels own (per business settings)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import ChannelPlugin
-from frontdesk.delivery.choice import ChannelChoice, TemplateRule
+from frontdesk.delivery.choice import ChannelChoice
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.reach import Reach
 from frontdesk.delivery.sms.channel import SmsChannel
@@ -31,14 +31,7 @@ def builtin_channels(
         ChannelChoice("email_and_sms", (EMAIL, SMS), every=True),
     ]
     if ctx is not None:
-        plugins.append(
-            ChannelPlugin(
-                WEBHOOK,
-                Reach.WEBHOOK,
-                lambda: WebhookChannel(ctx),
-                templates=TemplateRule(kind="webhook"),
-            )
-        )
+        plugins.append(ChannelPlugin(WEBHOOK, Reach.WEBHOOK, lambda: WebhookChannel(ctx)))
         if settings.twilio.configured:
             plugins.append(
                 ChannelPlugin(

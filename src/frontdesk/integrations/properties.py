@@ -3,10 +3,11 @@
 The keys of one source (credentials, allow-lists, the location match key) are declared by
 its spec (:class:`~frontdesk.connectors.spec.SourceSpec`); the keys here are the core's own:
 the review link, channel and reply-to, the fetch delay, the rule settings and
-``data.fetch.logic``. Each spec says the value's type (a validator that returns the stored
-text or raises ``ValueError`` with a message that never quotes the value), where the key may
-be set (group, location or both: a location value of a group key is an override), whether it
-is secure (for a known key the spec decides, whatever ``isSecure`` the caller sent: a
+``data.fetch.logic``; a channel plugin declares its own (the ``sms`` channel's sender per
+business), passed in from the process's channel registry. Each spec says the value's type
+(a validator that returns the stored text or raises ``ValueError`` with a message that
+never quotes the value), where the key may be set (group, location or both: a location
+value of a group key is an override), whether it is secure (for a known key the spec decides, whatever ``isSecure`` the caller sent: a
 password is never stored in plain text by mistake, a location name never hidden from
 routing) and whether every group of its source needs it. Unknown keys are kept as sent and
 reported as unknown; ``isSecure`` is honoured for them. ``review.channel`` must name a
@@ -155,9 +156,12 @@ CORE: tuple[PropertySpec, ...] = (
 CORE_SPECS: dict[str, PropertySpec] = {spec.key: spec for spec in CORE}
 
 
-def specs_of(source: SourceSpec | None) -> list[PropertySpec]:
-    """Every key a group of ``source`` knows: its own, then the core's."""
-    return [*(source.properties if source else ()), *CORE]
+def specs_of(
+    source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> list[PropertySpec]:
+    """Every key a group of ``source`` knows: its own, the core's, then those the registered
+    channels own (``channels``: :meth:`ChannelRegistry.property_specs`)."""
+    return [*(source.properties if source else ()), *CORE, *channels]
 
 
 @dataclass(frozen=True)
@@ -174,10 +178,13 @@ class CheckedProperty:
         return self.spec is not None
 
 
-def spec_for(key: str, source: SourceSpec | None) -> PropertySpec | None:
-    """The spec of ``key`` for groups of ``source``, or None when the key is unknown there."""
+def spec_for(
+    key: str, source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> PropertySpec | None:
+    """The spec of ``key`` for groups of ``source`` (and the channels' keys), or None when
+    the key is unknown there."""
     own = source.key_spec(key) if source is not None else None
-    return own or CORE_SPECS.get(key)
+    return own or CORE_SPECS.get(key) or next((s for s in channels if s.key == key), None)
 
 
 def check_property(
@@ -196,7 +203,7 @@ def check_property(
             "a property key has 1-120 letters, digits, '_', '.' or '-'",
             field=_join(field, "propertyKey"),
         )
-    spec = spec_for(key, source)
+    spec = spec_for(key, source, plugins.channels.property_specs())
     limit = spec.max_length if spec is not None and spec.max_length else MAX_VALUE_LENGTH
     if len(value) > limit:
         raise InvalidInput(
@@ -268,9 +275,12 @@ def required_group_keys(source: SourceSpec | None) -> list[str]:
     return [s.key for s in specs_of(source) if s.required]
 
 
-def unknown_keys(keys: Iterable[str], source: SourceSpec | None) -> list[str]:
-    """The keys the registry does not know for ``source``, sorted."""
-    return sorted(k for k in keys if spec_for(k, source) is None)
+def unknown_keys(
+    keys: Iterable[str], source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> list[str]:
+    """The keys the registry does not know for ``source`` (and ``channels``), sorted."""
+    known = tuple(channels)
+    return sorted(k for k in keys if spec_for(k, source, known) is None)
 
 
 def write_value(

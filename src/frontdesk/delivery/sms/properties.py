@@ -7,7 +7,9 @@ Per business (group properties, A2P 10DLC registers senders per brand):
 - ``twilio.messaging_service_sid``: the business's own messaging service (``MG…``), which
   wins over any number;
 - ``twilio.help_text``: the answer to HELP / INFO sent to a number of the business (default:
-  a text naming the practice).
+  a text naming the practice);
+- ``review.quiet.hours`` (group or location): ``HH:MM-HH:MM`` in the location's zone, or
+  ``off`` (:mod:`.quiet`; default ``08:00-21:00``).
 
 Templates are of kind ``mobile`` and must carry the review link and "Reply STOP" (the
 carriers' opt-out instruction), not an unsubscribe URL.
@@ -25,7 +27,9 @@ FROM_KEY = "twilio.from"
 SERVICE_KEY = "twilio.messaging_service_sid"
 HELP_KEY = "twilio.help_text"
 MAX_HELP_TEXT = 320  # two GSM-7 segments
+QUIET_KEY = "review.quiet.hours"
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_WINDOW = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
 def sender(value: str) -> str:
@@ -51,6 +55,20 @@ def help_text(value: str) -> str:
     if len(text) > MAX_HELP_TEXT:
         raise ValueError(f"must be at most {MAX_HELP_TEXT} characters")
     return text
+
+
+def quiet_hours(value: str) -> str:
+    """``HH:MM-HH:MM`` (an end of 24:00 is midnight) or ``off``."""
+    text = "".join(value.split()).lower()
+    if text == "off":
+        return text
+    found = _WINDOW.match(text)
+    if found is None:
+        raise ValueError("must be HH:MM-HH:MM or off")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+        raise ValueError("must be HH:MM-HH:MM with times of the day")
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
 
 
 def default_help_text(practice: str) -> str:
@@ -83,6 +101,13 @@ SMS_PROPERTIES: tuple[PropertySpec, ...] = (
         "group",
         max_length=MAX_HELP_TEXT * 2,
         description="the answer to HELP / INFO texts (default: names the practice)",
+    ),
+    PropertySpec(
+        QUIET_KEY,
+        "window",
+        quiet_hours,
+        "both",
+        description="when texts may be sent: HH:MM-HH:MM in the location's zone, or off",
     ),
 )
 

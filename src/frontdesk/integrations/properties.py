@@ -9,9 +9,10 @@ business), passed in from the process's channel registry. Each spec says the val
 never quotes the value), where the key may be set (group, location or both: a location
 value of a group key is an override), whether it is secure (for a known key the spec
 decides, whatever ``isSecure`` the caller sent: a password is never stored in plain text by
-mistake, a location name never hidden from routing) and whether every group of its source needs it. Unknown keys are kept as sent and
-reported as unknown; ``isSecure`` is honoured for them. ``review.channel`` must name a
-channel registered in this process, ``data.fetch.logic`` a match key of the group's source.
+mistake, a location name never hidden from routing) and whether every group of its source
+needs it. Unknown keys are kept as sent and reported as unknown; ``isSecure`` is honoured
+for them. ``review.channel`` must name a channel (or channel choice) registered in this
+process, ``data.fetch.logic`` a match key of the group's source.
 """
 
 from __future__ import annotations

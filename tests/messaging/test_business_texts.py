@@ -4,9 +4,18 @@ sender (``twilio.from`` / ``twilio.messaging_service_sid``) and its HELP text.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from html import escape
 from typing import Any
 
-from tests.messaging.conftest import CLINIC, DAY, PUBLIC_URL, Texting
+from sqlalchemy import select
+from tests.messaging.conftest import CLINIC, DAY, PUBLIC_URL, SENDER, TOKEN, Texting
+
+from frontdesk.delivery.sms.models import SmsConsent
+from frontdesk.delivery.sms.signatures import SIGNATURE_HEADER, sign
+from frontdesk.engagement.checkin_models import CheckIn
+
+ANN, BOB = "+17035550101", "+15715550103"
 
 TEMPLATES = f"/api/businesses/{CLINIC}/message-templates"
 OWN_TEXT = "{{ location_name }} here. How did we do? {{ review_url }} Reply STOP to opt out"
@@ -70,3 +79,69 @@ async def test_the_sender_property_is_the_channels_own(texting: Texting) -> None
     stored = {p["propertyKey"]: p for p in group["integrationGroupProperties"]}
     assert stored["twilio.from"]["propertyValue"] == "+15715550177"
     assert stored["twilio.from"]["known"] is True
+
+
+OWN = "+15715550177"
+
+
+async def _reply(t: Texting, number: str, to: str, body: str) -> None:
+    r = await t.sim.client.post("/sandbox/inbound", json={"from": number, "to": to, "body": body})
+    assert r.status_code == 200, r.text
+    assert int(r.json()["callbackStatus"]) == 200
+
+
+async def _decision(t: Texting, appointment_id: str) -> tuple[str, str | None]:
+    async with t.ctx.db.reader() as session:
+        row = (
+            await session.execute(select(CheckIn).where(CheckIn.appointment_id == appointment_id))
+        ).scalar_one()
+        return row.decision, row.restriction_reason
+
+
+async def test_a_business_texts_from_its_own_sender_and_its_stops_stay_there(
+    texting: Texting,
+) -> None:
+    t = texting
+    assert (await group_property(t, "twilio.from", OWN)).status_code == 200
+    t.book.visit(1, DAY, ANN)
+    ids = await t.run(DAY)
+    assert list((await t.process.sender.send_requests(ids)).values()) == ["sent"]
+    assert [(m.from_, m.to) for m in t.sim.state.messages] == [(OWN, ANN)]
+    # a STOP to the shared number does not concern this business; one to its own does
+    await _reply(t, BOB, SENDER, "STOP")
+    await _reply(t, ANN, OWN, "STOP")
+    day2 = DAY + timedelta(days=40)  # past the frequency cap
+    t.book.visit(2, day2, ANN)
+    t.book.visit(3, day2, BOB)
+    ids = await t.run(day2)
+    assert await _decision(t, "A2") == ("restricted", "opted_out")
+    assert await _decision(t, "A3") == ("eligible", None)
+    assert list((await t.process.sender.send_requests(ids)).values()) == ["sent"]
+    assert [(m.from_, m.to) for m in t.sim.state.messages][1:] == [(OWN, BOB)]
+    async with t.ctx.db.reader() as session:
+        consents = (await session.execute(select(SmsConsent))).scalars().all()
+        assert sorted((c.sender, c.opted_out) for c in consents) == [(SENDER, True), (OWN, True)]
+
+
+async def test_help_answers_the_business_text_of_its_sender(texting: Texting) -> None:
+    t = texting
+    assert (await group_property(t, "twilio.from", OWN)).status_code == 200
+    r = await _help(t, OWN)
+    assert "Care: review requests after your visit" in r  # names the practice
+    text = "Care Dental texts review links. Reply STOP to stop. Call 555-0100 for help."
+    assert (await group_property(t, "twilio.help_text", text)).status_code == 200
+    assert text in await _help(t, OWN)
+    shared = await _help(t, SENDER)
+    assert escape(t.ctx.settings.twilio.help_text) in shared
+
+
+async def _help(t: Texting, to: str) -> str:
+    params = {"From": ANN, "To": to, "Body": "HELP", "MessageSid": "SM1"}
+    url = f"{PUBLIC_URL}/webhooks/twilio/inbound"
+    r = await t.api.post(
+        "/webhooks/twilio/inbound",
+        data=params,
+        headers={SIGNATURE_HEADER: sign(TOKEN, url, params)},
+    )
+    assert r.status_code == 200, r.text
+    return r.text

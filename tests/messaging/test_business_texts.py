@@ -145,3 +145,32 @@ async def _help(t: Texting, to: str) -> str:
     )
     assert r.status_code == 200, r.text
     return r.text
+
+
+async def test_a_link_of_a_location_with_several_sites_lands_on_all_of_them(
+    texting: Texting,
+) -> None:
+    t = texting
+    r = await group_property(t, "review.sites", "Google=https://g.example/care;Yelp=ftp://x")
+    assert r.status_code == 422
+    sites = "Google=https://g.example/care\nHealthgrades=https://hg.example/care?a=1&b=2"
+    assert (await group_property(t, "review.sites", sites)).status_code == 200
+    t.book.visit(1, DAY, ANN)
+    ids = await t.run(DAY)
+    assert list((await t.process.sender.send_requests(ids)).values()) == ["sent"]
+    (message,) = t.sim.state.messages
+    link = next(w for w in message.body.split() if w.startswith(f"{PUBLIC_URL}/r/"))
+    path = link.removeprefix(PUBLIC_URL)
+    for clicks in (1, 2):
+        page = await t.api.get(path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'href="https://g.example/care">Google</a>' in page.text
+        assert 'href="https://hg.example/care?a=1&amp;b=2">Healthgrades</a>' in page.text
+        assert "star" not in page.text.lower()  # no rating asked: every site offered
+        items = (await t.api.get("/api/outbox")).json()["items"]
+        assert [i["clicks"] for i in items] == [clicks]
+    # one site only: straight to the review link, as before
+    assert (await group_property(t, "review.sites", "Google=https://g.example/care")).is_success
+    r = await t.api.get(path)
+    assert (r.status_code, r.headers["location"]) == (303, "https://reviews.example/care")

@@ -87,6 +87,13 @@ def reply_to_address(value: str) -> str:
     return checked.address
 
 
+def _review_sites(value: str) -> str:
+    """Name=URL entries (:func:`frontdesk.delivery.tracking.landing.review_sites`)."""
+    from frontdesk.delivery.tracking.landing import review_sites
+
+    return review_sites(value)
+
+
 def property_key(value: str) -> str:
     """The name of a location property (whether it is a match key is checked per source)."""
     if not _KEY_SHAPE.match(value.strip()):
@@ -108,6 +115,13 @@ CORE: tuple[PropertySpec, ...] = (
         http_url,
         "both",
         description="the review link (group default, location override)",
+    ),
+    PropertySpec(
+        "review.sites",
+        "review-sites",
+        _review_sites,
+        "both",
+        description="public review sites (Name=URL, one per line or ';'): the link's page",
     ),
     PropertySpec(
         CHANNEL,

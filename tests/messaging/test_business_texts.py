@@ -14,6 +14,7 @@ from tests.messaging.conftest import CLINIC, DAY, PUBLIC_URL, SENDER, TOKEN, Tex
 from frontdesk.delivery.sms.models import SmsConsent
 from frontdesk.delivery.sms.signatures import SIGNATURE_HEADER, sign
 from frontdesk.engagement.checkin_models import CheckIn
+from frontdesk.engagement.funnel import review_funnel
 
 ANN, BOB = "+17035550101", "+15715550103"
 
@@ -174,3 +175,30 @@ async def test_a_link_of_a_location_with_several_sites_lands_on_all_of_them(
     assert (await group_property(t, "review.sites", "Google=https://g.example/care")).is_success
     r = await t.api.get(path)
     assert (r.status_code, r.headers["location"]) == (303, "https://reviews.example/care")
+
+
+async def test_the_funnel_counts_sent_delivered_clicked(texting: Texting) -> None:
+    t = texting
+    t.book.visit(1, DAY, ANN)
+    t.book.visit(2, DAY, BOB)
+    ids = await t.run(DAY)
+    assert sorted((await t.process.sender.send_requests(ids)).values()) == ["sent", "sent"]
+    await t.sim.settled()  # the simulator's status callbacks: delivered
+    link = next(w for w in t.sim.state.messages[0].body.split() if "/r/" in w)
+    for _ in range(2):  # two clicks of one request count as one clicked request
+        await t.api.get(link.removeprefix(PUBLIC_URL))
+    r = await t.api.get("/api/outbox/funnel", params={"businessNumber": CLINIC})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["sent"], body["delivered"], body["clicked"]) == (2, 2, 1)
+    assert body["channels"] == {"sms": {"sent": 2, "delivered": 2, "clicked": 1, "receipts": True}}
+    today = t.ctx.clock.now().date()
+    earlier = {"from": str(today - timedelta(days=9)), "to": str(today - timedelta(days=1))}
+    assert (await t.api.get("/api/outbox/funnel", params=earlier)).json()["sent"] == 0
+    wrong = {"from": str(today), "to": str(today - timedelta(days=1))}
+    assert (await t.api.get("/api/outbox/funnel", params=wrong)).status_code == 422
+    async with t.ctx.db.reader() as session:
+        location = (await session.execute(select(CheckIn.business_id))).scalars().first()
+        assert location is not None
+        found = await review_funnel(session, first=today, last=today, business_id=location)
+    assert (found.sent, found.delivered, found.clicked) == (2, 2, 1)

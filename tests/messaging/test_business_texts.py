@@ -8,13 +8,17 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from tests.messaging.conftest import CLINIC, DAY, PUBLIC_URL, SENDER, TOKEN, Texting
+from tests.web.conftest import PASSWORD, login
 
+from frontdesk.access.principal import Principal
 from frontdesk.delivery.sms.models import SmsConsent
 from frontdesk.delivery.sms.signatures import SIGNATURE_HEADER, sign
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.funnel import review_funnel
+from frontdesk.staff.service import create_user
 
 ANN, BOB = "+17035550101", "+15715550103"
 
@@ -202,3 +206,23 @@ async def test_the_funnel_counts_sent_delivered_clicked(texting: Texting) -> Non
         assert location is not None
         found = await review_funnel(session, first=today, last=today, business_id=location)
     assert (found.sent, found.delivered, found.clicked) == (2, 2, 1)
+    # the outbox page shows it on top, for a support user
+    async with t.ctx.db.transaction() as session:
+        await create_user(
+            session,
+            principal=Principal.system("test"),
+            clock=t.ctx.clock,
+            username="support-user",
+            password=PASSWORD,
+            role="support",
+        )
+    transport = httpx.ASGITransport(app=t.app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as browser:
+        assert (await login(browser, "support-user")).status_code == 303
+        page = await browser.get("/outbox")
+        assert page.status_code == 200
+        text = " ".join(page.text.split())
+        assert (
+            "Last 30 days: <strong>2</strong> sent → <strong>2</strong> delivered → "
+            "<strong>1</strong> clicked" in text
+        )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from tests.ledger.conftest import Sink
 from tests.messaging.conftest import DAY, SENDER, Simulator, Texting, practice
 
@@ -16,6 +16,7 @@ from frontdesk.context import AppContext
 from frontdesk.delivery.capture import LoopbackController
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
+from frontdesk.engagement.repair import repair_missing_requests
 from frontdesk.settings import Settings, SmtpSettings
 
 MOBILE, LANDLINE = "+15715550103", "+44 20 7183 8750"
@@ -138,3 +139,33 @@ async def test_email_and_sms_sends_both_once_and_the_cap_counts_both(
     assert await t.run(DAY + timedelta(days=7)) == []
     decision, reason, _ = (await decisions(t))["A101"]
     assert (decision, reason) == ("restricted", "frequency_cap")
+
+
+async def test_repair_resolves_a_choice_for_check_ins_that_recorded_no_channels(
+    then_email: Texting, sink: tuple[Sink, int]
+) -> None:
+    t = then_email
+    visit(t, 1, DAY, phone=MOBILE, email="one@example.org")
+    visit(t, 2, DAY, phone=LANDLINE, email="two@example.org")
+    visit(t, 3, DAY, phone=LANDLINE)  # eligible under no channel: the repair skips it
+    await t.run(DAY)
+    ctx = t.ctx
+    async with ctx.db.transaction() as session:  # decided before channel choices existed
+        await session.execute(delete(ReviewRequest))
+        await session.execute(
+            update(CheckIn).values(channels=None, decision="eligible", restriction_reason=None)
+        )
+    async with ctx.db.transaction() as session:
+        report = await repair_missing_requests(
+            session,
+            now=datetime(DAY.year, DAY.month, DAY.day + 1, 12, tzinfo=UTC),  # not too old
+            settings=ctx.settings.sync,
+            secrets=ctx.secrets,
+            channels=t.process.plugins.channels,
+        )
+    assert report.as_dict() == {
+        "missing": 3,
+        "written": 2,
+        "skipped": {"no_usable_contact": 1},
+    }
+    assert await requests(t) == [("A1", "sms", "pending"), ("A2", "email", "pending")]

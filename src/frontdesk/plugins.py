@@ -17,6 +17,7 @@ from frontdesk.connectors.base import Connector
 from frontdesk.connectors.limits import ConcurrencyLimits
 from frontdesk.connectors.spec import Source, SourceRegistry, SourceSpec
 from frontdesk.delivery.channel import ChannelPlugin, ChannelRegistry
+from frontdesk.delivery.choice import ChannelChoice
 from frontdesk.settings import Settings
 
 ConnectorBuilder = Callable[[str, Mapping[str, str], Settings], Connector]
@@ -52,7 +53,7 @@ class Plugins:
     def of(
         cls,
         sources: Iterable[Source],
-        channels: Iterable[ChannelPlugin],
+        channels: Iterable[ChannelPlugin | ChannelChoice],
         *,
         clock: Clock | None = None,
     ) -> Plugins:

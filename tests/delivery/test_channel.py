@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from frontdesk.clock import ManualClock
+from frontdesk.connectors.spec import PropertySpec, text
 from frontdesk.delivery.channel import (
     ChannelPlugin,
     ChannelRegistry,
@@ -14,6 +15,7 @@ from frontdesk.delivery.channel import (
     ReviewChannel,
     TransientDeliveryError,
 )
+from frontdesk.delivery.choice import ChannelChoice, TemplateRule
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.email_format import message_id_for
 from frontdesk.delivery.reach import Reach
@@ -120,3 +122,42 @@ async def test_closing_the_registry_closes_the_channels_it_made() -> None:
     registry.get("plain")
     await registry.aclose()
     assert closed == ["email"]  # "sms" was never made; the plain fake holds nothing
+
+
+def test_a_channel_choice_is_offered_while_its_channels_are_registered() -> None:
+    choices = [
+        ChannelChoice("sms_then_email", ("sms", "email")),
+        ChannelChoice("email_and_sms", ("email", "sms"), every=True),
+    ]
+    spec = PropertySpec("sms.sender", "phone", text, "group")
+    registry = ChannelRegistry(
+        [
+            ChannelPlugin("email", Reach.EMAIL, RecordingChannel),
+            ChannelPlugin(
+                "sms",
+                Reach.MOBILE,
+                lambda: RecordingChannel("sms", reaches=Reach.MOBILE),
+                properties=(spec,),
+                templates=TemplateRule(kind="mobile", links=("review_url",), phrases=("STOP",)),
+            ),
+            *choices,
+        ]
+    )
+    assert registry.names() == ("email", "email_and_sms", "sms", "sms_then_email")
+    assert registry.channel_names() == ("email", "sms")
+    assert registry.choice("sms_then_email") == choices[0]
+    assert registry.choice("email") == ChannelChoice("email", ("email",))
+    assert registry.property_specs() == (spec,)
+    assert registry.template_rule("sms").kind == "mobile"
+    assert registry.template_rule("email") == TemplateRule(kind="email")
+    assert registry.template_rule_of_kind("mobile") is not None
+    assert registry.template_rule_of_kind("webhook") is None
+    with pytest.raises(ValueError, match="twice"):
+        registry.register_choice(choices[0])
+    with pytest.raises(ValueError, match="distinct"):
+        ChannelChoice("twice", ("sms", "sms"))
+
+    without_sms = ChannelRegistry([ChannelPlugin("email", Reach.EMAIL, RecordingChannel), *choices])
+    assert without_sms.names() == ("email",)
+    with pytest.raises(ConfigurationError):
+        without_sms.choice("sms_then_email")

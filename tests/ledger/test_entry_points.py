@@ -213,3 +213,20 @@ async def test_repair_writes_the_missing_requests_under_the_usual_rules(
         )
     assert old.written == []
     assert old.skipped["too_old"] == len(wanted)
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_the_repair_command_counts_through_the_cli_process(
+    ctx: AppContext, practice: Practice
+) -> None:
+    runs = await practice.run_now(ON)
+    async with running(ctx, Role.CLI, connectors=fast_connectors()) as process:
+        await run_all(ctx, process.engine, [r["runId"] for r in runs])
+    async with ctx.db.transaction() as session:
+        await session.execute(delete(ReviewRequest))
+    result = await invoke("outbox", "repair", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)
+    assert counts["missing"] == len(await eligible(ctx)) > 0
+    async with ctx.db.reader() as session:
+        assert (await session.execute(select(ReviewRequest.id))).first() is None

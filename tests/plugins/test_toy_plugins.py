@@ -319,6 +319,14 @@ async def test_the_spec_and_the_registered_channels_validate_the_configuration(
         r = await api.put("/integration/add/businessintegrationgroup", json=_group_body(unknown))
         assert r.status_code == 422
         assert "registered channel" in r.json()["error"]["message"]
+        # a choice is offered only while its channels are registered (no sms here)
+        choice = [
+            _prop("toy.token", "s3cret", secure=True),
+            _prop("review.channel", "sms_then_email"),
+        ]
+        r = await api.put("/integration/add/businessintegrationgroup", json=_group_body(choice))
+        assert r.status_code == 422
+        assert "registered channel" in r.json()["error"]["message"]
         group = await _group(api)
         shown = (await api.get(f"/integration/businessintegrationgroup/id/{group}")).json()
         token = next(

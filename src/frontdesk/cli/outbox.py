@@ -8,12 +8,15 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
 from frontdesk.audit.service import record_event
 from frontdesk.cli.listing import TABLE_ROWS, print_listing
-from frontdesk.cli.runtime import Column, console, opened_context, run
+from frontdesk.cli.runtime import Column, console, opened_context, opened_process, run
+from frontdesk.context import AppContext
 from frontdesk.db.bounds import MAX_BIGINT
+from frontdesk.delivery.channel import ChannelRegistry
 from frontdesk.engagement import outbox
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.engagement.repair import repair_missing_requests
@@ -133,6 +136,31 @@ def requeue_command(
     console.print(f"review request {request_id}: {state}")
 
 
+async def _repair(
+    ctx: AppContext, session: AsyncSession, channels: ChannelRegistry, *, dry_run: bool
+) -> dict[str, object]:
+    report = await repair_missing_requests(
+        session,
+        now=ctx.clock.now(),
+        settings=ctx.settings.sync,
+        secrets=ctx.secrets,
+        dry_run=dry_run,
+        channels=channels,
+    )
+    if not dry_run:
+        await record_event(
+            session,
+            clock=ctx.clock,
+            actor=CLI,
+            action="review_requests.repair",
+            target_type="review_request",
+            target_id=",".join(str(i) for i in report.written[:50]),
+            business_id=None,
+            details=report.as_dict(),
+        )
+    return report.as_dict()
+
+
 @app.command("repair")
 def repair_command(
     dry_run: Annotated[
@@ -144,26 +172,10 @@ def repair_command(
     the fix), subject to too_old, opt-outs and the frequency cap; audited."""
 
     async def go() -> dict[str, object]:
-        async with opened_context() as ctx, ctx.db.transaction() as session:
-            report = await repair_missing_requests(
-                session,
-                now=ctx.clock.now(),
-                settings=ctx.settings.sync,
-                secrets=ctx.secrets,
-                dry_run=dry_run,
-            )
-            if not dry_run:
-                await record_event(
-                    session,
-                    clock=ctx.clock,
-                    actor=CLI,
-                    action="review_requests.repair",
-                    target_type="review_request",
-                    target_id=",".join(str(i) for i in report.written[:50]),
-                    business_id=None,
-                    details=report.as_dict(),
-                )
-            return report.as_dict()
+        async with opened_process() as process:
+            ctx = process.ctx
+            async with ctx.db.transaction() as session:
+                return await _repair(ctx, session, process.plugins.channels, dry_run=dry_run)
 
     counts = run(go())
     if as_json:

@@ -13,6 +13,7 @@ from frontdesk.businesses.service import visible_business
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
 from frontdesk.delivery import template_service
+from frontdesk.delivery.choice import TemplateRule
 from frontdesk.delivery.templates import (
     CHANNEL_PARTS,
     MAX_BODY_SOURCE,
@@ -20,7 +21,8 @@ from frontdesk.delivery.templates import (
     VARIABLES,
 )
 from frontdesk.errors import NotFound
-from frontdesk.server.dependencies import get_context
+from frontdesk.plugins import Plugins
+from frontdesk.server.dependencies import PluginsDep, get_context
 
 router = APIRouter(prefix="/api/businesses/{number}/message-templates", tags=["delivery"])
 Context = Annotated[AppContext, Depends(get_context)]
@@ -44,25 +46,36 @@ class TemplatesOut(BaseModel):
     updatedAt: datetime | None
 
 
-def _channel(channel: str) -> str:
-    if channel not in CHANNEL_PARTS:
+def _kind(channel: str, plugins: Plugins) -> tuple[str, TemplateRule]:
+    """The template kind named by the path (a kind, or a channel: ``sms`` → ``mobile``) and
+    the rule its templates are checked by (the channel's own, through the contract)."""
+    registry = plugins.channels
+    if channel in registry.channel_names():
+        rule = registry.template_rule(channel)
+    elif channel in CHANNEL_PARTS:
+        rule = registry.template_rule_of_kind(channel) or TemplateRule(kind=channel)
+    else:
         raise NotFound("that channel has no templates", field="channel")
-    return channel
+    if rule.kind not in CHANNEL_PARTS:
+        raise NotFound("that channel has no templates", field="channel")
+    return rule.kind, rule
 
 
 @router.get("/{channel}", response_model=TemplatesOut)
 async def get_templates(
-    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal
+    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> TemplatesOut:
     """The templates messages of this business use now, and where they come from."""
+    kind, _ = _kind(channel, plugins)
     async with ctx.db.reader() as session:
         business = await visible_business(session, principal=principal, number=number)
         own = await template_service.get_business_templates(
-            session, business_id=business.id, channel=_channel(channel)
+            session, business_id=business.id, channel=kind
         )
         effective = await template_service.resolve_template_set(
-            session, business_id=business.id, channel=channel
+            session, business_id=business.id, channel=kind
         )
+        updated_at = own.updated_at if own else None  # read while the session is open
     origin = (
         "business"
         if own is not None
@@ -77,15 +90,22 @@ async def get_templates(
         textBody=effective.text,
         htmlBody=effective.html,
         variables=list(VARIABLES),
-        updatedAt=own.updated_at if own else None,
+        updatedAt=updated_at,
     )
 
 
 @router.put("/{channel}", response_model=TemplatesOut)
 async def put_templates(
-    number: DbId, channel: str, body: TemplatesIn, ctx: Context, principal: CurrentPrincipal
+    number: DbId,
+    channel: str,
+    body: TemplatesIn,
+    ctx: Context,
+    principal: CurrentPrincipal,
+    plugins: PluginsDep,
 ) -> TemplatesOut:
-    """Set this business's own templates (validated: syntax, variables, required links)."""
+    """Set this business's own templates (validated: syntax, variables, what the channel
+    requires: links, wording)."""
+    kind, rule = _kind(channel, plugins)
     async with ctx.db.transaction() as session:
         business = await visible_business(session, principal=principal, number=number)
         row = await template_service.set_business_templates(
@@ -93,10 +113,11 @@ async def put_templates(
             principal=principal,
             clock=ctx.clock,
             business=business,
-            channel=_channel(channel),
+            channel=kind,
             subject=body.subject,
             text_body=body.textBody,
             html_body=body.htmlBody,
+            rule=rule,
         )
         return TemplatesOut(
             channel=channel,
@@ -111,9 +132,10 @@ async def put_templates(
 
 @router.delete("/{channel}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_templates(
-    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal
+    number: DbId, channel: str, ctx: Context, principal: CurrentPrincipal, plugins: PluginsDep
 ) -> Response:
     """Go back to the enterprise's or the default templates."""
+    kind, _ = _kind(channel, plugins)
     async with ctx.db.transaction() as session:
         business = await visible_business(session, principal=principal, number=number)
         deleted = await template_service.delete_business_templates(
@@ -121,7 +143,7 @@ async def delete_templates(
             principal=principal,
             clock=ctx.clock,
             business=business,
-            channel=_channel(channel),
+            channel=kind,
         )
     if not deleted:
         raise NotFound(f"business {number} has no own {channel} templates", field="channel")

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from frontdesk.connectors.spec import PropertySpec
+from frontdesk.delivery.choice import ChannelChoice, TemplateRule
 from frontdesk.delivery.reach import Reach
 from frontdesk.errors import ConfigurationError, FatalError, TransientError
 
@@ -188,41 +190,90 @@ ChannelFactory = Callable[[], ReviewChannel]
 
 @dataclass(frozen=True)
 class ChannelPlugin:
-    """A channel as it registers: its name, how it reaches a patient, its factory."""
+    """A channel as it registers: its name, how it reaches a patient, its factory, and what
+    it owns: the property keys it reads per business (``properties``, like a source spec's)
+    and what its templates must look like (``templates``)."""
 
     name: str
     reaches: Reach
     factory: ChannelFactory
+    properties: tuple[PropertySpec, ...] = ()
+    templates: TemplateRule | None = None
+    """None: templates of the kind named by ``reaches``, with an unsubscribe link."""
 
 
 class ChannelRegistry:
-    """An explicit map from channel names (``email``, later ``sms``, ``webhook``) to channels.
+    """An explicit map from channel names (``email``, ``sms``, ``webhook``) to channels, and
+    from choice names (``sms_then_email``) to the channels they resolve to.
 
-    Built by the application from settings (:func:`frontdesk.delivery.registry.build_channels`)
-    or by a test with fakes; channels are created on first use and then reused.
+    Built by the application from settings (:func:`frontdesk.delivery.registry.builtin_channels`)
+    or by a test with fakes; channels are created on first use and then reused. A choice is
+    offered (:meth:`names`) only while every channel it names is registered.
     """
 
-    def __init__(self, plugins: Iterable[ChannelPlugin] = ()) -> None:
+    def __init__(self, plugins: Iterable[ChannelPlugin | ChannelChoice] = ()) -> None:
         self._plugins: dict[str, ChannelPlugin] = {}
+        self._choices: dict[str, ChannelChoice] = {}
         self._channels: dict[str, ReviewChannel] = {}
         for plugin in plugins:
-            self.register(plugin)
+            if isinstance(plugin, ChannelChoice):
+                self.register_choice(plugin)
+            else:
+                self.register(plugin)
 
     def register(self, plugin: ChannelPlugin) -> None:
-        if plugin.name in self._plugins:
+        if plugin.name in self._plugins or plugin.name in self._choices:
             raise ValueError(f"channel {plugin.name!r} registered twice")
         self._plugins[plugin.name] = plugin
+
+    def register_choice(self, choice: ChannelChoice) -> None:
+        if choice.name in self._plugins or choice.name in self._choices:
+            raise ValueError(f"channel {choice.name!r} registered twice")
+        self._choices[choice.name] = choice
 
     def add(self, channel: ReviewChannel) -> None:
         """Register an already built channel (tests, fakes)."""
         self.register(ChannelPlugin(channel.name, channel.reaches, lambda: channel))
 
     def names(self) -> tuple[str, ...]:
+        """What ``review.channel`` may name: the channels and the choices they complete."""
+        offered = [c.name for c in self._choices.values() if self._complete(c)]
+        return tuple(sorted([*self._plugins, *offered]))
+
+    def channel_names(self) -> tuple[str, ...]:
+        """The channels themselves (what a review request is sent by)."""
         return tuple(sorted(self._plugins))
+
+    def choice(self, name: str) -> ChannelChoice:
+        """What ``review.channel = name`` resolves to: a channel is a choice of itself
+        (ConfigurationError: unknown, or a choice naming a channel not registered here)."""
+        if name in self._plugins:
+            return ChannelChoice(name, (name,))
+        found = self._choices.get(name)
+        if found is None or not self._complete(found):
+            raise ConfigurationError(f"no delivery channel named {name!r}", field="channel")
+        return found
 
     def reach(self, name: str) -> Reach:
         """How the channel called ``name`` reaches a patient (ConfigurationError: unknown)."""
         return self._plugin(name).reaches
+
+    def template_rule(self, name: str) -> TemplateRule:
+        """The template kind of channel ``name`` and what its templates must contain."""
+        plugin = self._plugin(name)
+        return plugin.templates or TemplateRule(kind=plugin.reaches.value)
+
+    def template_rule_of_kind(self, kind: str) -> TemplateRule | None:
+        """The rule of a registered channel whose templates are of ``kind`` (None: none)."""
+        rules = (self.template_rule(name) for name in self._plugins)
+        return next((rule for rule in rules if rule.kind == kind), None)
+
+    def property_specs(self) -> tuple[PropertySpec, ...]:
+        """The property keys the registered channels own (per business settings)."""
+        return tuple(spec for p in self._plugins.values() for spec in p.properties)
+
+    def _complete(self, choice: ChannelChoice) -> bool:
+        return all(member in self._plugins for member in choice.members)
 
     def _plugin(self, name: str) -> ChannelPlugin:
         plugin = self._plugins.get(name)

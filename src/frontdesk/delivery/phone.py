@@ -83,3 +83,15 @@ def segments(text: str) -> Segments:
         single, multi, encoding = 70, 67, "UCS-2"
     count = 1 if units <= single else -(-units // multi)
     return Segments(encoding=encoding, characters=units, segments=count if units else 0)
+
+
+def sender_number(raw: str) -> str | None:
+    """``raw`` as a valid E.164 number (any type: a sender may be a toll-free or landline
+    number enabled for texts), or None. A sender must be written with its ``+country``."""
+    try:
+        parsed = phonenumbers.parse(raw.strip(), None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -54,7 +54,7 @@ async def preview_templates(
 ) -> PreviewOut:
     """The effective templates of ``channel`` rendered with sample values."""
     try:
-        kind = plugins.channels.reach(channel).value
+        kind = plugins.channels.template_rule(channel).kind
     except ConfigurationError:
         if channel not in CHANNEL_PARTS:
             raise NotFound(f"channel {channel!r} has no templates", field="channel") from None
@@ -62,7 +62,7 @@ async def preview_templates(
     async with ctx.db.reader() as session:
         business = await visible_business(session, principal=principal, number=number)
         templates = await template_service.resolve_template_set(
-            session, business_id=business.id, channel=channel, kind=kind
+            session, business_id=business.id, channel=kind
         )
         name = business.name
     texting = kind == Reach.MOBILE.value

@@ -5,9 +5,11 @@ from __future__ import annotations
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import ChannelPlugin
+from frontdesk.delivery.choice import ChannelChoice
 from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.reach import Reach
 from frontdesk.delivery.sms.channel import SmsChannel
+from frontdesk.delivery.sms.properties import SMS_PROPERTIES, SMS_TEMPLATES
 from frontdesk.delivery.webhook.channel import WebhookChannel
 from frontdesk.settings import Settings
 
@@ -18,13 +20,26 @@ WEBHOOK = "webhook"
 
 def builtin_channels(
     settings: Settings, *, clock: Clock, ctx: AppContext | None = None
-) -> list[ChannelPlugin]:
+) -> list[ChannelPlugin | ChannelChoice]:
     """``email`` over SMTP; ``webhook`` to each business's endpoint; ``sms`` through Twilio
-    once ``FRONTDESK_TWILIO__ACCOUNT_SID`` is set. The last two need the process (``ctx``):
-    endpoints and consent live in its database."""
-    plugins = [ChannelPlugin(EMAIL, Reach.EMAIL, lambda: EmailChannel(settings.smtp, clock=clock))]
+    once ``FRONTDESK_TWILIO__ACCOUNT_SID`` is set, and with it the choices
+    ``sms_then_email`` (a text, else an email) and ``email_and_sms`` (both). The last
+    channels need the process (``ctx``): endpoints and consent live in its database."""
+    plugins: list[ChannelPlugin | ChannelChoice] = [
+        ChannelPlugin(EMAIL, Reach.EMAIL, lambda: EmailChannel(settings.smtp, clock=clock)),
+        ChannelChoice("sms_then_email", (SMS, EMAIL)),
+        ChannelChoice("email_and_sms", (EMAIL, SMS), every=True),
+    ]
     if ctx is not None:
         plugins.append(ChannelPlugin(WEBHOOK, Reach.WEBHOOK, lambda: WebhookChannel(ctx)))
         if settings.twilio.configured:
-            plugins.append(ChannelPlugin(SMS, Reach.MOBILE, lambda: SmsChannel(ctx)))
+            plugins.append(
+                ChannelPlugin(
+                    SMS,
+                    Reach.MOBILE,
+                    lambda: SmsChannel(ctx),
+                    properties=SMS_PROPERTIES,
+                    templates=SMS_TEMPLATES,
+                )
+            )
     return plugins

@@ -10,6 +10,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.clock import Clock
 from frontdesk.delivery.channel import TemplateSet
+from frontdesk.delivery.choice import TemplateRule
 from frontdesk.delivery.models import MessageTemplate
 from frontdesk.delivery.templates import default_template_set, validate_template_set
 
@@ -34,10 +35,12 @@ async def set_business_templates(
     subject: str | None,
     text_body: str,
     html_body: str | None,
+    rule: TemplateRule | None = None,
 ) -> MessageTemplate:
-    """Validate and store (create or replace) the templates of ``business`` for ``channel``."""
+    """Validate (against the channel's ``rule``) and store (create or replace) the templates
+    of ``business`` for the template kind ``channel``."""
     candidate = TemplateSet(subject=subject, text=text_body, html=html_body)
-    validate_template_set(channel, candidate)
+    validate_template_set(channel, candidate, rule)
     row = await get_business_templates(session, business_id=business.id, channel=channel)
     if row is None:
         row = MessageTemplate(business_id=business.id, channel=channel, text_body=text_body)

@@ -20,6 +20,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from frontdesk.delivery.channel import TEMPLATE_ERROR, PermanentDeliveryError, TemplateSet
+from frontdesk.delivery.choice import TemplateRule
 from frontdesk.errors import InvalidInput
 
 VARIABLES = ("first_name", "location_name", "review_url", "unsubscribe_url", "sender_name")
@@ -76,13 +77,19 @@ def render_template_set(templates: TemplateSet, variables: Mapping[str, str]) ->
         ) from None
 
 
-def validate_template_set(channel: str, templates: TemplateSet) -> None:
-    """Refuse templates that cannot work: :class:`InvalidInput` naming the field.
+def validate_template_set(
+    channel: str, templates: TemplateSet, rule: TemplateRule | None = None
+) -> None:
+    """Refuse templates of kind ``channel`` that cannot work: :class:`InvalidInput` naming
+    the field.
 
-    Checked: the channel's parts are present and not too long, the syntax, that only known
-    variables are used, that a sample renders, that the subject is not empty, and that every
-    body links both the review URL and the unsubscribe URL.
+    Checked: the kind's parts are present and not too long, the syntax, that only known
+    variables are used, that a sample renders, that the subject is not empty, and what the
+    channel's :class:`~frontdesk.delivery.choice.TemplateRule` asks of every body: the links
+    it must render (default: the review URL and the unsubscribe URL) and the wording it must
+    carry (a text: "Reply STOP").
     """
+    rule = rule or TemplateRule(kind=channel)
     parts = CHANNEL_PARTS.get(channel)
     if parts is None:
         raise InvalidInput("that channel has no templates", field="channel")
@@ -103,6 +110,7 @@ def validate_template_set(channel: str, templates: TemplateSet) -> None:
         "unsubscribe_url": _SAMPLE_UNSUBSCRIBE,
         "sender_name": "Sample Practice",
     }
+    links = {"review_url": _SAMPLE_REVIEW, "unsubscribe_url": _SAMPLE_UNSUBSCRIBE}
     for first_name in ("Sample", ""):
         try:
             rendered = _render(templates, {**sample, "first_name": first_name})
@@ -116,14 +124,18 @@ def validate_template_set(channel: str, templates: TemplateSet) -> None:
         for part in ("text", "html"):
             body = bodies[part]
             if part in parts and body is not None:
-                for url, name in (
-                    (_SAMPLE_REVIEW, "review_url"),
-                    (_SAMPLE_UNSUBSCRIBE, "unsubscribe_url"),
-                ):
-                    if url not in body:
-                        raise InvalidInput(
-                            f"{_FIELDS[part]} must include {{{{ {name} }}}}", field=_FIELDS[part]
-                        )
+                _check_body(body, rule, links, field=_FIELDS[part])
+
+
+def _check_body(body: str, rule: TemplateRule, links: Mapping[str, str], *, field: str) -> None:
+    """A rendered body carries the rule's links and wording."""
+    for name in rule.links:
+        if links.get(name, name) not in body:
+            raise InvalidInput(f"{field} must include {{{{ {name} }}}}", field=field)
+    folded = " ".join(body.split()).casefold()
+    for phrase in rule.phrases:
+        if " ".join(phrase.split()).casefold() not in folded:
+            raise InvalidInput(f"{field} must include the words {phrase!r}", field=field)
 
 
 def _check_source(source: str, *, html: bool, field: str) -> None:

@@ -66,5 +66,8 @@ class CheckIn(Base):
     restriction_reason: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(String(200))
     contact_hash: Mapped[str | None] = mapped_column(String(64))
+    channels: Mapped[str | None] = mapped_column(String(64))
+    """Eligible: the channels the request goes by, comma-separated (a channel choice such
+    as ``email_and_sms`` may choose several; migration 0055)."""
     patient_sealed: Mapped[str | None] = mapped_column(EncryptedText())
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())

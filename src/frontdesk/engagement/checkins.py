@@ -41,8 +41,9 @@ class WrittenCheckIn:
     appointment_day: date
     decision: str
     mapping_id: int | None
-    channel: str | None = None
-    """The channel the run decided for (its mapping's rules snapshot); None: look it up."""
+    channels: str | None = None
+    """The channels the decision chose (comma-separated: one review request each); None
+    (a decision older than channel choices): the mapping's ``review.channel``."""
 
 
 async def decided_days(
@@ -135,6 +136,7 @@ async def insert_checkins(
             _TABLE.c.appointment_day,
             _TABLE.c.decision,
             _TABLE.c.mapping_id,
+            _TABLE.c.channels,
         )
     )
     result = await session.execute(statement, list(rows))

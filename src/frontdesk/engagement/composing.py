@@ -186,8 +186,7 @@ class Composer:
             templates=await resolve_template_set(
                 session,
                 business_id=mapping.business_id,
-                channel=channel,
-                kind=self.channels.reach(channel).value,
+                channel=self.channels.template_rule(channel).kind,
             ),
         )
         self._locations[(mapping_id, channel)] = (time.monotonic(), facts)

@@ -67,13 +67,14 @@ async def insert_requests(
     eligible = [w for w in written if w.decision == ELIGIBLE and w.mapping_id is not None]
     if not eligible:
         return []
-    # A sync run's check-ins carry the channel its rules snapshot decided for (the contact,
-    # opt-outs and cap were checked for it); others (a repair) look it up now.
-    unknown = sorted({w.mapping_id for w in eligible if w.channel is None and w.mapping_id})
+    # A check-in carries the channels its decision chose (the contact, opt-outs and cap were
+    # checked for each; one request per channel); older ones look the mapping's up now.
+    unknown = sorted({w.mapping_id for w in eligible if not w.channels and w.mapping_id})
     channels = await mapping_channels(session, mapping_ids=unknown) if unknown else {}
     by_channel: dict[str, list[int]] = {}
     for w in eligible:
-        by_channel.setdefault(w.channel or channels[w.mapping_id or 0], []).append(w.id)
+        for name in (w.channels or channels[w.mapping_id or 0]).split(","):
+            by_channel.setdefault(name, []).append(w.id)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted: list[int] = []
     for channel, ids in sorted(by_channel.items()):

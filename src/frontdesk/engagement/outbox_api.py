@@ -6,7 +6,7 @@ request answers 404. In the demo, one request shows the captured message.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,13 +20,16 @@ from frontdesk.delivery.channel import DeferredDelivery
 from frontdesk.delivery.sms.consent import statuses_of
 from frontdesk.delivery.tracking.links import clicks_of
 from frontdesk.engagement import outbox
+from frontdesk.engagement.funnel import review_funnel
 from frontdesk.engagement.ledger_models import PENDING
 from frontdesk.engagement.sending import ReviewSender
+from frontdesk.errors import InvalidInput
 from frontdesk.server.dependencies import PluginsDep, get_context, get_sender
 from frontdesk.server.paging import BeforeIdParam, CursorParam, LimitParam, PageOut, first_cursor
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
 Context = Annotated[AppContext, Depends(get_context)]
+MAX_FUNNEL_DAYS = 366
 
 
 class RequestOut(BaseModel):
@@ -124,6 +127,28 @@ async def outbox_list(
         ],
         nextCursor=found.next_cursor,
     )
+
+
+@router.get("/funnel")
+async def outbox_funnel(
+    ctx: Context,
+    principal: CurrentPrincipal,
+    businessNumber: DbId | None = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> dict[str, Any]:
+    """Sent → delivered → clicked of the requests sent in ``from``..``to`` (UTC days;
+    default: the last 30 days), for a practice, a location, or everything visible."""
+    last = to or ctx.clock.now().date()
+    first = from_ or last - timedelta(days=29)
+    if first > last or (last - first).days > MAX_FUNNEL_DAYS:
+        raise InvalidInput(f"from..to must span 1 to {MAX_FUNNEL_DAYS} days", field="from")
+    async with ctx.db.reader() as session:
+        where = await outbox.visibility(
+            session, principal=principal, business_number=businessNumber
+        )
+        found = await review_funnel(session, first=first, last=last, where=where)
+    return found.as_dict()
 
 
 @router.get("/{requestId}", response_model=RequestDetailOut, response_model_by_alias=True)

@@ -13,25 +13,36 @@ subject to the rules that could have changed since the decision:
   (``engagement.frequency.cap.days`` of the location, else ``sync.frequency_cap_days``),
   counting the requests this repair writes.
 
+Such a check-in predates channel choices and records no channels: it goes by its mapping's
+``review.channel`` now; when that is a choice (``sms_then_email``), by the choice's first
+member — or every member, ``email_and_sms`` — that the sealed contact can use
+(``channels``: the process's registry; with no usable member the check-in is skipped as
+``no_usable_contact``; without a registry the name is taken as a channel's).
+
 Nothing else changes: the check-ins keep their decisions. ``frontdesk outbox repair`` runs
 it (``--dry-run`` counts only); the requests it writes wait ``pending`` for the sender.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.delivery.channel import ChannelRegistry
+from frontdesk.delivery.reach import contact_of
 from frontdesk.engagement import ledger
 from frontdesk.engagement.checkin_models import ELIGIBLE, CheckIn
 from frontdesk.engagement.checkins import WrittenCheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.engagement.optout_models import OptOut
+from frontdesk.errors import ConfigurationError
 from frontdesk.integrations.mappings import effective_properties
 from frontdesk.integrations.models import IntegrationMapping
 from frontdesk.security.secrets import SecretBox
@@ -63,6 +74,7 @@ async def repair_missing_requests(
     settings: SyncSettings,
     secrets: SecretBox,
     dry_run: bool = False,
+    channels: ChannelRegistry | None = None,
 ) -> RepairReport:
     """Write the missing requests (see the module docstring); the caller commits."""
     missing = (
@@ -86,7 +98,7 @@ async def repair_missing_requests(
     if not missing:
         return report
     oldest = now.date() - timedelta(days=settings.backfill_request_max_age_days)
-    channels = await ledger.mapping_channels(
+    mapping_channels = await ledger.mapping_channels(
         session, mapping_ids=sorted({c.mapping_id for c in missing if c.mapping_id})
     )
     caps = await _caps(session, missing, settings=settings, secrets=secrets)
@@ -94,9 +106,14 @@ async def repair_missing_requests(
     repair: list[WrittenCheckIn] = []
     for checkin in missing:
         assert checkin.mapping_id is not None
-        channel = channels[checkin.mapping_id]
+        names = checkin.channels or _resolved(
+            checkin, mapping_channels[checkin.mapping_id], channels, secrets
+        )
+        channel = names.split(",")[0] if names else ""
         reason = None
-        if checkin.appointment_day < oldest:
+        if not names:
+            reason = "no_usable_contact"
+        elif checkin.appointment_day < oldest:
             reason = "too_old"
         elif checkin.contact_hash and await _opted_out(session, checkin, channel):
             reason = "opted_out"
@@ -117,6 +134,7 @@ async def repair_missing_requests(
                 appointment_day=checkin.appointment_day,
                 decision=checkin.decision,
                 mapping_id=checkin.mapping_id,
+                channels=names,
             )
         )
     if not dry_run:
@@ -159,6 +177,32 @@ async def _requested_days(
     for scope, patient, day in rows:
         found.setdefault((scope, patient), set()).add(day)
     return found
+
+
+def _resolved(
+    checkin: CheckIn, name: str, channels: ChannelRegistry | None, secrets: SecretBox
+) -> str | None:
+    """The channels (comma-separated) of a check-in that recorded none: its mapping's
+    ``review.channel``, a choice resolved by the sealed contact (None: no usable one)."""
+    if channels is None:
+        return name  # as before channel choices: the caller knows no registry
+    try:
+        choice = channels.choice(name)
+    except ConfigurationError:
+        return None
+    if len(choice.members) == 1:
+        return name
+    sealed: dict[str, Any] = (
+        json.loads(secrets.decrypt(checkin.patient_sealed)) if checkin.patient_sealed else {}
+    )
+    document = {**sealed, "patient_id": checkin.patient_id}
+    usable = [
+        member
+        for member in choice.members
+        if contact_of(channels.reach(member), document).address is not None
+    ]
+    chosen = usable if choice.every else usable[:1]
+    return ",".join(chosen) or None
 
 
 async def _opted_out(session: AsyncSession, checkin: CheckIn, channel: str) -> bool:

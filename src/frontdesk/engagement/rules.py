@@ -62,6 +62,16 @@ class MappingRules:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """One channel a candidate may be asked by, with its contact's state for that channel."""
+
+    channel: str
+    contact_kind: str
+    contact_problem: str | None
+    contact_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """What the rules look at for one appointment (no names, no addresses)."""
 
@@ -80,6 +90,15 @@ class Candidate:
     contact_is_guardian: bool = False
     """The contact is the guardian's (a minor's request goes to their parent or guardian):
     the minor rule lets it through, the decision's detail says so."""
+    more_routes: tuple[Route, ...] = ()
+    """A channel choice's further members (``sms_then_email``): the fields above are its
+    first member's."""
+    every_route: bool = False
+    """The choice asks by every usable member (``email_and_sms``), not the first."""
+
+    def routes(self) -> tuple[Route, ...]:
+        first = Route(self.channel, self.contact_kind, self.contact_problem, self.contact_hash)
+        return (first, *self.more_routes)
 
 
 @dataclass
@@ -92,8 +111,8 @@ class Facts:
     requested: dict[str, set[date]] = field(default_factory=dict)
     """``p:<patient id>`` / ``c:<contact hash>`` → days with an eligible check-in."""
 
-    def remember_eligible(self, candidate: Candidate) -> None:
-        for key in cap_keys(candidate):
+    def remember_eligible(self, candidate: Candidate, routes: tuple[Route, ...]) -> None:
+        for key in cap_keys(candidate, routes):
             self.requested.setdefault(key, set()).add(candidate.day)
 
 
@@ -104,11 +123,11 @@ class Verdict:
     decision: str
     reason: Reason | None = None
     detail: str | None = None
+    routes: tuple[Route, ...] = ()
+    """Eligible: the channels the request goes by (one review request each)."""
 
 
-ELIGIBLE_VERDICT = Verdict(ELIGIBLE)
 TO_GUARDIAN = "to guardian"
-GUARDIAN_VERDICT = Verdict(ELIGIBLE, detail=TO_GUARDIAN)
 
 
 class PreparedRules:
@@ -144,11 +163,34 @@ def _type_in(candidate: Candidate, folded: set[str]) -> bool:
     )
 
 
-def cap_keys(candidate: Candidate) -> list[str]:
+def cap_keys(candidate: Candidate, routes: tuple[Route, ...] | None = None) -> list[str]:
+    """The frequency cap's keys: the patient, and the contact of every channel asked by."""
     keys = [f"p:{candidate.patient_id}"] if candidate.patient_id else []
-    if candidate.contact_hash:
-        keys.append(f"c:{candidate.contact_hash}")
+    for route in candidate.routes()[:1] if routes is None else routes:
+        if route.contact_hash:
+            keys.append(f"c:{route.contact_hash}")
     return keys
+
+
+def usable_routes(candidate: Candidate, opted_out: set[str]) -> tuple[Route, ...]:
+    """The routes the request goes by: with a usable contact that did not opt out of the
+    channel; the first such one, or all of them for a choice of every member."""
+    usable = tuple(
+        r
+        for r in candidate.routes()
+        if r.contact_problem is None and not (r.contact_hash and r.contact_hash in opted_out)
+    )
+    return usable if candidate.every_route else usable[:1]
+
+
+def _unreachable(candidate: Candidate, whose: str) -> Verdict:
+    """Why no route is usable: a contact that opted out, else the contacts' problems."""
+    routes = candidate.routes()
+    for route in routes:
+        if route.contact_problem is None:
+            return Verdict(RESTRICTED, Reason.OPTED_OUT, f"{whose}{route.channel} opted out")
+    problems = ", ".join(f"{r.contact_kind} {r.contact_problem}" for r in routes)
+    return Verdict(RESTRICTED, Reason.NO_USABLE_CONTACT, problems[:200])
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -188,20 +230,15 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
         return Verdict(RESTRICTED, Reason.SENSITIVE_TYPE)
     if not rules.review_link:
         return Verdict(RESTRICTED, Reason.NO_REVIEW_LINK, "review.url is missing or unusable")
-    if candidate.contact_problem is not None:
-        return Verdict(
-            RESTRICTED,
-            Reason.NO_USABLE_CONTACT,
-            f"{candidate.contact_kind} {candidate.contact_problem}",
-        )
     whose = "guardian's " if candidate.contact_is_guardian else ""
-    if candidate.contact_hash is not None and candidate.contact_hash in facts.opted_out:
-        return Verdict(RESTRICTED, Reason.OPTED_OUT, f"{whose}{candidate.channel} opted out")
+    routes = usable_routes(candidate, facts.opted_out)
+    if not routes:
+        return _unreachable(candidate, whose)
     if rules.frequency_cap_days > 0:
-        for key in cap_keys(candidate):
+        for key in cap_keys(candidate, routes):
             for day in facts.requested.get(key, ()):
                 if abs((candidate.day - day).days) < rules.frequency_cap_days:
-                    kind = "patient" if key.startswith("p:") else whose + candidate.contact_kind
+                    kind = "patient" if key.startswith("p:") else whose + _kind_of(key, routes)
                     return Verdict(
                         RESTRICTED, Reason.FREQUENCY_CAP, f"same {kind} eligible on {day}"
                     )
@@ -210,5 +247,10 @@ def evaluate(candidate: Candidate, prepared: PreparedRules | None, facts: Facts)
         return Verdict(RESTRICTED, Reason.TOO_OLD, f"backfill: before {oldest}")
     if rules.dry_run:
         return Verdict(RESTRICTED, Reason.DRY_RUN, "the mapping is in dry-run mode")
-    facts.remember_eligible(candidate)
-    return GUARDIAN_VERDICT if candidate.contact_is_guardian else ELIGIBLE_VERDICT
+    facts.remember_eligible(candidate, routes)
+    detail = TO_GUARDIAN if candidate.contact_is_guardian else None
+    return Verdict(ELIGIBLE, detail=detail, routes=routes)
+
+
+def _kind_of(key: str, routes: tuple[Route, ...]) -> str:
+    return next((r.contact_kind for r in routes if f"c:{r.contact_hash}" == key), "contact")

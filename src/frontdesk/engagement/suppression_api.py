@@ -73,4 +73,4 @@ async def import_suppression_list(
 
 
 def _channels(plugins: Plugins) -> tuple[str, ...]:
-    return plugins.channels.names()
+    return plugins.channels.channel_names()

@@ -186,7 +186,9 @@ async def delete_mapping_property(
 ) -> IntegrationMapping:
     """Remove one location property (404 if absent; 422 for the group's match key)."""
     mapping = await get_mapping(session, mapping_id=mapping_id, principal=principal)
-    spec = props.spec_for(key, plugins.spec(mapping.group.source.name))
+    spec = props.spec_for(
+        key, plugins.spec(mapping.group.source.name), plugins.channels.property_specs()
+    )
     row = next((p for p in mapping.properties if p.key == key), None)
     if spec is not None and spec.mapping_field is not None:
         if getattr(mapping, spec.mapping_field) is None:

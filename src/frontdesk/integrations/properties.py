@@ -3,14 +3,16 @@
 The keys of one source (credentials, allow-lists, the location match key) are declared by
 its spec (:class:`~frontdesk.connectors.spec.SourceSpec`); the keys here are the core's own:
 the review link, channel and reply-to, the fetch delay, the rule settings and
-``data.fetch.logic``. Each spec says the value's type (a validator that returns the stored
-text or raises ``ValueError`` with a message that never quotes the value), where the key may
-be set (group, location or both: a location value of a group key is an override), whether it
-is secure (for a known key the spec decides, whatever ``isSecure`` the caller sent: a
-password is never stored in plain text by mistake, a location name never hidden from
-routing) and whether every group of its source needs it. Unknown keys are kept as sent and
-reported as unknown; ``isSecure`` is honoured for them. ``review.channel`` must name a
-channel registered in this process, ``data.fetch.logic`` a match key of the group's source.
+``data.fetch.logic``; a channel plugin declares its own (the ``sms`` channel's sender per
+business), passed in from the process's channel registry. Each spec says the value's type
+(a validator that returns the stored text or raises ``ValueError`` with a message that
+never quotes the value), where the key may be set (group, location or both: a location
+value of a group key is an override), whether it is secure (for a known key the spec
+decides, whatever ``isSecure`` the caller sent: a password is never stored in plain text by
+mistake, a location name never hidden from routing) and whether every group of its source
+needs it. Unknown keys are kept as sent and reported as unknown; ``isSecure`` is honoured
+for them. ``review.channel`` must name a channel (or channel choice) registered in this
+process, ``data.fetch.logic`` a match key of the group's source.
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def reply_to_address(value: str) -> str:
     return checked.address
 
 
+def _review_sites(value: str) -> str:
+    """Name=URL entries (:func:`frontdesk.delivery.tracking.landing.review_sites`)."""
+    from frontdesk.delivery.tracking.landing import review_sites
+
+    return review_sites(value)
+
+
 def property_key(value: str) -> str:
     """The name of a location property (whether it is a match key is checked per source)."""
     if not _KEY_SHAPE.match(value.strip()):
@@ -106,6 +115,13 @@ CORE: tuple[PropertySpec, ...] = (
         http_url,
         "both",
         description="the review link (group default, location override)",
+    ),
+    PropertySpec(
+        "review.sites",
+        "review-sites",
+        _review_sites,
+        "both",
+        description="public review sites (Name=URL, one per line or ';'): the link's page",
     ),
     PropertySpec(
         CHANNEL,
@@ -155,9 +171,12 @@ CORE: tuple[PropertySpec, ...] = (
 CORE_SPECS: dict[str, PropertySpec] = {spec.key: spec for spec in CORE}
 
 
-def specs_of(source: SourceSpec | None) -> list[PropertySpec]:
-    """Every key a group of ``source`` knows: its own, then the core's."""
-    return [*(source.properties if source else ()), *CORE]
+def specs_of(
+    source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> list[PropertySpec]:
+    """Every key a group of ``source`` knows: its own, the core's, then those the registered
+    channels own (``channels``: :meth:`ChannelRegistry.property_specs`)."""
+    return [*(source.properties if source else ()), *CORE, *channels]
 
 
 @dataclass(frozen=True)
@@ -174,10 +193,13 @@ class CheckedProperty:
         return self.spec is not None
 
 
-def spec_for(key: str, source: SourceSpec | None) -> PropertySpec | None:
-    """The spec of ``key`` for groups of ``source``, or None when the key is unknown there."""
+def spec_for(
+    key: str, source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> PropertySpec | None:
+    """The spec of ``key`` for groups of ``source`` (and the channels' keys), or None when
+    the key is unknown there."""
     own = source.key_spec(key) if source is not None else None
-    return own or CORE_SPECS.get(key)
+    return own or CORE_SPECS.get(key) or next((s for s in channels if s.key == key), None)
 
 
 def check_property(
@@ -196,7 +218,7 @@ def check_property(
             "a property key has 1-120 letters, digits, '_', '.' or '-'",
             field=_join(field, "propertyKey"),
         )
-    spec = spec_for(key, source)
+    spec = spec_for(key, source, plugins.channels.property_specs())
     limit = spec.max_length if spec is not None and spec.max_length else MAX_VALUE_LENGTH
     if len(value) > limit:
         raise InvalidInput(
@@ -268,9 +290,12 @@ def required_group_keys(source: SourceSpec | None) -> list[str]:
     return [s.key for s in specs_of(source) if s.required]
 
 
-def unknown_keys(keys: Iterable[str], source: SourceSpec | None) -> list[str]:
-    """The keys the registry does not know for ``source``, sorted."""
-    return sorted(k for k in keys if spec_for(k, source) is None)
+def unknown_keys(
+    keys: Iterable[str], source: SourceSpec | None, channels: Iterable[PropertySpec] = ()
+) -> list[str]:
+    """The keys the registry does not know for ``source`` (and ``channels``), sorted."""
+    known = tuple(channels)
+    return sorted(k for k in keys if spec_for(k, source, known) is None)
 
 
 def write_value(

@@ -242,14 +242,15 @@ def trigger_out(trigger: IntegrationTrigger) -> TriggerOut:
 
 
 def _properties_out(
-    rows: Sequence[PropertyColumns], source: SourceSpec | None
+    rows: Sequence[PropertyColumns], source: SourceSpec | None, plugins: Plugins
 ) -> list[PropertyOut]:
+    channels = plugins.channels.property_specs()
     return [
         PropertyOut(
             propertyKey=row.key,
             propertyValue=props.shown_value(row),
             isSecure=row.is_secure,
-            known=props.spec_for(row.key, source) is not None,
+            known=props.spec_for(row.key, source, channels) is not None,
             updatedAt=row.updated_at,
         )
         for row in sorted(rows, key=lambda r: r.key)
@@ -279,8 +280,10 @@ def group_out(group: IntegrationGroup, plugins: Plugins) -> GroupOut:
         businessNumber=group.business.number,
         status=group.status,
         statusReason=group.status_reason,
-        integrationGroupProperties=_properties_out(group.properties, spec),
-        unknownPropertyKeys=props.unknown_keys((p.key for p in group.properties), spec),
+        integrationGroupProperties=_properties_out(group.properties, spec, plugins),
+        unknownPropertyKeys=props.unknown_keys(
+            (p.key for p in group.properties), spec, plugins.channels.property_specs()
+        ),
         createdAt=group.created_at,
         updatedAt=group.updated_at,
     )
@@ -300,8 +303,10 @@ def mapping_out(mapping: IntegrationMapping, plugins: Plugins) -> MappingOut:
         effectiveCustomerFetchDelay=effective_customer_fetch_delay(mapping),
         timezone=mapping.timezone,
         dryRun=mapping.dry_run,
-        integrationProperties=_properties_out(mapping.properties, source),
-        unknownPropertyKeys=props.unknown_keys((p.key for p in mapping.properties), source),
+        integrationProperties=_properties_out(mapping.properties, source, plugins),
+        unknownPropertyKeys=props.unknown_keys(
+            (p.key for p in mapping.properties), source, plugins.channels.property_specs()
+        ),
         effectiveProperties=shown_effective_properties(mapping),
         createdAt=mapping.created_at,
         updatedAt=mapping.updated_at,

@@ -21,10 +21,19 @@ from typing import Any
 from frontdesk.connectors.base import Appointment, Guardian
 from frontdesk.db.engine import Database
 from frontdesk.delivery.addresses import AddressCheck
+from frontdesk.delivery.choice import ChannelChoice
 from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.engagement import checkins
 from frontdesk.engagement.optouts import hash_contact
-from frontdesk.engagement.rules import Candidate, Facts, PreparedRules, evaluate, under_age
+from frontdesk.engagement.rules import (
+    Candidate,
+    Facts,
+    PreparedRules,
+    Route,
+    Verdict,
+    evaluate,
+    under_age,
+)
 from frontdesk.errors import ConfigurationError
 from frontdesk.integrations.properties import DEFAULT_CHANNEL
 from frontdesk.security.secrets import SecretBox
@@ -32,6 +41,8 @@ from frontdesk.sync.routing import SKIP, Router
 
 ReachOf = Callable[[str], Reach]
 """Channel name → how it reaches a patient (ConfigurationError: not registered here)."""
+ChoiceOf = Callable[[str], ChannelChoice]
+"""``review.channel`` value → the channels it resolves to (ConfigurationError: unknown)."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,8 @@ class BatchDecider:
     secrets: SecretBox
     cap_days: int
     reach_of: ReachOf
-    channels: dict[int, str] = field(default_factory=dict)
-    """Mapping id → the channel of its rules snapshot (what the decisions were made for)."""
+    choice_of: ChoiceOf | None = None
+    """None: every ``review.channel`` value names one channel."""
     tally: Tally = field(default_factory=Tally)
     _seen: dict[str, set[date]] = field(default_factory=dict)
 
@@ -119,23 +130,36 @@ class BatchDecider:
     ) -> Candidate:
         patient = appointment.patient
         channel = target.rules.channel if target is not None else DEFAULT_CHANNEL
-        to_guardian = False
         try:
-            reach = self.reach_of(channel)
+            choice = (
+                self.choice_of(channel) if self.choice_of else ChannelChoice(channel, (channel,))
+            )
+            reaches = [(member, self.reach_of(member)) for member in choice.members]
         except ConfigurationError:
-            check, reach = AddressCheck(problem="channel_unavailable"), Reach.EMAIL
+            choice = ChannelChoice(channel, (channel,))
+            checks = [(channel, Reach.EMAIL, AddressCheck(problem="channel_unavailable"))]
+            to_guardian = False
         else:
-            check = contact_of(reach, _contact_document(appointment))
+            own = _contact_document(appointment)
+            checks = [(member, reach, contact_of(reach, own)) for member, reach in reaches]
+            to_guardian = False
             guardian = _guardian_of(appointment, day, target)
             if guardian is not None:
-                theirs = contact_of(reach, _guardian_document(guardian))
-                if theirs.address is not None:
-                    check, to_guardian = theirs, True
-        contact_hash = (
-            hash_contact(self.pepper, channel=channel, contact=check.address)
-            if check.address is not None
-            else None
-        )
+                document = _guardian_document(guardian)
+                theirs = [(member, reach, contact_of(reach, document)) for member, reach in reaches]
+                if any(check.address is not None for _, _, check in theirs):
+                    checks, to_guardian = theirs, True
+        first, *more = [
+            Route(
+                channel=member,
+                contact_kind=reach.value,
+                contact_problem=check.problem,
+                contact_hash=hash_contact(self.pepper, channel=member, contact=check.address)
+                if check.address is not None
+                else None,
+            )
+            for member, reach, check in checks
+        ]
         return Candidate(
             appointment_id=appointment.source_appointment_id,
             patient_id=appointment.patient_id,
@@ -144,20 +168,23 @@ class BatchDecider:
             appointment_type=appointment.appointment_type,
             type_description=appointment.appointment_type_description,
             birth_date=patient.birth_date if patient else None,
-            contact_problem=check.problem,
-            contact_hash=contact_hash,
-            channel=channel,
-            contact_kind=reach.value,
+            contact_problem=first.contact_problem,
+            contact_hash=first.contact_hash,
+            channel=first.channel,
+            contact_kind=first.contact_kind,
             contact_is_guardian=to_guardian,
+            more_routes=tuple(more),
+            every_route=choice.every,
         )
 
     async def _facts(self, db: Database, candidates: Sequence[Candidate]) -> Facts:
         ids = [c.appointment_id for c in candidates]
-        hashes = [c.contact_hash for c in candidates if c.contact_hash]
         by_channel: dict[str, list[str]] = {}
         for c in candidates:
-            if c.contact_hash:
-                by_channel.setdefault(c.channel, []).append(c.contact_hash)
+            for route in c.routes():
+                if route.contact_hash:
+                    by_channel.setdefault(route.channel, []).append(route.contact_hash)
+        hashes = [h for channel_hashes in by_channel.values() for h in channel_hashes]
         patients = [c.patient_id for c in candidates if c.patient_id]
         reach = timedelta(days=max(self.cap_days - 1, 0))
         first = min(c.day for c in candidates) - reach
@@ -195,7 +222,7 @@ class BatchDecider:
         appointment: Appointment,
         candidate: Candidate,
         target: PreparedRules | None,
-        verdict: Any,
+        verdict: Verdict,
         now: datetime,
     ) -> dict[str, Any]:
         scope = self.scope
@@ -217,7 +244,10 @@ class BatchDecider:
             "decision": verdict.decision,
             "restriction_reason": verdict.reason.value if verdict.reason else None,
             "detail": verdict.detail,
-            "contact_hash": candidate.contact_hash,
+            "contact_hash": verdict.routes[0].contact_hash
+            if verdict.routes
+            else candidate.contact_hash,
+            "channels": ",".join(r.channel for r in verdict.routes) or None,
             "patient_sealed": self._seal(appointment, to_guardian=candidate.contact_is_guardian),
             "decided_at": now,
         }

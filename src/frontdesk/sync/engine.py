@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -217,7 +217,7 @@ class SyncEngine:
             secrets=self.ctx.secrets,
             cap_days=max(r.frequency_cap_days for r in prepared.in_scope),
             reach_of=self.plugins.channels.reach,
-            channels={r.mapping_id: r.channel for r in prepared.in_scope},
+            choice_of=self.plugins.channels.choice,
         )
 
     async def _write(
@@ -234,10 +234,7 @@ class SyncEngine:
                 session, claim_=claim, now=ctx.clock.now(), lease_s=self.settings.lease_s
             ):
                 raise LeaseLost(claim.run_id)
-            written = [
-                replace(w, channel=decider.channels.get(w.mapping_id or 0))
-                for w in await insert_checkins(session, rows)
-            ]
+            written = await insert_checkins(session, rows)
             if written and self._on_decided is not None:
                 await self._on_decided(session, written)
         if self.settings.log_decisions:

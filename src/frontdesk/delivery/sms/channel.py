@@ -1,7 +1,9 @@
 """The ``sms`` channel: review requests as text messages through Twilio.
 
 Per message: the location's quiet hours are checked (:mod:`.quiet`; outside the window
-the request waits, pending, until it opens: :class:`DeferredDelivery`), the recipient is
+the request waits, pending, until it opens: :class:`DeferredDelivery`), the business's
+sender is looked up (its own ``twilio.messaging_service_sid`` / ``twilio.from``, else the
+process-wide one: :mod:`.senders`), the recipient is
 checked as an E.164 mobile number (already done by the decision step; checked again since
 the configuration may have changed), the sender's consent record is consulted (a STOP to
 this sender since the decision → ``opted_out``), the mobile template is rendered with the
@@ -40,10 +42,11 @@ from frontdesk.delivery.channel import (
 from frontdesk.delivery.phone import mobile_number
 from frontdesk.delivery.reach import Reach, contact_of
 from frontdesk.delivery.sms.client import TwilioClient
-from frontdesk.delivery.sms.consent import SenderConsent, record_reply, sender_of
+from frontdesk.delivery.sms.consent import SenderConsent, record_reply
 from frontdesk.delivery.sms.errors import OPTED_OUT
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.quiet import QuietHours
+from frontdesk.delivery.sms.senders import BusinessSenders, Sender
 from frontdesk.delivery.templates import render_template_set
 from frontdesk.delivery.tracking.links import LinkWriter, NewLink, link_url, token_for
 from frontdesk.engagement.checkin_models import CheckIn
@@ -69,10 +72,10 @@ class SmsChannel:
     def __init__(self, ctx: AppContext, *, client: TwilioClient | None = None) -> None:
         self._ctx = ctx
         self._twilio = ctx.settings.twilio
-        self._sender = sender_of(self._twilio)
+        self._senders = BusinessSenders(ctx)
         self._quiet = QuietHours(ctx)
         self._pepper: bytes | None = None
-        self._consent = SenderConsent(ctx.db, sender=self._sender)
+        self._consents: dict[str, SenderConsent] = {}
         self._links = GroupCommitter(ctx.db)
         self._link_writer = LinkWriter(ctx.db.dialect)
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
@@ -104,8 +107,9 @@ class SmsChannel:
                 f"request {key}: quiet hours, scheduled for {not_before.isoformat()}",
                 not_before=not_before,
             )
+        sender = await self._senders.of(_location_of(key))
         pepper = await self._contact_pepper()
-        if await self._consent.opted_out(pepper=pepper, contact=to):
+        if await self._consent(sender).opted_out(pepper=pepper, contact=to):
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
             )
@@ -128,13 +132,13 @@ class SmsChannel:
                 to=to,
                 body=" ".join(rendered.text.split()),
                 status_callback=self._status_callback,
-                from_=self._twilio.from_,
-                messaging_service_sid=self._twilio.messaging_service_sid,
+                from_=sender.from_,
+                messaging_service_sid=sender.messaging_service_sid,
                 ledger_key=key,
             )
         except PermanentDeliveryError as error:
             if error.reason == OPTED_OUT:
-                await self._provider_opt_out(to)
+                await self._provider_opt_out(sender, to)
             log.warning("delivery.sms.failed", ledger_key=key, error_code=error.reason)
             raise
         except FrontdeskError as error:
@@ -152,9 +156,10 @@ class SmsChannel:
         if located is None:
             return None
         to, claimed_at = located
+        sender = await self._senders.of(_location_of(ledger_key))
         messages = await self._client.list_messages(
             to=to,
-            from_=None if self._twilio.messaging_service_sid else self._twilio.from_,
+            from_=None if sender.messaging_service_sid else sender.from_,
             sent_after=(claimed_at - CLOCK_SKEW).date(),
             ledger_key=ledger_key,
         )
@@ -174,7 +179,14 @@ class SmsChannel:
             self._pepper = pepper
         return self._pepper
 
-    async def _provider_opt_out(self, to: str) -> None:
+    def _consent(self, sender: Sender) -> SenderConsent:
+        """The consent records of ``sender`` (one in-memory set per sender in use)."""
+        found = self._consents.get(sender.key)
+        if found is None:
+            found = self._consents[sender.key] = SenderConsent(self._ctx.db, sender=sender.key)
+        return found
+
+    async def _provider_opt_out(self, sender: Sender, to: str) -> None:
         ctx = self._ctx
         async with ctx.db.transaction() as session:
             await record_reply(
@@ -182,7 +194,7 @@ class SmsChannel:
                 secrets=ctx.secrets,
                 clock=ctx.clock,
                 twilio=self._twilio,
-                sender=self._sender,
+                sender=sender.key,
                 contact=to,
                 intent=Intent.OPT_OUT,
                 keyword=None,

@@ -27,11 +27,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.businesses.models import Business
 from frontdesk.clock import Clock
 from frontdesk.db.engine import Database
 from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.models import DeliveryStatus, SmsConsent, SmsConsentEvent
+from frontdesk.delivery.sms.senders import default_sender, scopes_sending_from
 from frontdesk.engagement.optout_models import OptOut
 from frontdesk.engagement.optouts import SOURCES as OPT_OUT_SOURCE_NAMES
 from frontdesk.engagement.optouts import contact_pepper, hash_contact
@@ -46,7 +46,7 @@ OPT_OUT_SOURCES = {"keyword": "sms_keyword", "plain_language": "sms_reply", "pro
 
 def sender_of(twilio: TwilioSettings) -> str:
     """The sender key of the process-wide sender: the messaging service, else the number."""
-    return twilio.messaging_service_sid or twilio.from_ or ""
+    return default_sender(twilio).key
 
 
 @dataclass(frozen=True)
@@ -134,20 +134,6 @@ async def record_reply(
             )
         )
     return ConsentChange(intent, changed=before != opted_out, scopes=len(scopes))
-
-
-async def scopes_sending_from(
-    session: AsyncSession, *, twilio: TwilioSettings, sender: str
-) -> list[int]:
-    """The practices (opt-out scopes) that send from ``sender``.
-
-    Every practice sends from the process-wide sender today; a sender of a business's own
-    (group property ``twilio.from``) is not implemented yet (docs/messaging.md).
-    """
-    if not sender or sender not in {twilio.from_, twilio.messaging_service_sid}:
-        return []
-    rows = await session.execute(select(Business.id).where(Business.enterprise_id.is_(None)))
-    return sorted(rows.scalars())
 
 
 class SenderConsent:

@@ -24,6 +24,7 @@ from frontdesk.delivery.sms.channel import INBOUND_PATH, STATUS_PATH
 from frontdesk.delivery.sms.consent import record_reply, record_status
 from frontdesk.delivery.sms.errors import UNSUBSCRIBED_RECIPIENT
 from frontdesk.delivery.sms.keywords import Intent, read_reply
+from frontdesk.delivery.sms.senders import help_text
 from frontdesk.delivery.sms.signatures import SIGNATURE_HEADER, public_callback_url, verify
 from frontdesk.logs import get_logger
 from frontdesk.server.dependencies import get_context
@@ -89,6 +90,11 @@ async def twilio_inbound(request: Request, ctx: Context) -> Response:
     if reading is None or not contact or not sender:
         return Response("<Response/>", media_type=TWIML)
     async with ctx.db.transaction() as session:
+        answer = (
+            await help_text(session, twilio=ctx.settings.twilio, sender=sender)
+            if reading.intent is Intent.HELP
+            else ""
+        )
         change = await record_reply(
             session,
             secrets=ctx.secrets,
@@ -109,6 +115,6 @@ async def twilio_inbound(request: Request, ctx: Context) -> Response:
         changed=change.changed,
     )
     if reading.intent is Intent.HELP:
-        text = escape(ctx.settings.twilio.help_text)
+        text = escape(answer)
         return Response(f"<Response><Message>{text}</Message></Response>", media_type=TWIML)
     return Response("<Response/>", media_type=TWIML)

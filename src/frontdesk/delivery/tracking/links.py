@@ -75,8 +75,22 @@ def link_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + PATH + token
 
 
-async def record_click(session: AsyncSession, *, token: str, now: datetime) -> str | None:
-    """Count a click; the target URL, or None for an unknown token."""
+@dataclass(frozen=True, slots=True)
+class Click:
+    """A counted click: where the link leads, and whose request it is."""
+
+    target_url: str
+    ledger_key: str
+
+    @property
+    def location_id(self) -> int | None:
+        """The location of the request (``rr:<location>:…``)."""
+        parts = self.ledger_key.split(":")
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+async def record_click(session: AsyncSession, *, token: str, now: datetime) -> Click | None:
+    """Count a click; the link's target and request, or None for an unknown token."""
     row = await session.get(TrackedLink, token)
     if row is None:
         return None
@@ -89,7 +103,7 @@ async def record_click(session: AsyncSession, *, token: str, now: datetime) -> s
             last_clicked_at=now,
         )
     )
-    return row.target_url
+    return Click(row.target_url, row.ledger_key)
 
 
 async def clicks_of(session: AsyncSession, *, ledger_keys: list[str]) -> dict[str, int]:

@@ -2,7 +2,8 @@
 in the demo, the captured email.
 
 ``GET /outbox`` lists the requests of the visible practices, a practice or one of its
-locations, newest first, with the counts per state on top; filters by state and appointment
+locations, newest first, with the counts per state and the last 30 days' funnel (sent →
+delivered → clicked, :mod:`frontdesk.engagement.funnel`) on top; filters by state and appointment
 id; pages by keyset on ``id`` (``before`` / ``after``). htmx requests get the ``#outbox``
 fragment only. ``GET /outbox/{id}`` shows one request and, when the demo's mail capture
 holds it, the message: its text part, and its HTML part framed from
@@ -23,17 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
 from frontdesk.engagement import outbox
 from frontdesk.engagement import outbox_queries as queries
+from frontdesk.engagement.funnel import Funnel, review_funnel
 from frontdesk.engagement.ledger_models import REQUEUEABLE, STATES, ReviewRequest
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.server.dependencies import get_context, get_sender
@@ -50,6 +53,7 @@ Viewer = Annotated[StaffContext, Depends(require(Permission.VIEW_OUTBOX))]
 Operator = Annotated[StaffContext, Depends(require(Permission.RUN_SYNC))]
 
 PAGE_SIZE = 50
+FUNNEL_DAYS = 30
 MESSAGE_HEADERS: Mapping[str, str] = {
     # The captured HTML, framed by the request's page: its inline styles apply, nothing runs,
     # nothing is fetched (remote images stay out: no tracking pixel fires from the dashboard).
@@ -131,6 +135,7 @@ async def outbox_list(request: Request, ctx: Context, staff: Viewer) -> Response
             size=PAGE_SIZE,
         )
         counts = await queries.state_counts(session, principal=staff.principal, browse=browse)
+        funnel = await _funnel(ctx, session, staff, browse)
         rows = await queries.rows_of(
             session, page.rows, secrets=ctx.secrets, recipient=_recipient_mode(staff, full=False)
         )
@@ -144,6 +149,7 @@ async def outbox_list(request: Request, ctx: Context, staff: Viewer) -> Response
             states=[(state, queries.STATE_WORDS[state]) for state in STATES],
             counts={state: _count(n) for state, n in counts.items()},
             total=_total(counts.values()),
+            funnel=funnel,
             rows=rows,
             requeueable=REQUEUEABLE,
             newer_url=_query(browse, after=str(page.newer)) if page.newer else None,
@@ -151,6 +157,18 @@ async def outbox_list(request: Request, ctx: Context, staff: Viewer) -> Response
             newest_url=_query(browse) if page.newer else None,
             url_for=lambda **changes: _query(replace(browse, **changes)),
         )
+
+
+async def _funnel(
+    ctx: AppContext, session: AsyncSession, staff: StaffContext, browse: queries.Browse
+) -> Funnel:
+    """Sent → delivered → clicked of the last :data:`FUNNEL_DAYS` days, same visibility."""
+    where = await outbox.visibility(
+        session, principal=staff.principal, business_number=browse.business_number
+    )
+    last = ctx.clock.now().date()
+    first = last - timedelta(days=FUNNEL_DAYS - 1)
+    return await review_funnel(session, first=first, last=last, where=where)
 
 
 async def _detail(

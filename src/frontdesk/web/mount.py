@@ -24,6 +24,7 @@ from frontdesk.web.auth import Forbidden, LoginRequired
 from frontdesk.web.pages import (
     add_integration,
     checkins,
+    edit_integration,
     hl7,
     integrations,
     login,
@@ -40,6 +41,7 @@ PAGES: tuple[APIRouter, ...] = (
     login.router,
     integrations.router,
     add_integration.router,
+    edit_integration.router,
     checkins.router,
     outbox.router,
     tickets.router,

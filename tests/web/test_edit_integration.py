@@ -296,7 +296,11 @@ async def test_a_location_is_edited_removed_with_confirmation_and_added_back(
 
 
 async def test_a_removed_group_disappears_and_keeps_its_rows(
-    client: httpx.AsyncClient, ctx: AppContext, login_as: LoginAs, tenants: dict[str, int]
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    login_as: LoginAs,
+    tenants: dict[str, int],
+    staff_headers: dict[str, str],
 ) -> None:
     token = await login_as("support")
     group_id = tenants[str(ENTERPRISE)]
@@ -320,6 +324,16 @@ async def test_a_removed_group_disappears_and_keeps_its_rows(
         assert len(mappings) == 2
         assert not any(m.active for m in mappings)
     assert ("integration_group.remove", "user:support-user") in await actions(ctx)
+    # The integration API no longer sees it either.
+    api = await client.get(
+        f"/integration/businessintegrationgroup/id/{group_id}", headers=staff_headers
+    )
+    assert api.status_code == 404
+    listed = await client.get(
+        f"/integration/businessintegrationgroup/{ENTERPRISE}", headers=staff_headers
+    )
+    assert listed.status_code == 200
+    assert listed.json() == []
     again = await client.post(
         f"/integrations/groups/{group_id}/remove", data={"csrf_token": token, "confirm": "remove"}
     )

@@ -52,9 +52,8 @@ from frontdesk.integrations.models import IntegrationMapping
 from frontdesk.plugins import Plugins
 from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.web.params import db_id
-from frontdesk.web.wizard import GENERAL, WizardError, override_keys, values
+from frontdesk.web.wizard import GENERAL, REVIEW_URL, WizardError, override_keys, values
 
-REVIEW_URL = "review.url"
 NEW = "new:"
 
 

@@ -132,6 +132,7 @@ PAGES: dict[str, Callable[[Seeded], str]] = {
     "login": lambda s: "/login",
     "integrations": lambda s: "/integrations",
     "group_detail": lambda s: f"/integrations/groups/{s.group_id}",
+    "group_edit": lambda s: f"/integrations/groups/{s.group_id}/edit",
     "checkins": lambda s: "/checkins",
     "checkins_business": lambda s: f"/checkins?business={ENTERPRISE}&day={s.last_day}",
     "checkins_reason": lambda s: f"/checkins?day={s.last_day}&reason=frequency_cap",

@@ -198,6 +198,9 @@ async def test_inactive_user_cannot_log_in(
     assert (await login(client, "ada")).status_code == 401
 
 
+EDIT_POSTS = ("properties", "triggers", "mappings", "remove")  # Edit integration's forms
+
+
 async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
     client: httpx.AsyncClient, login_as: LoginAs, tenants: dict[str, int]
 ) -> None:
@@ -211,6 +214,9 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         f"/integrations/groups/{group}/check",
         f"/integrations/groups/{group}/reauthorize",
         f"/integrations/groups/{group}/run",
+        *(f"/integrations/groups/{group}/{part}" for part in EDIT_POSTS),
+        "/integrations/mappings/535353",
+        "/integrations/mappings/535353/remove",
         "/outbox/424242/requeue",
         "/hl7/reprocess",
         *(f"/tickets/T0/{action}" for action in ("assign", "transition", "notes", "refile")),
@@ -225,6 +231,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
     }
     templated = {
         p.replace("424242", "{request_id}")
+        .replace("535353", "{mapping_id}")
         .replace(str(group), "{group_id}")
         .replace("/T0/", "/{ticket_id}/")
         for p in posts

@@ -58,7 +58,10 @@ async def _targets(ctx: AppContext, number: int) -> list[tuple[int, list[int] | 
             targets: list[tuple[int, list[int] | None]] = [(g, [m]) for g, m in rows]
         else:
             groups = await session.execute(
-                select(IntegrationGroup.id).where(IntegrationGroup.business_id == business.id)
+                select(IntegrationGroup.id).where(
+                    IntegrationGroup.business_id == business.id,
+                    IntegrationGroup.removed_at.is_(None),
+                )
             )
             targets = [(g, None) for g in groups.scalars()]
     if not targets:

@@ -81,7 +81,11 @@ def warnings_of(
 async def _visible_groups(
     session: AsyncSession, principal: Principal | None, group_id: int | None = None
 ) -> list[IntegrationGroup]:
-    query = select(IntegrationGroup).order_by(IntegrationGroup.id)
+    query = (
+        select(IntegrationGroup)
+        .where(IntegrationGroup.removed_at.is_(None))
+        .order_by(IntegrationGroup.id)
+    )
     if group_id is not None:
         query = query.where(IntegrationGroup.id == group_id)
     groups = (await session.execute(query)).scalars().all()

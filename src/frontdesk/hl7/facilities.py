@@ -42,7 +42,11 @@ class KnownFacilities:
         statement = (
             select(GroupProperty.value)
             .join(IntegrationGroup, IntegrationGroup.id == GroupProperty.group_id)
-            .where(IntegrationGroup.source_id == SOURCE_ID, GroupProperty.key == FACILITY)
+            .where(
+                IntegrationGroup.source_id == SOURCE_ID,
+                IntegrationGroup.removed_at.is_(None),
+                GroupProperty.key == FACILITY,
+            )
         )
         async with self.db.reader() as session:
             values = (await session.execute(statement)).scalars().all()
@@ -60,7 +64,11 @@ async def visible_facilities(db: Database, principal: Principal) -> frozenset[st
         select(GroupProperty.value, Business.id, Business.enterprise_id)
         .join(IntegrationGroup, IntegrationGroup.id == GroupProperty.group_id)
         .join(Business, Business.id == IntegrationGroup.business_id)
-        .where(IntegrationGroup.source_id == SOURCE_ID, GroupProperty.key == FACILITY)
+        .where(
+            IntegrationGroup.source_id == SOURCE_ID,
+            IntegrationGroup.removed_at.is_(None),
+            GroupProperty.key == FACILITY,
+        )
     )
     async with db.reader() as session:
         rows = (await session.execute(statement)).all()

@@ -51,9 +51,11 @@ async def get_group(
     principal: Principal | None = None,
     field: str = "groupId",
 ) -> IntegrationGroup:
-    """The group, or 404 naming ``field`` (also when ``principal`` may not see it)."""
+    """The group, or 404 naming ``field`` (also when ``principal`` may not see it, or it was
+    removed: a removed group is kept for its history, internal callers still find it)."""
     group = await session.get(IntegrationGroup, group_id)
-    if group is None or (principal is not None and not can_see_group(principal, group)):
+    hidden = principal is not None and group is not None and group.removed_at is not None
+    if group is None or hidden or (principal is not None and not can_see_group(principal, group)):
         raise NotFound(f"integration group {group_id} not found", field=field)
     return group
 
@@ -73,6 +75,7 @@ async def groups_of_business(
             IntegrationMapping.business_id == business.id
         )
         query = select(IntegrationGroup).where(IntegrationGroup.id.in_(mapped))
+    query = query.where(IntegrationGroup.removed_at.is_(None))
     groups = (await session.execute(query.order_by(IntegrationGroup.id))).scalars().all()
     return [g for g in groups if can_see_group(principal, g)]
 

@@ -73,7 +73,10 @@ async def get_mapping(
 ) -> IntegrationMapping:
     """The mapping, or 404 naming ``field`` (also when ``principal`` may not see its group)."""
     mapping = await session.get(IntegrationMapping, mapping_id)
-    if mapping is None or (principal is not None and not can_see_group(principal, mapping.group)):
+    if mapping is None or (
+        principal is not None
+        and (mapping.group.removed_at is not None or not can_see_group(principal, mapping.group))
+    ):
         raise NotFound(f"integration mapping {mapping_id} not found", field=field)
     return mapping
 

@@ -96,6 +96,8 @@ class IntegrationGroup(Base):
     status_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Set when staff removed the group: hidden and never run, its history kept (0054)."""
 
     business: Mapped[Business] = relationship(lazy="selectin")
     source: Mapped[IntegrationSource] = relationship(lazy="selectin")

@@ -117,7 +117,13 @@ async def overview(
     """Visible SMBs and enterprises with their groups (a location user: its groups' owners)."""
     visible = await list_businesses(session, principal=principal)
     all_groups = (
-        (await session.execute(select(IntegrationGroup).order_by(IntegrationGroup.id)))
+        (
+            await session.execute(
+                select(IntegrationGroup)
+                .where(IntegrationGroup.removed_at.is_(None))
+                .order_by(IntegrationGroup.id)
+            )
+        )
         .scalars()
         .all()
     )

@@ -9,6 +9,7 @@ from frontdesk.cli import (
     answering,
     business,
     checkins,
+    config,
     db,
     demo,
     hl7,
@@ -43,6 +44,7 @@ app.add_typer(checkins.app, name="checkins")
 app.add_typer(integration.app, name="integration")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(hl7.app, name="hl7")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:

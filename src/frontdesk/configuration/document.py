@@ -12,7 +12,6 @@ Secure values never appear: a secure property is ``{secret: NAME}``, a reference
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -85,7 +84,7 @@ class GroupDoc(_Strict):
 class ConfigDocument(_Strict):
     """A frontdesk configuration file (``frontdesk config export``)."""
 
-    version: Literal[1] = FORMAT_VERSION
+    version: Literal[1] = 1
     businesses: list[BusinessDoc] = Field(default_factory=list)
     groups: list[GroupDoc] = Field(default_factory=list)
 
@@ -98,12 +97,13 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-@dataclass(frozen=True)
 class FileProblem(Exception):
     """An error in the file, with the line (1-based) it is on when known."""
 
-    message: str
-    line: int | None = None
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line else self.message

@@ -54,7 +54,9 @@ def _properties(
     return values, secrets
 
 
-async def group_mappings(session: AsyncSession, group: IntegrationGroup) -> list[IntegrationMapping]:
+async def group_mappings(
+    session: AsyncSession, group: IntegrationGroup
+) -> list[IntegrationMapping]:
     """The group's mappings, by location number."""
     query = select(IntegrationMapping).where(IntegrationMapping.group_id == group.id)
     rows = (await session.execute(query)).scalars().all()
@@ -78,7 +80,7 @@ async def read_group(
             MappingDoc(
                 business=location,
                 active=mapping.active,
-                frequency=Frequency(value=mapping.frequency_value, unit=mapping.frequency_unit),  # type: ignore[arg-type]
+                frequency=Frequency(value=mapping.frequency_value, unit=mapping.frequency_unit),
                 timezone=mapping.timezone,
                 customer_fetch_delay=mapping.customer_fetch_delay_days,
                 dry_run=mapping.dry_run,

@@ -56,13 +56,16 @@ async def record_version(
     snapshot: dict[str, Any] = document.model_dump(by_alias=True, mode="json")
     if removed:
         snapshot["removed"] = True
-    secrets = [ConfigVersionSecret(scope=s.scope, key=s.key, secret_value=s.ciphertext) for s in stored]
+    secrets = [
+        ConfigVersionSecret(scope=s.scope, key=s.key, secret_value=s.ciphertext) for s in stored
+    ]
     transaction = session.sync_session.get_transaction()
     pending: dict[int, tuple[object, ConfigVersion]] = session.info.setdefault(_PENDING, {})
     mine = pending.get(group.id)
     if mine is not None and mine[0] is transaction:
         version = mine[1]
-        version.snapshot, version.secrets = snapshot, secrets
+        version.snapshot = snapshot
+        _replace_secrets(version, secrets)
         version.actor, version.origin = actor.label, origin_of(actor)
         await session.flush()
         return version
@@ -83,6 +86,20 @@ async def record_version(
     await session.flush()
     pending[group.id] = (transaction, version)
     return version
+
+
+def _replace_secrets(version: ConfigVersion, secrets: list[ConfigVersionSecret]) -> None:
+    # Updated in place: swapping the list would insert the new rows before deleting the old
+    # ones and trip the (version, scope, key) unique constraint.
+    wanted = {(s.scope, s.key): s.secret_value for s in secrets}
+    for row in list(version.secrets):
+        value = wanted.pop((row.scope, row.key), None)
+        if value is None:
+            version.secrets.remove(row)
+        else:
+            row.secret_value = value
+    for (scope, key), value in wanted.items():
+        version.secrets.append(ConfigVersionSecret(scope=scope, key=key, secret_value=value))
 
 
 def _same(before: list[ConfigVersionSecret], after: list[ConfigVersionSecret]) -> bool:
@@ -193,7 +210,8 @@ def _flatten(snapshot: dict[str, Any]) -> dict[str, str]:
     for mapping in snapshot.get("mappings") or []:
         prefix = f"mappings.{mapping['business']}"
         for field in ("active", "frequency", "timezone", "customerFetchDelay", "dryRun"):
-            flat[f"{prefix}.{field}"] = _text(mapping.get(field))
+            if mapping.get(field) is not None:
+                flat[f"{prefix}.{field}"] = _text(mapping[field])
         for key, value in (mapping.get("properties") or {}).items():
             flat[f"{prefix}.properties.{key}" + (".secret" if isinstance(value, dict) else "")] = (
                 _text(value)

@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("snapshot", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_config_versions"),
-        sa.UniqueConstraint(
-            "group_id", "number", name="uq_config_versions_group_id_number"
-        ),
+        sa.UniqueConstraint("group_id", "number", name="uq_config_versions_group_id_number"),
     )
     op.create_index("ix_config_versions_group_id", "config_versions", ["group_id"])
     op.create_index("ix_config_versions_business_id", "config_versions", ["business_id"])

@@ -54,7 +54,7 @@ def _read(path: Path) -> Located:
 
 def _invalid(path: Path, problem: FileProblem) -> None:
     where = f"{path}:{problem.line}" if problem.line else str(path)
-    err_console.print(f"[red]error:[/red] {where}: {problem.message}", markup=True)
+    print(f"error: {where}: {problem.message}", file=sys.stderr)
     raise typer.Exit(2)
 
 

@@ -59,6 +59,7 @@ async def reconcile_mappings(
                     business_number=n,
                     changes=c,
                 ),
+                keys=[i.key for i in inputs],
             )
             continue
         await _update(rec, doc, current, wanted, label, where)
@@ -125,6 +126,7 @@ async def _update(
                 mapping_id=mapping_id,
                 changes=changes,
             ),
+            keys=[c.key for c in changed],
         )
     for key in sorted(set(rows) - set(wanted)):
         rec.changes.append(f"- {label}: property {key}")

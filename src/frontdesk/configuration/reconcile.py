@@ -14,7 +14,8 @@ match key), new and changed mappings, then removals.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -39,6 +40,7 @@ from frontdesk.plugins import Plugins
 from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.security.secrets import SecretBox
 
+_ITEM = re.compile(r"(?:^|\.)(\d+)\.")
 SecretResolver = Callable[[str, str, SecretRef], str | None]
 """``(scope, key, reference) → plain value``, or None to keep the stored value."""
 Locate = Callable[..., int | None]
@@ -59,13 +61,21 @@ class Reconciler:
     outbound: OutboundPolicy | None = None
     changes: list[str] = field(default_factory=list)
 
-    async def at(self, path: tuple[str | int, ...], call: Callable[[], Awaitable[object]]) -> None:
-        """Run one service call; its refusal becomes a :class:`FileProblem` at ``path``."""
+    async def at(
+        self,
+        path: tuple[str | int, ...],
+        call: Callable[[], Awaitable[object]],
+        keys: Sequence[str] = (),
+    ) -> None:
+        """Run one service call; its refusal becomes a :class:`FileProblem` at ``path`` (or
+        at the property ``keys[i]`` when the service names item ``i`` of its property list)."""
         try:
             await call()
         except FrontdeskError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            raise FileProblem(f"{exc.message}{where}", self.locate(*path)) from None
+            item = _ITEM.search(exc.field or "")
+            if item is not None and int(item.group(1)) < len(keys):
+                path = (*path, "properties", keys[int(item.group(1))])
+            raise FileProblem(exc.message, self.locate(*path)) from None
 
     async def group(
         self, doc: GroupDoc, *, path: tuple[str | int, ...], current: IntegrationGroup | None
@@ -99,7 +109,7 @@ class Reconciler:
                     )
                 )
 
-            await self.at(path, create)
+            await self.at(path, create, keys=[i.key for i in inputs])
             await self._mappings(doc.mappings, made[0], name, path)
             return
         group_id = current.id
@@ -131,7 +141,7 @@ class Reconciler:
                 continue
             if batch:
                 await self.at(
-                    (*path, "properties", batch[0].key),
+                    path,
                     lambda b=batch: groups.set_group_properties(  # type: ignore[misc]
                         self.session,
                         principal=self.principal,
@@ -142,6 +152,7 @@ class Reconciler:
                         properties=b,
                         outbound=self.outbound,
                     ),
+                    keys=[c.key for c in batch],
                 )
         for key in sorted(set(rows) - set(wanted)):
             self.changes.append(f"- group {name}: property {key}")

@@ -24,6 +24,7 @@ from frontdesk.web.auth import Forbidden, LoginRequired
 from frontdesk.web.pages import (
     add_integration,
     checkins,
+    config_history,
     hl7,
     integrations,
     login,
@@ -39,6 +40,7 @@ DASHBOARD_TAG = "dashboard"
 PAGES: tuple[APIRouter, ...] = (
     login.router,
     integrations.router,
+    config_history.router,
     add_integration.router,
     checkins.router,
     outbox.router,

@@ -23,6 +23,7 @@ from frontdesk.configuration.state import read_document
 from frontdesk.configuration.versions import compare, list_versions
 from frontdesk.db.bounds import MAX_BIGINT
 
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
 app = typer.Typer(help="Configuration as code, versions and rollback.", no_args_is_help=True)
 
 SecretsDir = Annotated[
@@ -30,7 +31,7 @@ SecretsDir = Annotated[
     typer.Option(
         "--secrets-dir",
         envvar="FRONTDESK_SECRETS_DIR",
-        help="where {secret: NAME} files are read (default: FRONTDESK_SECRETS_DIR)",
+        help="where {secret: NAME} files are read (default: FRONTDESK_SECRETS_DIR, /run/secrets)",
     ),
 ]
 
@@ -50,6 +51,13 @@ def _read(path: Path) -> Located:
     except FileProblem as problem:
         _invalid(path, problem)
         raise AssertionError from None  # unreachable: _invalid exits
+
+
+def _secrets_dir(given: Path | None) -> Path | None:
+    """The secrets directory: as given, else /run/secrets when present (as the settings)."""
+    if given is None and DEFAULT_SECRETS_DIR.is_dir():
+        return DEFAULT_SECRETS_DIR
+    return given
 
 
 def _invalid(path: Path, problem: FileProblem) -> None:
@@ -104,7 +112,7 @@ def export_command(
 def diff_command(file: Path, secrets_dir: SecretsDir = None) -> None:
     """Show what applying FILE would change (exit 0: nothing, 1: something, 2: invalid)."""
     located = _read(file)
-    changes = run(_run_file(file, located, secrets_dir, commit=False))
+    changes = run(_run_file(file, located, _secrets_dir(secrets_dir), commit=False))
     for line in changes:
         print(line)
     if changes:
@@ -116,7 +124,7 @@ def diff_command(file: Path, secrets_dir: SecretsDir = None) -> None:
 def apply_command(file: Path, secrets_dir: SecretsDir = None) -> None:
     """Apply FILE in one transaction (nothing changes if any part is refused; exit 2)."""
     located = _read(file)
-    changes = run(_run_file(file, located, secrets_dir, commit=True))
+    changes = run(_run_file(file, located, _secrets_dir(secrets_dir), commit=True))
     for line in changes:
         print(line)
     console.print(f"{len(changes)} changes applied" if changes else "nothing to change")

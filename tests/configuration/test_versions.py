@@ -4,6 +4,7 @@ shows them with secrets as changed/unchanged only, ``config rollback`` restores 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -163,3 +164,25 @@ groups:
     assert shown.exit_code == 0, shown.output
     same = await cli("config", "diff", str(source), "--secrets-dir", str(secrets))
     assert same.exit_code == 0, same.output
+
+
+async def test_concurrent_changes_get_distinct_versions(
+    cli: Cli, client: httpx.AsyncClient, staff_headers: H
+) -> None:
+    configured = await configure(client, staff_headers)
+
+    async def patch(mapping: int, active: bool) -> int:
+        r = await client.patch(
+            f"/integration/businessintegrationmapping/{mapping}",
+            json={"active": active},
+            headers=staff_headers,
+        )
+        return r.status_code
+
+    codes = await asyncio.gather(
+        *(patch(m, False) for m in configured.mappings.values()),
+        patch(configured.mappings[LOUDOUN], True),
+    )
+    assert codes == [200, 200, 200]
+    versions = await history(cli, configured.group_id)
+    assert [v["version"] for v in versions] == [1, 2, 3, 4, 5, 6]

@@ -33,7 +33,7 @@ async def reconcile_mappings(
         where = (*path, "mappings", index)
         label = f"mapping {name}/{doc.business}"
         current = stored.get(doc.business)
-        wanted = rec._wanted(
+        wanted = rec.wanted_values(
             dict(doc.properties), str(doc.business), where, group.source, current=current
         )
         if current is None:
@@ -111,7 +111,7 @@ async def _update(
         else:
             fields["customer_fetch_delay"] = doc.customer_fetch_delay
     rows = {p.key: p for p in current.properties}
-    changed = rec._differences(rows, wanted, label)
+    changed = rec.differences(rows, wanted, label)
     mapping_id = current.id
     if len(rec.changes) > before:
         changes = mappings.MappingChanges(properties=changed, **fields)  # type: ignore[arg-type]

@@ -84,7 +84,7 @@ class Reconciler:
         source = await self._source(doc.source, path)
         name = f"{doc.business}/{doc.source}"
         refs = await self._triggers(doc.triggers, source, path)
-        wanted = self._wanted(doc.properties, GROUP_SCOPE, path, source, current=current)
+        wanted = self.wanted_values(doc.properties, GROUP_SCOPE, path, source, current=current)
         if current is None:
             self.changes.append(f"+ group {name}")
             inputs = [
@@ -132,7 +132,7 @@ class Reconciler:
                 ),
             )
         rows = {p.key: p for p in current.properties}
-        changed = self._differences(rows, wanted, f"group {name}")
+        changed = self.differences(rows, wanted, f"group {name}")
         late = [c for c in changed if c.key == props.DATA_FETCH_LOGIC]
         early = [c for c in changed if c.key != props.DATA_FETCH_LOGIC]
         for batch in (early, None, late):
@@ -194,7 +194,7 @@ class Reconciler:
             refs.append(TriggerRef(trigger.id))
         return refs
 
-    def _wanted(
+    def wanted_values(
         self,
         values: dict[str, str | SecretRef],
         scope: str,
@@ -228,7 +228,7 @@ class Reconciler:
                 wanted[key] = (value, False)
         return wanted
 
-    def _differences(
+    def differences(
         self,
         rows: Mapping[str, PropertyColumns],
         wanted: dict[str, tuple[str | None, bool]],

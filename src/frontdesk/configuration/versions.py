@@ -69,6 +69,11 @@ async def record_version(
         version.actor, version.origin = actor.label, origin_of(actor)
         await session.flush()
         return version
+    # Two transactions changing one group must not both take number N+1: the group's row
+    # lock orders them on PostgreSQL (SQLite has one writer at a time anyway).
+    await session.execute(
+        select(IntegrationGroup.id).where(IntegrationGroup.id == group.id).with_for_update()
+    )
     last = await latest_version(session, group_id=group.id)
     if last is not None and last.snapshot == snapshot and _same(last.secrets, secrets):
         return None

@@ -15,7 +15,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 FORMAT_VERSION = 1
 UNCHANGED = "unchanged"
@@ -33,7 +33,14 @@ class SecretRef(_Strict):
     secret: Annotated[str, Field(pattern=_NAME)]
 
 
-PropertyValue = Annotated[str | SecretRef, Field(union_mode="left_to_right")]
+def _number_as_text(value: Any) -> Any:
+    # ``engagement.min.age: 18`` is meant as the text "18" (values are text, as in the API).
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+PropertyValue = Annotated[
+    str | SecretRef, Field(union_mode="left_to_right"), BeforeValidator(_number_as_text)
+]
 
 
 class TemplateDoc(_Strict):
@@ -137,7 +144,7 @@ def load(text: str) -> Located:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise FileProblem(f"not valid YAML: {exc.problem}", line) from None
     lines: dict[Path, int] = {}
-    data = _plain(root, (), lines) if root is not None else {}
+    data = _plain(root, (), lines, set()) if root is not None else {}
     try:
         document = ConfigDocument.model_validate(data)
     except ValidationError as exc:
@@ -149,21 +156,26 @@ def load(text: str) -> Located:
     return Located(document, lines)
 
 
-def _plain(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    """The Python value of ``node``; records each node's line under its path."""
+def _plain(node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int]) -> Any:
+    """The Python value of ``node``; records each node's line under its path. Aliases are
+    refused: a configuration is written out, and an alias bomb cannot expand here."""
     lines[path] = node.start_mark.line + 1
+    if not isinstance(node, yaml.ScalarNode):
+        if id(node) in seen:
+            raise FileProblem("anchors and aliases are not supported", lines[path])
+        seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _plain(key_node, (*path, "<key>"), lines)
+            key = _plain(key_node, (*path, "<key>"), lines, seen)
             if not isinstance(key, str | int) or isinstance(key, bool):
                 raise FileProblem("a key must be a string", key_node.start_mark.line + 1)
             if key in result:
                 raise FileProblem(f"{key} is given twice", key_node.start_mark.line + 1)
-            result[key] = _plain(value_node, (*path, key), lines)
+            result[key] = _plain(value_node, (*path, key), lines, seen)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_plain(item, (*path, i), lines, seen) for i, item in enumerate(node.value)]
     return yaml.SafeLoader("").construct_object(node)
 
 

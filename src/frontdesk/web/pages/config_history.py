@@ -16,6 +16,7 @@ from frontdesk.configuration.versions import Change, compare, list_versions
 from frontdesk.context import AppContext
 from frontdesk.db.bounds import DbId
 from frontdesk.errors import NotFound
+from frontdesk.integrations.groups import get_group
 from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.web.auth import StaffContext, require
@@ -30,6 +31,7 @@ Viewer = Annotated[StaffContext, Depends(require(Permission.VIEW_INTEGRATIONS))]
 async def group_history(request: Request, group_id: DbId, ctx: Context, staff: Viewer) -> Response:
     """The versions of the group, newest first, each with its changes."""
     async with ctx.db.reader() as session:
+        await get_group(session, group_id=group_id, principal=staff.principal)
         try:
             versions = await list_versions(session, group_id=group_id, principal=staff.principal)
         except NotFound:

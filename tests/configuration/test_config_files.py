@@ -198,3 +198,37 @@ async def test_removing_from_the_file_removes_from_the_database(
     )
     assert r.status_code == 404
     assert (await cli("config", "export")).output == trimmed
+
+
+async def test_whole_numbers_are_text_and_aliases_are_refused(cli: Cli, tmp_path: Path) -> None:
+    empty = {
+        "FRONTDESK_DATA_DIR": str(tmp_path / "other"),
+        "FRONTDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}",
+    }
+    secrets = write_secrets(tmp_path / "secrets")
+    text = f"""version: 1
+businesses:
+- number: {ENTERPRISE}
+  name: Riverside
+  timezone: America/New_York
+groups:
+- business: {ENTERPRISE}
+  source: ALLSCRIPTS
+  triggers: [allscriptsAppointmentTriggerService]
+  properties:
+    User_Name: {{secret: {ENTERPRISE}.ALLSCRIPTS.User_Name}}
+    PM_Password: {{secret: {ENTERPRISE}.ALLSCRIPTS.PM_Password}}
+    pms_user_name: pmuser
+    engagement.min.age: 16
+"""
+    path = tmp_path / "smb.yaml"
+    path.write_text(text)
+    applied = await cli("config", "apply", str(path), "--secrets-dir", str(secrets), env=empty)
+    assert applied.exit_code == 0, applied.output
+    exported = await cli("config", "export", env=empty)
+    assert "engagement.min.age: '16'" in exported.output
+    aliased = text.replace("triggers: [", "triggers: &t [") + "  mappings: *t\n"
+    path.write_text(aliased)
+    refused = await cli("config", "diff", str(path), "--secrets-dir", str(secrets), env=empty)
+    assert refused.exit_code == 2
+    assert "smb.yaml:9: anchors and aliases are not supported" in refused.output

@@ -30,6 +30,7 @@ from frontdesk.configuration.document import (
     SecretRef,
 )
 from frontdesk.configuration.reconcile import Reconciler
+from frontdesk.configuration.versions import changes_from
 from frontdesk.delivery import template_service as templates
 from frontdesk.errors import FrontdeskError
 from frontdesk.integrations.groups import delete_group
@@ -88,29 +89,30 @@ async def apply_document(
             raise FileProblem(
                 f"business {number} is listed twice", located.line("businesses", index)
             )
-    for index, doc in order:
-        await _business(reconciler, doc, ("businesses", index))
-    listed: set[tuple[int, str]] = set()
-    for index, group in enumerate(document.groups):
-        path = ("groups", index)
-        if (group.business, group.source) in listed:
-            raise FileProblem(
-                f"group {group.business}/{group.source} is listed twice", located.line(*path)
-            )
-        listed.add((group.business, group.source))
-        owner = await businesses.get_by_number(session, number=group.business)
-        if owner is None:
-            raise FileProblem(f"business {group.business} does not exist", located.line(*path))
-        current = (
-            await session.execute(
-                select(IntegrationGroup)
-                .join(IntegrationGroup.source)
-                .where(IntegrationGroup.business_id == owner.id)
-                .where(IntegrationGroup.source.has(name=group.source))
-            )
-        ).scalar_one_or_none()
-        await reconciler.group(group, path=path, current=current)
-    await _removed_groups(reconciler, set(numbers), listed)
+    with changes_from(session, "apply"):
+        for index, doc in order:
+            await _business(reconciler, doc, ("businesses", index))
+        listed: set[tuple[int, str]] = set()
+        for index, group in enumerate(document.groups):
+            path = ("groups", index)
+            if (group.business, group.source) in listed:
+                raise FileProblem(
+                    f"group {group.business}/{group.source} is listed twice", located.line(*path)
+                )
+            listed.add((group.business, group.source))
+            owner = await businesses.get_by_number(session, number=group.business)
+            if owner is None:
+                raise FileProblem(f"business {group.business} does not exist", located.line(*path))
+            current = (
+                await session.execute(
+                    select(IntegrationGroup)
+                    .join(IntegrationGroup.source)
+                    .where(IntegrationGroup.business_id == owner.id)
+                    .where(IntegrationGroup.source.has(name=group.source))
+                )
+            ).scalar_one_or_none()
+            await reconciler.group(group, path=path, current=current)
+        await _removed_groups(reconciler, set(numbers), listed)
     if reconciler.changes:
         await record_event(
             session,

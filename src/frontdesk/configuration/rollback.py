@@ -18,7 +18,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
 from frontdesk.configuration.document import FileProblem, GroupDoc, SecretRef
 from frontdesk.configuration.reconcile import Reconciler
-from frontdesk.configuration.versions import get_version, latest_version
+from frontdesk.configuration.versions import changes_from, get_version, latest_version
 from frontdesk.errors import InvalidInput
 from frontdesk.integrations.groups import get_group
 from frontdesk.plugins import Plugins
@@ -56,23 +56,17 @@ async def rollback_group(
         ciphertext = kept.get((scope, key))
         return secrets.decrypt(ciphertext) if ciphertext is not None else None
 
-    actor = Principal(
-        kind="system",
-        id=principal.id,
-        name="rollback",
-        role=principal.role,
-        business_scope=principal.business_scope,
-    )
     reconciler = Reconciler(
         session=session,
-        principal=actor,
+        principal=principal,
         clock=clock,
         secrets=secrets,
         plugins=plugins,
         resolve=resolve,
     )
     try:
-        await reconciler.group(document, path=(), current=group)
+        with changes_from(session, "rollback"):
+            await reconciler.group(document, path=(), current=group)
     except FileProblem as exc:
         raise InvalidInput(f"version {to} cannot be restored: {exc.message}", field="to") from None
     newest = await latest_version(session, group_id=group_id)

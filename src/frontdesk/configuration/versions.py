@@ -12,6 +12,8 @@ its name (``apply``, ``rollback``; any other → ``cli``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +29,24 @@ from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.security.secrets import SecretBox
 
 _PENDING = "frontdesk.config_versions"
+_ORIGIN = "frontdesk.config_origin"
 
 
-def origin_of(actor: Principal) -> str:
+@contextmanager
+def changes_from(session: AsyncSession, origin: str) -> Iterator[None]:
+    """Record the versions made inside the block with ``origin`` (``apply``, ``rollback``)
+    whoever the actor is: a dashboard user rolling back is ``user:...`` from ``rollback``."""
+    session.info[_ORIGIN] = origin
+    try:
+        yield
+    finally:
+        session.info.pop(_ORIGIN, None)
+
+
+def origin_of(actor: Principal, session: AsyncSession | None = None) -> str:
     """Where a change came from, as a version records it."""
+    if session is not None and _ORIGIN in session.info:
+        return str(session.info[_ORIGIN])
     if actor.kind == "api_key":
         return "api"
     if actor.kind == "user":
@@ -66,7 +82,7 @@ async def record_version(
         version = mine[1]
         version.snapshot = snapshot
         _replace_secrets(version, secrets)
-        version.actor, version.origin = actor.label, origin_of(actor)
+        version.actor, version.origin = actor.label, origin_of(actor, session)
         await session.flush()
         return version
     # Two transactions changing one group must not both take number N+1: the group's row
@@ -82,7 +98,7 @@ async def record_version(
         business_id=group.business.id,
         number=(last.number + 1) if last is not None else 1,
         actor=actor.label,
-        origin=origin_of(actor),
+        origin=origin_of(actor, session),
         snapshot=snapshot,
         created_at=clock.now(),
         secrets=secrets,

@@ -75,6 +75,7 @@ async def test_changes_make_versions_and_rollback_restores_one(
     assert (await cli("config", "export")).output == baseline
     versions = await history(cli, group)
     assert versions[-1]["origin"] == "rollback"
+    assert versions[-1]["actor"] == "system:cli"  # who ran it, not a made-up actor
     restored = {c["path"] for c in versions[-1]["changes"]}
     assert "properties.PM_Password" in restored
     # the password is the one of version 3 again: the file with the old secret changes nothing

@@ -29,7 +29,7 @@ from frontdesk.configuration.document import (
     Located,
     SecretRef,
 )
-from frontdesk.configuration.reconcile import Reconciler
+from frontdesk.configuration.reconcile import Reconciler, SecretResolver
 from frontdesk.configuration.versions import changes_from
 from frontdesk.delivery import template_service as templates
 from frontdesk.errors import FrontdeskError
@@ -42,7 +42,7 @@ from frontdesk.security.secrets import SecretBox
 APPLY = Principal.system("apply")
 
 
-def directory_secrets(directory: Path | None) -> object:
+def directory_secrets(directory: Path | None) -> SecretResolver:
     """A resolver reading ``{secret: NAME}`` from the file ``NAME`` in ``directory``; a
     missing file (or ``unchanged``) keeps the stored value."""
 
@@ -75,7 +75,7 @@ async def apply_document(
         clock=clock,
         secrets=secrets,
         plugins=plugins,
-        resolve=directory_secrets(secrets_dir),  # type: ignore[arg-type]
+        resolve=directory_secrets(secrets_dir),
         locate=located.line,
         outbound=outbound,
     )

@@ -126,3 +126,35 @@ async def enterprise_number(session: AsyncSession, *, business: Business) -> int
         return None
     parent = await session.get(Business, business.enterprise_id)
     return parent.number if parent else None
+
+
+async def update_business(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    clock: Clock,
+    number: int,
+    name: str | None = None,
+    timezone: str | None = None,
+) -> Business:
+    """Rename a business or change its time zone (``None`` leaves a field as it is)."""
+    business = await visible_business(session, principal=principal, number=number)
+    before = {"name": business.name, "timezone": business.timezone}
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("a business needs a name", field="name")
+        business.name = name.strip()
+    if timezone is not None:
+        business.timezone = validate_timezone(timezone)
+    await session.flush()
+    await record_event(
+        session,
+        clock=clock,
+        actor=principal,
+        action="business.update",
+        target_type="business",
+        target_id=str(number),
+        business_id=business.enterprise_id or business.id,
+        details={"before": before, "after": {"name": business.name, "timezone": business.timezone}},
+    )
+    return business

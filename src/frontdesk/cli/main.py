@@ -10,6 +10,7 @@ from frontdesk.cli import (
     answering,
     business,
     checkins,
+    config,
     db,
     demo,
     hl7,
@@ -47,6 +48,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(hl7.app, name="hl7")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(activation.app, name="activation")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:

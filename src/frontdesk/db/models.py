@@ -6,6 +6,7 @@ from frontdesk.answering import models as answering_models
 from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
 from frontdesk.businesses import models as business_models
+from frontdesk.configuration import models as configuration_models
 from frontdesk.credentials import models as credential_models
 from frontdesk.db.base import Base
 from frontdesk.delivery import models as delivery_models
@@ -29,6 +30,7 @@ __all__ = [
     "audit_models",
     "business_models",
     "checkin_models",
+    "configuration_models",
     "credential_models",
     "delivery_models",
     "hl7_models",

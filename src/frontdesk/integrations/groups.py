@@ -18,6 +18,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import ENTERPRISE, LOCATION, visible_business
 from frontdesk.clock import Clock
+from frontdesk.configuration.versions import record_version
 from frontdesk.connectors.spec import SourceSpec
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.integrations import properties as props
@@ -165,6 +166,7 @@ async def create_group(
             "propertyKeys": [c.key for c in checked],
         },
     )
+    await record_version(session, group=group, actor=principal, clock=clock)
     return group
 
 
@@ -222,6 +224,7 @@ async def update_triggers(
             properties=properties,
             outbound=outbound,
         )
+    await record_version(session, group=group, actor=principal, clock=clock)
     return group
 
 
@@ -275,6 +278,7 @@ async def delete_group(
         action="integration_group.delete",
         details={"sourceId": group.source_id, "mappingIds": list(mapping_ids)},
     )
+    await record_version(session, group=group, actor=principal, clock=clock, removed=True)
     await session.delete(group)
     await session.flush()
 
@@ -316,6 +320,7 @@ async def set_group_properties(
         action="integration_group.properties.set",
         details={"propertyKeys": [c.key for c in checked]},
     )
+    await record_version(session, group=group, actor=principal, clock=clock)
     return group
 
 
@@ -349,6 +354,7 @@ async def delete_group_property(
         action="integration_group.properties.delete",
         details={"propertyKeys": [key]},
     )
+    await record_version(session, group=group, actor=principal, clock=clock)
     return group
 
 

@@ -21,6 +21,7 @@ from frontdesk.audit.service import record_event
 from frontdesk.businesses.models import Business
 from frontdesk.businesses.service import ENTERPRISE, validate_timezone, visible_business
 from frontdesk.clock import Clock
+from frontdesk.configuration.versions import record_version
 from frontdesk.errors import Conflict, InvalidInput, NotFound
 from frontdesk.integrations import properties as props
 from frontdesk.integrations.groups import (
@@ -147,6 +148,7 @@ async def create_mapping(
         action="create",
         details=_summary(mapping, changes),
     )
+    await record_version(session, group=mapping.group, actor=principal, clock=clock)
     return mapping
 
 
@@ -175,6 +177,7 @@ async def update_mapping(
         action="update",
         details=_summary(mapping, changes),
     )
+    await record_version(session, group=mapping.group, actor=principal, clock=clock)
     return mapping
 
 
@@ -215,6 +218,7 @@ async def delete_mapping_property(
         action="properties.delete",
         details={"propertyKeys": [key]},
     )
+    await record_version(session, group=mapping.group, actor=principal, clock=clock)
     return mapping
 
 
@@ -231,8 +235,10 @@ async def delete_mapping(
         action="delete",
         details={"businessNumber": mapping.business.number},
     )
+    group = mapping.group
     await session.delete(mapping)
     await session.flush()
+    await record_version(session, group=group, actor=principal, clock=clock)
 
 
 def effective_customer_fetch_delay(mapping: IntegrationMapping) -> int:

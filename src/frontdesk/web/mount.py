@@ -25,6 +25,7 @@ from frontdesk.web.pages import (
     activations,
     add_integration,
     checkins,
+    config_history,
     edit_integration,
     hl7,
     integrations,
@@ -41,6 +42,7 @@ DASHBOARD_TAG = "dashboard"
 PAGES: tuple[APIRouter, ...] = (
     login.router,
     integrations.router,
+    config_history.router,
     add_integration.router,
     edit_integration.router,
     checkins.router,

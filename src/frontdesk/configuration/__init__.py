@@ -1,0 +1,1 @@
+"""Configuration as code and configuration versions (``frontdesk config ...``)."""

@@ -200,6 +200,42 @@ async def test_removing_from_the_file_removes_from_the_database(
     assert (await cli("config", "export")).output == trimmed
 
 
+async def test_a_group_left_out_is_removed_with_its_history_and_restored_when_listed_again(
+    cli: Cli, client: httpx.AsyncClient, staff_headers: H, tmp_path: Path
+) -> None:
+    """A group the file leaves out is removed softly (the dashboard's removal: its versions
+    and decisions stay, the API answers 404); a file listing it again brings it back."""
+    configured = await configure(client, staff_headers)
+    full = (await cli("config", "export")).output
+    whole = tmp_path / "whole.yaml"
+    whole.write_text(full)
+    groupless = tmp_path / "groupless.yaml"
+    groupless.write_text(full[: full.index("groups:")] + "groups: []\n")
+    applied = await cli("config", "apply", str(groupless))
+    assert applied.exit_code == 0, applied.output
+    r = await client.get(
+        f"/integration/businessintegrationgroup/{ENTERPRISE}", headers=staff_headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == []  # removed: hidden from the API
+    assert "ALLSCRIPTS" not in (await cli("config", "export")).output
+    history = await cli("config", "history", "--group", str(configured.group_id), "--json")
+    assert history.exit_code == 0, history.output  # the removed group's versions are kept
+
+    secrets = write_secrets(tmp_path / "secrets")
+    restored = await cli("config", "apply", str(whole), "--secrets-dir", str(secrets))
+    assert restored.exit_code == 0, restored.output
+    assert "restored" in restored.output
+    r = await client.get(
+        f"/integration/businessintegrationgroup/{ENTERPRISE}", headers=staff_headers
+    )
+    assert r.status_code == 200, r.text
+    assert [g["groupId"] for g in r.json()] == [configured.group_id]  # the same, not a new one
+    assert (await cli("config", "export")).output == full
+    again = await cli("config", "diff", str(whole))
+    assert again.exit_code == 0, again.output
+
+
 async def test_whole_numbers_are_text_and_aliases_are_refused(cli: Cli, tmp_path: Path) -> None:
     empty = {
         "FRONTDESK_DATA_DIR": str(tmp_path / "other"),

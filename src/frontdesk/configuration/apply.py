@@ -3,7 +3,8 @@
 The file is authoritative for what it lists: its businesses are created or updated (never
 removed), their templates set or removed, and every group of a listed business is created,
 brought to the file's state (:mod:`frontdesk.configuration.reconcile`) or, when the file
-does not list it, removed. Businesses the file does not list are left alone.
+does not list it, removed (softly: its history stays; listing it again restores it).
+Businesses the file does not list are left alone.
 
 Everything happens in the caller's transaction and stops at the first refusal, which is a
 :class:`~frontdesk.configuration.document.FileProblem` with the file's line; the caller rolls
@@ -33,8 +34,8 @@ from frontdesk.configuration.reconcile import Reconciler, SecretResolver
 from frontdesk.configuration.versions import changes_from
 from frontdesk.delivery import template_service as templates
 from frontdesk.errors import FrontdeskError
-from frontdesk.integrations.groups import delete_group
 from frontdesk.integrations.models import IntegrationGroup
+from frontdesk.integrations.removal import remove_group, restore_group
 from frontdesk.plugins import Plugins
 from frontdesk.security.outbound import OutboundPolicy
 from frontdesk.security.secrets import SecretBox
@@ -111,6 +112,9 @@ async def apply_document(
                     .where(IntegrationGroup.source.has(name=group.source))
                 )
             ).scalar_one_or_none()
+            if current is not None and current.removed_at is not None:
+                reconciler.changes.append(f"+ group {group.business}/{group.source} (restored)")
+                await restore_group(session, principal=APPLY, clock=clock, group=current)
             await reconciler.group(group, path=path, current=current)
         await _removed_groups(reconciler, set(numbers), listed)
     if reconciler.changes:
@@ -211,6 +215,7 @@ async def _removed_groups(rec: Reconciler, numbers: set[int], listed: set[tuple[
         select(IntegrationGroup)
         .join(Business, IntegrationGroup.business_id == Business.id)
         .where(Business.number.in_(sorted(numbers)))
+        .where(IntegrationGroup.removed_at.is_(None))
     )
     for group in (await rec.session.execute(query)).scalars().all():
         key = (group.business.number, group.source.name)
@@ -220,7 +225,7 @@ async def _removed_groups(rec: Reconciler, numbers: set[int], listed: set[tuple[
         group_id = group.id
         await rec.at(
             ("groups",),
-            lambda g=group_id: delete_group(  # type: ignore[misc]
+            lambda g=group_id: remove_group(  # type: ignore[misc]
                 rec.session, principal=rec.principal, clock=rec.clock, group_id=g
             ),
         )

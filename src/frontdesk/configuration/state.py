@@ -146,7 +146,11 @@ async def read_document(session: AsyncSession, *, business_number: int | None) -
     ]
     groups: list[GroupDoc] = []
     if by_id:
-        query = select(IntegrationGroup).where(IntegrationGroup.business_id.in_(list(by_id)))
+        query = (
+            select(IntegrationGroup)
+            .where(IntegrationGroup.business_id.in_(list(by_id)))
+            .where(IntegrationGroup.removed_at.is_(None))  # removed: history only
+        )
         for group in (await session.execute(query)).scalars().all():
             groups.append((await read_group(session, group))[0])
     groups.sort(key=lambda g: (g.business, g.source))

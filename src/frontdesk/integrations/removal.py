@@ -6,7 +6,9 @@ removal marks the group (``removed_at``), makes it and every mapping inactive (t
 dispatcher never runs it again) and hides it from every lookup made for a principal (404, as
 for another tenant's group); check-ins, review requests, runs, the mappings with the settings
 each run froze, and the audit trail stay. A business whose group was removed cannot get a new
-group for that source (one group per business and source): the conflict names the removed one.
+group for that source through the API (one group per business and source: the conflict names
+the removed one); ``config apply`` of a file that lists it again restores it
+(:func:`restore_group`).
 """
 
 from __future__ import annotations
@@ -63,5 +65,31 @@ async def remove_group(
             "statusBefore": before,
             "mappingIds": [m.id for m in mappings],
         },
+    )
+    return group
+
+
+async def restore_group(
+    session: AsyncSession, *, principal: Principal, clock: Clock, group: IntegrationGroup
+) -> IntegrationGroup:
+    """Bring a removed group back (``config apply`` of a file that lists it again): active,
+    visible, its history continued; the caller then sets its mappings as the file says."""
+    if group.removed_at is None:
+        return group
+    now = clock.now()
+    group.removed_at = None
+    group.status = "active"
+    group.status_reason = None
+    group.updated_at = now
+    await session.flush()
+    await record_event(
+        session,
+        clock=clock,
+        actor=principal,
+        action="integration_group.restore",
+        target_type="integration_group",
+        target_id=str(group.id),
+        business_id=group.business.id,
+        details={"businessNumber": group.business.number, "sourceId": group.source_id},
     )
     return group

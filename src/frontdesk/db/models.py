@@ -1,6 +1,7 @@
 """The explicit registry of every feature's models, imported by Alembic and the test suite."""
 
 from frontdesk.access import models as access_models
+from frontdesk.alerts import models as alert_models
 from frontdesk.answering import models as answering_models
 from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
@@ -21,6 +22,7 @@ from frontdesk.sync import models as sync_models
 __all__ = [
     "Base",
     "access_models",
+    "alert_models",
     "answering_desk_models",
     "answering_models",
     "audit_models",

@@ -23,6 +23,8 @@ from frontdesk.logs import get_logger
 from frontdesk.web.auth import Forbidden, LoginRequired
 from frontdesk.web.pages import (
     add_integration,
+    alerts,
+    audit,
     checkins,
     hl7,
     integrations,
@@ -44,6 +46,8 @@ PAGES: tuple[APIRouter, ...] = (
     outbox.router,
     tickets.router,
     hl7.router,
+    alerts.router,
+    audit.router,
 )
 
 

@@ -27,4 +27,6 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Outbox", "/outbox", Permission.VIEW_OUTBOX, "outbox"),
     NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
     NavItem("HL7", "/hl7", Permission.VIEW_INTEGRATIONS, "hl7"),
+    NavItem("Alerts", "/alerts", Permission.VIEW_INTEGRATIONS, "alerts"),
+    NavItem("Audit log", "/audit", Permission.VIEW_INTEGRATIONS, "audit"),
 )

@@ -71,18 +71,18 @@ async def audit_log(request: Request, ctx: Context, staff: Viewer, plugins: Plug
             (event, names.get(event.business_id or 0), detail_items(event.details or {}, secure))
             for event in found.items
         ]
-    filters = {"actor": actor, "action": action, "business": str(number or "")}
-    return render(
-        request,
-        "audit/page.html",
-        staff=staff,
-        section="audit",
-        actor=actor,
-        action=action,
-        number=number,
-        actions=actions,
-        practices=practices,
-        rows=rows,
-        older_url=_url(filters, cursor=found.next_cursor) if found.next_cursor else None,
-        newest_url=_url(filters) if cursor else None,
-    )
+        filters = {"actor": actor, "action": action, "business": str(number or "")}
+        return render(
+            request,
+            "audit/page.html",
+            staff=staff,
+            section="audit",
+            actor=actor,
+            action=action,
+            number=number,
+            actions=actions,
+            practices=practices,
+            rows=rows,
+            older_url=_url(filters, cursor=found.next_cursor) if found.next_cursor else None,
+            newest_url=_url(filters) if cursor else None,
+        )

@@ -143,6 +143,9 @@ async def test_a_practice_user_sees_only_its_own_audit_events(
     assert (await client.get("/audit", params={"business": OTHER_SMB})).status_code == 422
     own = await client.get("/audit", params={"business": LOUDOUN})
     assert own.status_code == 200
+    users = await client.get("/audit", params={"action": "staff.create"})
+    # a tenant id stays readable (the redaction once took "businessNumber" for an SSN)
+    assert f'businessNumber</span> <span class="mono">{ENTERPRISE}</span>' in users.text
 
 
 async def test_the_alerts_page_shows_open_alerts_to_staff_and_tenants_their_own(

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from tests.sync.conftest import ENTERPRISE, foreground, unity_settings
 
 from frontdesk.alerts.heartbeat import LISTENER, WORKER, Heartbeat
-from frontdesk.alerts.models import Alert
+from frontdesk.alerts.models import Alert, ComponentHeartbeat
 from frontdesk.alerts.service import evaluate
 from frontdesk.clock import ManualClock
-from frontdesk.composition import Role, build_process
+from frontdesk.composition import Role, build_process, running
 from frontdesk.context import AppContext
 from frontdesk.engagement.ledger_models import PARKED, SENT
 from frontdesk.settings import AlertSettings, MllpSettings
@@ -242,3 +242,17 @@ async def test_the_api_lists_alerts_of_the_callers_tenant_only(
     )
     assert r.json()["items"] == []
     assert (await client.get("/api/alerts")).status_code == 401
+
+
+async def test_a_serving_process_beats_while_it_runs_and_says_goodbye_when_it_stops(
+    ctx: AppContext, clock: ManualClock
+) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"mllp": MllpSettings(port=0)})
+    async with running(ctx, Role.SERVER), ctx.db.reader() as session:
+        beating = (await session.execute(select(ComponentHeartbeat.component))).scalars()
+        assert sorted(beating) == [WORKER, LISTENER]
+    async with ctx.db.reader() as session:
+        assert (await session.execute(select(ComponentHeartbeat))).first() is None
+    clock.advance(timedelta(hours=1))
+    await evaluate(ctx)
+    assert await alerts(ctx) == []

@@ -10,16 +10,19 @@
              tasks + schedule (AppJobs) ──▶ job queue ──▶ dispatcher
              answering runtime (options, committer, caches)
              role-specific loops: embedded runner + sweeper, the signed-webhook pump,
-             credential warnings
+             credential warnings, alerts; heartbeats of the runner and the MLLP listener
 
 Roles:
 
 - ``server`` (``frontdesk serve``): the API, the dashboard and, on the embedded backend, the
   runner (dispatcher loop, send jobs, sweeper) and the daily patient-data purge; the
-  signed-webhook pump (ticket pushes, review-request events), credential warnings;
+  signed-webhook pump (ticket pushes, review-request events), credential warnings, the alert
+  checks (``AlertLoop``); heartbeats of the embedded runner and the MLLP listener
+  (``docs/alerts.md``);
 - ``api`` (``serve --no-worker``, or any ``serve`` on procrastinate): no runner; on
   procrastinate its queue defers jobs (run now, requeue) for the workers;
-- ``worker`` (``frontdesk worker``): every task and the schedule on procrastinate;
+- ``worker`` (``frontdesk worker``): every task and the schedule on procrastinate; its
+  heartbeat;
 - ``cli`` (one command): decides in the foreground; review requests are queued in the same
   transaction (deferred into procrastinate when that is the backend; on the embedded backend
   the serving process's sweeper picks them up) or sent in the foreground on demand;
@@ -35,8 +38,10 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from frontdesk.alerts.heartbeat import LISTENER, WORKER, Heartbeat
+from frontdesk.alerts.service import AlertLoop
 from frontdesk.answering.runtime import AnsweringRuntime
 from frontdesk.connectors.allscripts.spec import SOURCE as ALLSCRIPTS
 from frontdesk.connectors.fhir.spec import SOURCE as FHIR_R4
@@ -107,6 +112,11 @@ def mllp_listener(
     )
 
 
+def listener_heartbeat(ctx: AppContext) -> Heartbeat:
+    """The MLLP listener's heartbeat (``frontdesk mllp``; serve builds its own in the process)."""
+    return Heartbeat(ctx, LISTENER)
+
+
 def serving_role(settings: Settings, *, demo: bool = False) -> Role:
     """``serve``'s role: the embedded runner unless ``--no-worker`` or procrastinate."""
     if settings.jobs.backend == "procrastinate" or not settings.sync.worker:
@@ -133,6 +143,8 @@ class Process:
     warnings: WarningLoop | None = None
     retention: RetentionLoop | None = None
     mllp: MllpListener | None = None
+    alerts: AlertLoop | None = None
+    heartbeats: list[Heartbeat] = field(default_factory=list)
     _started: bool = False
     _outbound: tuple[Settings, OutboundPolicy] | None = None
 
@@ -166,10 +178,18 @@ class Process:
             await self.retention.start()
         if self.mllp is not None:
             await self.mllp.start()
+        if self.alerts is not None:
+            await self.alerts.start()
+        for heartbeat in self.heartbeats:
+            await heartbeat.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop the loops, then close the channels' pooled connections."""
+        for heartbeat in self.heartbeats:
+            await heartbeat.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self.retention is not None:
             await self.retention.stop()
         if self.mllp is not None:
@@ -245,8 +265,12 @@ def build_process(
         answering.webhooks_queued = pump.kick
         process.webhooks = pump
         process.warnings = WarningLoop(ctx)
+        process.alerts = AlertLoop(ctx)
     if role in (Role.SERVER, Role.DEMO) and settings.mllp.port is not None:
         process.mllp = mllp_listener(ctx)
+        process.heartbeats.append(listener_heartbeat(ctx))
+    if role is Role.WORKER or (process.runner is not None and process.runner.runs_jobs):
+        process.heartbeats.append(Heartbeat(ctx, WORKER))
     return process
 
 

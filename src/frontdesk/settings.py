@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -294,6 +294,32 @@ class ActivationsSettings(BaseModel):
         return value
 
 
+class AlertSettings(BaseModel):
+    """``FRONTDESK_ALERTS__*``: when support is mailed about failed runs, parked review
+    requests and quiet components (see docs/alerts.md)."""
+
+    check_interval_s: float = Field(default=60.0, ge=0)
+    """How often serve evaluates the conditions (0: never)."""
+    parked_after_s: float = Field(default=3600.0, gt=0)
+    """A review request parked longer than this raises ``requests_parked``."""
+    quiet_after_s: float = Field(default=300.0, gt=0)
+    """A listener or worker silent longer than this raises ``component_quiet``."""
+    heartbeat_s: float = Field(default=30.0, gt=0)
+    """How often listeners and workers say they are alive (below ``quiet_after_s``)."""
+    recent_days: int = Field(default=14, ge=1)
+    """Resolved alerts shown on the Alerts page for this many days."""
+
+    @model_validator(mode="after")
+    def _beats_before_quiet(self) -> AlertSettings:
+        # A threshold at or below the beat interval would call every healthy component quiet.
+        if self.heartbeat_s * 2 > self.quiet_after_s:
+            raise ValueError(
+                "alerts.quiet_after_s must be at least twice alerts.heartbeat_s "
+                f"({self.quiet_after_s} < 2 x {self.heartbeat_s})"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """All configuration of one frontdesk process."""
 
@@ -328,6 +354,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     review: ReviewSettings = ReviewSettings()
     credentials: CredentialSettings = CredentialSettings()
+    alerts: AlertSettings = AlertSettings()
     http: HttpSettings = HttpSettings()
     outbound: OutboundSettings = OutboundSettings()
     retention: RetentionSettings = RetentionSettings()

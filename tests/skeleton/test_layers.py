@@ -28,6 +28,8 @@ BUILT_ONLY_BY_THE_ROOT = {
     "WebhookPump",
     "WarningLoop",
     "RetentionLoop",
+    "AlertLoop",
+    "Heartbeat",
     "LocalJobQueue",
     "ProcrastinateJobQueue",
     "build_job_queue",

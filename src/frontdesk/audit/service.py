@@ -52,19 +52,32 @@ def matching_events(
     action: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
+    actor: str | None = None,
+    business_id: int | None = None,
 ) -> Select[AuditEvent]:
     """The query of events ``principal`` may see (a business principal: only its own tenant's);
-    page it with ``frontdesk.db.paging`` on ``AuditEvent.id``, newest first."""
+    page it with ``frontdesk.db.paging`` on ``AuditEvent.id``, newest first.
+
+    ``actor`` matches part of the actor's label (``user:alice``), case-insensitively;
+    ``business_id`` keeps the events of that business and of its locations.
+    """
+    from frontdesk.businesses.models import Business
+
     query = select(AuditEvent)
     if action:
         query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor.icontains(actor, autoescape=True))
+    if business_id is not None:
+        locations = select(Business.id).where(Business.enterprise_id == business_id)
+        query = query.where(
+            or_(AuditEvent.business_id == business_id, AuditEvent.business_id.in_(locations))
+        )
     if target_type:
         query = query.where(AuditEvent.target_type == target_type)
     if target_id:
         query = query.where(AuditEvent.target_id == target_id)
     if not principal.is_staff:
-        from frontdesk.businesses.models import Business
-
         children = select(Business.id).where(Business.enterprise_id == principal.business_scope)
         query = query.where(
             or_(
@@ -84,10 +97,23 @@ async def list_events(
     action: str | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
+    actor: str | None = None,
+    business_id: int | None = None,
 ) -> paging.Page[AuditEvent]:
     """One page of events, newest first, and the cursor of the next."""
     query = matching_events(
-        principal=principal, action=action, target_type=target_type, target_id=target_id
+        principal=principal,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        actor=actor,
+        business_id=business_id,
     )
     below = paging.decode_cursor(cursor)
     return await paging.page(session, query, AuditEvent.id, limit=limit, below=below)
+
+
+async def visible_actions(session: AsyncSession, *, principal: Principal) -> list[str]:
+    """The distinct actions among the events ``principal`` may see (the page's filter)."""
+    query = matching_events(principal=principal).with_only_columns(AuditEvent.action).distinct()
+    return sorted((await session.execute(query.order_by(None))).scalars())

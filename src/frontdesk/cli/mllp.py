@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from frontdesk.cli.runtime import console, opened_context, run
-from frontdesk.composition import mllp_listener
+from frontdesk.composition import listener_heartbeat, mllp_listener
 from frontdesk.logs import configure_logging
 from frontdesk.settings import load_settings
 
@@ -29,11 +29,14 @@ def mllp_command(
             listener = mllp_listener(
                 ctx, host=host, port=port if port is not None else (settings.mllp.port or 2575)
             )
+            heartbeat = listener_heartbeat(ctx)
             await listener.start()
+            await heartbeat.start()
             console.print(f"mllp listening on {listener.host}:{listener.port}", highlight=False)
             try:
                 await asyncio.Event().wait()
             finally:
+                await heartbeat.stop()
                 await listener.stop()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -9,16 +9,16 @@ table); :class:`WarningLoop` runs it every ``check_interval_s`` in ``frontdesk s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
+from frontdesk.alerts.loop import CheckLoop
+from frontdesk.alerts.mailing import MailColumns, mail_once
 from frontdesk.audit.service import record_event
 from frontdesk.context import AppContext
 from frontdesk.credentials.expiry import (
@@ -27,7 +27,7 @@ from frontdesk.credentials.expiry import (
     password_age_days,
     password_row,
 )
-from frontdesk.credentials.incidents import SENDING, SYSTEM
+from frontdesk.credentials.incidents import SYSTEM
 from frontdesk.credentials.models import CredentialIncident, CredentialWarning
 from frontdesk.credentials.notify import SupportNotifier, support_notifier
 from frontdesk.engagement.checkin_models import CheckIn
@@ -243,19 +243,17 @@ async def _audit_once_a_day(
     return True
 
 
+WARNING_MAIL = MailColumns(
+    CredentialWarning.id, CredentialWarning.notification, CredentialWarning.emailed_at
+)
+
+
 async def _email_once(
     ctx: AppContext, notifier: SupportNotifier, warning_id: int
 ) -> tuple[int, str] | None:
-    async with ctx.db.transaction() as session:
-        claimed = await session.execute(
-            update(CredentialWarning)
-            .where(CredentialWarning.id == warning_id, CredentialWarning.notification.is_(None))
-            .values(notification=SENDING)
-            .returning(CredentialWarning.id)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.first() is None:
-            return None
+    sent: list[tuple[int, str]] = []
+
+    async def compose(session: AsyncSession) -> tuple[str, str] | None:
         row = await session.get(CredentialWarning, warning_id)
         group = await session.get(IntegrationGroup, row.group_id) if row else None
         if row is None or group is None:
@@ -268,7 +266,7 @@ async def _email_once(
             ),
             None,
         )
-        kind, group_id = row.kind, group.id
+        kind = row.kind
         message = current.message if current else f"{kind.replace('_', ' ')} ({row.basis})"
         subject = f"[frontdesk] Integration group {group.id} ({group.business.name}): {message}"
         body = (
@@ -278,39 +276,20 @@ async def _email_once(
             f"  frontdesk integration reauthorize --group {group.id}\n"
             f"Health of every group: frontdesk integration health\n"
         )
-    outcome = await notifier.notify(subject=subject, body=body)
-    async with ctx.db.transaction() as session:
-        await session.execute(
-            update(CredentialWarning)
-            .where(CredentialWarning.id == warning_id)
-            .values(notification=outcome, emailed_at=ctx.clock.now())
-            .execution_options(synchronize_session=False)
-        )
-    return (group_id, kind)
+        sent.append((group.id, kind))
+        return subject, body
+
+    await mail_once(ctx, notifier, WARNING_MAIL, warning_id, compose)
+    return sent[0] if sent else None
 
 
-class WarningLoop:
+class WarningLoop(CheckLoop):
     """Runs :func:`check_warnings` every ``credentials.check_interval_s`` (0: never)."""
 
     def __init__(self, ctx: AppContext) -> None:
+        super().__init__(
+            "credentials.warning_check",
+            interval_s=lambda: ctx.settings.credentials.check_interval_s,
+            check=lambda: check_warnings(ctx),
+        )
         self.ctx = ctx
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self.ctx.settings.credentials.check_interval_s > 0:
-            self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await check_warnings(self.ctx)
-            except Exception as error:  # keep checking; the next round may succeed
-                log.warning("credentials.warning_check.failed", error_type=type(error).__name__)
-            await asyncio.sleep(self.ctx.settings.credentials.check_interval_s)

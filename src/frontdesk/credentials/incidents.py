@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.access.principal import Principal
+from frontdesk.alerts.mailing import MailColumns, mail_once
 from frontdesk.audit.service import record_event
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
@@ -33,8 +34,10 @@ log = get_logger(__name__)
 MISSING_LICENSE = "missing_license"
 LICENSE_PREFIX = "missing licence: "
 """``status_reason`` of a group blocked (``inactive``) for a missing licence."""
-SENDING = "sending"
 SYSTEM = Principal.system("credentials")
+INCIDENT_MAIL = MailColumns(
+    CredentialIncident.id, CredentialIncident.notification, CredentialIncident.notified_at
+)
 
 REASON_WORDS: dict[str, str] = {
     "wrong_pm_password": "wrong PM password",
@@ -193,31 +196,15 @@ async def notify_incidents(ctx: AppContext, notifier: SupportNotifier | None = N
         )
     handled: list[int] = []
     for incident_id in pending:
-        async with ctx.db.transaction() as session:
-            claimed = await session.execute(
-                update(CredentialIncident)
-                .where(
-                    CredentialIncident.id == incident_id,
-                    CredentialIncident.notification.is_(None),
-                )
-                .values(notification=SENDING)
-                .returning(CredentialIncident.id)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.first() is None:
-                continue
+
+        async def compose(session: AsyncSession, incident_id: int = incident_id) -> tuple[str, str]:
             incident = await session.get(CredentialIncident, incident_id)
             assert incident is not None
-            group = await get_group(session, group_id=incident.group_id)
-            subject, body = _mail(incident, group)
-        outcome = await notifier.notify(subject=subject, body=body)
-        async with ctx.db.transaction() as session:
-            await session.execute(
-                update(CredentialIncident)
-                .where(CredentialIncident.id == incident_id)
-                .values(notification=outcome, notified_at=ctx.clock.now())
-                .execution_options(synchronize_session=False)
-            )
+            return _mail(incident, await get_group(session, group_id=incident.group_id))
+
+        outcome = await mail_once(ctx, notifier, INCIDENT_MAIL, incident_id, compose)
+        if outcome is None:  # another process claimed it
+            continue
         log.info("credentials.incident.notified", incident_id=incident_id, outcome=outcome)
         handled.append(incident_id)
     return handled

@@ -2,6 +2,7 @@
 
 from frontdesk.access import models as access_models
 from frontdesk.activations import models as activation_models
+from frontdesk.alerts import models as alert_models
 from frontdesk.answering import models as answering_models
 from frontdesk.answering.desk import models as answering_desk_models
 from frontdesk.audit import models as audit_models
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "access_models",
     "activation_models",
+    "alert_models",
     "answering_desk_models",
     "answering_models",
     "audit_models",

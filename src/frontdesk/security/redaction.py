@@ -48,6 +48,9 @@ _EXACT = frozenset({"key", "pw", "pwd", "name", "fname", "lname", "cell", "mobil
 _SAFE = frozenset(
     {
         "propertykey",
+        # Business numbers are tenant ids, not patient data ("busiNESSNumber" is not an SSN).
+        "businessnumber",
+        "parentbusinessnumber",
         "tokenid",
         "keyid",
         "idempotencykey",

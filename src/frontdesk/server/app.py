@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from frontdesk import __version__
 from frontdesk.access.api import router as access_router
 from frontdesk.activations.api import router as activations_router
+from frontdesk.alerts.api import router as alerts_router
 from frontdesk.answering.api import router as answering_router
 from frontdesk.answering.desk.api import router as answering_desk_router
 from frontdesk.answering.staff_api import router as answering_staff_router
@@ -99,6 +100,7 @@ def create_app(
         business_router,
         access_router,
         audit_router,
+        alerts_router,
         integration_router,
         answering_router,
         answering_staff_router,

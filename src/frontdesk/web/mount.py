@@ -24,6 +24,8 @@ from frontdesk.web.auth import Forbidden, LoginRequired
 from frontdesk.web.pages import (
     activations,
     add_integration,
+    alerts,
+    audit,
     checkins,
     config_history,
     edit_integration,
@@ -50,6 +52,8 @@ PAGES: tuple[APIRouter, ...] = (
     tickets.router,
     hl7.router,
     activations.router,
+    alerts.router,
+    audit.router,
 )
 
 

@@ -28,4 +28,6 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
     NavItem("HL7", "/hl7", Permission.VIEW_INTEGRATIONS, "hl7"),
     NavItem("Client Activations", "/activations", Permission.VIEW_INTEGRATIONS, "activations"),
+    NavItem("Alerts", "/alerts", Permission.VIEW_INTEGRATIONS, "alerts"),
+    NavItem("Audit log", "/audit", Permission.VIEW_INTEGRATIONS, "audit"),
 )

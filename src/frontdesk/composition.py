@@ -11,6 +11,8 @@
              answering runtime (options, committer, caches)
              role-specific loops: embedded runner + sweeper, ticket webhook pump,
              credential warnings
+             usage meter (handed to the API, the answering runtime, the sync engine, the
+             sender, and through the connector limits to every connector) + its flush loop
 
 Roles:
 
@@ -66,6 +68,9 @@ from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.jobs import SyncJobs
 from frontdesk.sync.worker import SyncWorker
+from frontdesk.usage.flush import UsageLoop
+from frontdesk.usage.meter import Meter
+from frontdesk.usage.metrics import Instruments
 
 log = get_logger(__name__)
 
@@ -128,6 +133,8 @@ class Process:
     schedule: list[Periodic]
     queue: JobQueue | None
     answering: AnsweringRuntime
+    meter: Meter
+    usage: UsageLoop
     runner: SyncWorker | None = None
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
@@ -166,6 +173,7 @@ class Process:
             await self.retention.start()
         if self.mllp is not None:
             await self.mllp.start()
+        await self.usage.start()
         self._started = True
 
     async def stop(self) -> None:
@@ -183,6 +191,7 @@ class Process:
         if self.runner is None and self.queue is not None and self.role is not Role.WORKER:
             await self.queue.stop(drain=False)  # a deferring-only queue: its connections
         await self.sender.aclose()
+        await self.usage.stop()  # last: it writes what the loops above counted
 
     def runs_queued(self) -> None:
         """Runs were just queued (run now, backfill, re-authorise): give them their jobs now
@@ -209,14 +218,27 @@ def build_process(
     plugins = plugins or builtin_plugins(ctx)
     if channels is not None:
         plugins = Plugins.of(list(plugins.sources), channels, clock=plugins.clock)
-    sender = ReviewSender(ctx, channels=plugins.channels)
-    engine = SyncEngine(ctx, plugins=plugins, connectors=connectors, on_decided=sender.on_decided)
+    meter = Meter(
+        clock=ctx.clock,
+        enabled=settings.usage.enabled,
+        instruments=Instruments() if settings.metrics.token is not None else None,
+    )
+    sender = ReviewSender(ctx, channels=plugins.channels, meter=meter)
+    engine = SyncEngine(
+        ctx,
+        plugins=plugins,
+        connectors=connectors,
+        on_decided=sender.on_decided,
+        meter=meter,
+    )
     sync = SyncJobs(ctx, engine=engine)
     jobs = AppJobs(ctx, sender=sender, sync=sync)
     tasks = jobs.registry()
     schedule = jobs.schedule() if role is Role.WORKER else []
     queue = _queue(settings, role, tasks, schedule)
-    answering = AnsweringRuntime(db=ctx.db, options=settings.answering)
+    answering = AnsweringRuntime(
+        db=ctx.db, options=settings.answering, meter=meter if meter.enabled else None
+    )
     process = Process(
         ctx=ctx,
         role=role,
@@ -228,6 +250,8 @@ def build_process(
         schedule=schedule,
         queue=queue,
         answering=answering,
+        meter=meter,
+        usage=UsageLoop(ctx, meter),
     )
     if queue is not None:
         dispatcher = Dispatcher(ctx, queue)

@@ -94,7 +94,8 @@ async def answering_work(client: httpx.AsyncClient, ctx: AppContext, tickets: in
             ANSWERING, params={"resource": "as", "token": token}, json=VALID_TICKET
         )
         assert r.json()["success"] is True, r.text
-    r = await client.post(ANSWERING, params={"resource": "as", "token": "wrong"}, json=VALID_TICKET)
+    wrong = {"resource": "as", "token": "wrong"}
+    r = await client.post(ANSWERING, params=wrong, json=VALID_TICKET)
     assert r.json()["success"] is False  # refused: not an authenticated call
 
 
@@ -157,7 +158,8 @@ async def test_counters_equal_the_work_done_after_a_flush(
     own = await report(ctx, LOCATIONS["Loudoun Office"])
     assert own.subjects["checkin"] == await checkins_in_db(ctx, loudoun)
     assert own.subjects["review_request"] == {"email:sent": loudoun_sent}
-    assert "answering_api" not in own.subjects and "ticket" not in own.subjects
+    assert "answering_api" not in own.subjects
+    assert "ticket" not in own.subjects
     whole = await report(ctx, ENTERPRISE)  # the enterprise: its group's runs and calls
     assert whole.subjects["sync_run"] == {"succeeded": len(runs)}
     assert whole.subjects["source_call"] == after.subjects["source_call"]
@@ -184,7 +186,8 @@ async def test_counters_equal_the_work_done_after_a_flush(
     }
     assert latency == {a: float(n) for a, n in calls.items()}
     ledger = {s.labels["state"]: s.value for s in families["frontdesk_review_requests"].samples}
-    assert ledger["sent"] == len(sent) and ledger["pending"] == 0
+    assert ledger["sent"] == len(sent)
+    assert ledger["pending"] == 0
     runs_by_status = {s.labels["status"]: s.value for s in families["frontdesk_sync_runs"].samples}
     assert runs_by_status["succeeded"] == len(runs)
     durations = [

@@ -29,6 +29,7 @@ from frontdesk.web.pages import (
     login,
     outbox,
     tickets,
+    usage,
 )
 from frontdesk.web.templating import render
 
@@ -44,6 +45,7 @@ PAGES: tuple[APIRouter, ...] = (
     outbox.router,
     tickets.router,
     hl7.router,
+    usage.router,
 )
 
 

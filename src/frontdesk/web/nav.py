@@ -27,4 +27,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Outbox", "/outbox", Permission.VIEW_OUTBOX, "outbox"),
     NavItem("Tickets", "/tickets", Permission.VIEW_TICKETS, "tickets"),
     NavItem("HL7", "/hl7", Permission.VIEW_INTEGRATIONS, "hl7"),
+    NavItem("Usage", "/usage", Permission.VIEW_INTEGRATIONS, "usage"),
 )

@@ -36,10 +36,11 @@ class Frame:
 
     days: int
     top: int
+    width: int = WIDTH
 
     @property
     def inner_w(self) -> float:
-        return WIDTH - LEFT - RIGHT
+        return self.width - LEFT - RIGHT
 
     @property
     def inner_h(self) -> float:
@@ -76,12 +77,13 @@ def _axes(frame: Frame, days: Sequence[date]) -> list[str]:
         value = frame.top * fraction
         y = frame.y(value)
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<line x1="{LEFT}" x2="{frame.width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{value:g}</text>'
         )
     every = max(1, len(days) // 8)
+    last = len(days) - 1
     for i, day in enumerate(days):
-        if i % every == 0 or i == len(days) - 1:
+        if (i % every == 0 and last - i >= every / 2) or i == last:
             parts.append(
                 f'<text x="{frame.x(i):.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
                 f'class="tick">{day.strftime("%d %b")}</text>'
@@ -89,27 +91,33 @@ def _axes(frame: Frame, days: Sequence[date]) -> list[str]:
     return parts
 
 
-def _svg(title: str, summary: str, body: list[str]) -> str:
+def _svg(title: str, summary: str, body: list[str], width: int) -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" '
         f'aria-label="{escape(summary)}" preserveAspectRatio="xMidYMid meet">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
 
 
 def _legend(names: Sequence[str]) -> str:
+    # The swatch is SVG (a fill attribute), not an inline style: the CSP forbids those.
     items = "".join(
-        f'<li><span class="swatch" style="background:{PALETTE[i % len(PALETTE)]}"></span>'
+        f'<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true">'
+        f'<rect width="10" height="10" rx="2" fill="{PALETTE[i % len(PALETTE)]}"/></svg>'
         f"{escape(name)}</li>"
         for i, name in enumerate(names)
     )
     return f'<ul class="chart-legend">{items}</ul>'
 
 
-def time_series(title: str, days: Sequence[date], series: Mapping[str, Sequence[int]]) -> Markup:
-    """One line per series over ``days`` (points carry their value as a tooltip)."""
+def time_series(
+    title: str, days: Sequence[date], series: Mapping[str, Sequence[int]], *, width: int = WIDTH
+) -> Markup:
+    """One line per series over ``days`` (points carry their value as a tooltip); ``width``
+    in drawing units (a wider chart keeps its text smaller on a wide card)."""
     names = list(series)
-    frame = Frame(len(days), nice_top(max((max(v, default=0) for v in series.values()), default=0)))
+    peak = max((max(v, default=0) for v in series.values()), default=0)
+    frame = Frame(len(days), nice_top(peak), width)
     body = _axes(frame, days)
     for n, name in enumerate(names):
         color = PALETTE[n % len(PALETTE)]
@@ -122,17 +130,19 @@ def time_series(title: str, days: Sequence[date], series: Mapping[str, Sequence[
                 f"<title>{escape(name)}, {days[i].isoformat()}: {value}</title></circle>"
             )
     totals = ", ".join(f"{name} {sum(series[name])}" for name in names)
-    svg = _svg(title, f"{title} per day: {totals}", body)
+    svg = _svg(title, f"{title} per day: {totals}", body, frame.width)
     return Markup(f'<figure class="chart-box">{svg}{_legend(names)}</figure>')  # noqa: S704
 
 
-def stacked_bars(title: str, days: Sequence[date], stacks: Mapping[str, Sequence[int]]) -> Markup:
+def stacked_bars(
+    title: str, days: Sequence[date], stacks: Mapping[str, Sequence[int]], *, width: int = WIDTH
+) -> Markup:
     """One bar per day, stacked by ``stacks`` (each segment carries its count as a tooltip)."""
     names = [name for name in stacks if sum(stacks[name])] or list(stacks)[:1]
     per_day = [sum(stacks[name][i] for name in names) for i in range(len(days))]
-    frame = Frame(len(days), nice_top(max(per_day, default=0)))
+    frame = Frame(len(days), nice_top(max(per_day, default=0)), width)
     body = _axes(frame, days)
-    width = max(frame.step * 0.7, 1.0)
+    bar = max(frame.step * 0.7, 1.0)
     for i, day in enumerate(days):
         base = 0
         for n, name in enumerate(names):
@@ -141,11 +151,11 @@ def stacked_bars(title: str, days: Sequence[date], stacks: Mapping[str, Sequence
                 continue
             y_top, y_bottom = frame.y(base + value), frame.y(base)
             body.append(
-                f'<rect x="{frame.x(i) - width / 2:.1f}" y="{y_top:.1f}" width="{width:.1f}" '
+                f'<rect x="{frame.x(i) - bar / 2:.1f}" y="{y_top:.1f}" width="{bar:.1f}" '
                 f'height="{y_bottom - y_top:.1f}" fill="{PALETTE[n % len(PALETTE)]}">'
                 f"<title>{escape(name)}, {day.isoformat()}: {value}</title></rect>"
             )
             base += value
     totals = ", ".join(f"{name} {sum(stacks[name])}" for name in names)
-    svg = _svg(title, f"{title} per day, stacked: {totals}", body)
+    svg = _svg(title, f"{title} per day, stacked: {totals}", body, frame.width)
     return Markup(f'<figure class="chart-box">{svg}{_legend(names)}</figure>')  # noqa: S704

@@ -78,9 +78,9 @@ def _charts(report: UsageReport) -> dict[str, object]:
         for i, value in enumerate(values):
             row[i] += value
     return {
-        "activity": time_series("Activity", days, activity),
-        "checkins": stacked_bars("Check-ins by decision", days, decisions),
-        "requests": stacked_bars("Review requests by state", days, requests),
+        "activity": time_series("Activity", days, activity, width=1000),
+        "checkins": stacked_bars("Check-ins by decision", days, decisions, width=480),
+        "requests": stacked_bars("Review requests by state", days, requests, width=480),
     }
 
 

@@ -8,6 +8,7 @@ under the strict content-security policy) and reads with a screen reader.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -80,10 +81,10 @@ def _axes(frame: Frame, days: Sequence[date]) -> list[str]:
             f'<line x1="{LEFT}" x2="{frame.width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{value:g}</text>'
         )
-    every = max(1, len(days) // 8)
+    every = max(1, math.ceil(len(days) / (frame.inner_w / 64)))  # a label per ~64 units
     last = len(days) - 1
     for i, day in enumerate(days):
-        if (i % every == 0 and last - i >= every / 2) or i == last:
+        if (i % every == 0 and last - i >= every) or i == last:
             parts.append(
                 f'<text x="{frame.x(i):.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
                 f'class="tick">{day.strftime("%d %b")}</text>'

@@ -117,3 +117,10 @@ def test_usage_prints_the_period_as_json_and_as_a_table(runner: CliRunner) -> No
     missing = runner.invoke(app, ["usage", "--business", "149547800000777"])
     assert missing.exit_code == 1
     assert "no such business" in missing.output
+
+
+def test_a_period_before_the_year_one_is_refused(runner: CliRunner) -> None:
+    invoke(runner, "db", "upgrade")
+    refused = runner.invoke(app, ["usage", "--to", "0001-01-05"])
+    assert refused.exit_code == 1
+    assert "before the year 1" in refused.output

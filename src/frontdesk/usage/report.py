@@ -47,7 +47,10 @@ class Period:
     def of(cls, start: date | None, end: date | None, *, today: date) -> Period:
         """``start``..``end`` (defaults: the last 30 days up to today); refuses odd periods."""
         end = end or today
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        try:
+            start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError:
+            raise InvalidInput("the period starts before the year 1", field="to") from None
         if start > end:
             raise InvalidInput("the period's start is after its end", field="from")
         if (end - start).days + 1 > MAX_DAYS:

@@ -228,3 +228,24 @@ def test_a_short_metrics_token_is_refused() -> None:
 
     with pytest.raises(pydantic.ValidationError):
         MetricsSettings(token="short")  # type: ignore[arg-type]
+
+
+async def test_the_sweepers_resolutions_are_counted(
+    ctx: AppContext, server: Process, practice: Practice, sink: tuple[Any, int]
+) -> None:
+    for run in await practice.run_now(ON):
+        await server.engine.attempt(run["runId"])
+    await drain(ctx, server)
+    await server.usage.flush()
+    sent = (await report(ctx)).subjects["review_request"]["email:sent"]
+    # A send that crashed mid-way: its row stays ``sending`` past the lease.
+    async with ctx.db.transaction() as session:
+        row = await session.scalar(select(ReviewRequest).limit(1))
+        assert row is not None
+        row.state = "sending"
+        row.claimed_at = ctx.clock.now() - timedelta(hours=1)
+    resolved = await server.sender.sweep(grace_s=0)
+    await server.usage.flush()
+    after = (await report(ctx)).subjects["review_request"]
+    state = next(k.removeprefix("resolved_") for k, v in resolved.items() if v == 1)
+    assert after[f"email:{state}"] == (sent + 1 if state == "sent" else 1)

@@ -279,6 +279,8 @@ class ReviewSender:
                 ):
                     resolved[state] += 1
                     log.warning("review.send.resolved", request_id=found.request_id, state=state)
+                    if self.meter is not None:
+                        self.meter.review_request(found.business_id, found.channel, state)
         due: list[int] = []
         if self.queue is not None:
             grace = self.settings.sweep_grace_s if grace_s is None else grace_s

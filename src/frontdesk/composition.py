@@ -219,7 +219,7 @@ def build_process(
     if channels is not None:
         plugins = Plugins.of(list(plugins.sources), channels, clock=plugins.clock)
     meter = Meter(
-        clock=ctx.clock,
+        today=lambda: ctx.clock.now().date(),
         enabled=settings.usage.enabled,
         instruments=Instruments() if settings.metrics.token is not None else None,
     )

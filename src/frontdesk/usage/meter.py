@@ -21,11 +21,10 @@ process); :meth:`Meter.drain` hands the counts to the flusher and starts afresh.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date
 
-from frontdesk.clock import Clock
 from frontdesk.usage.metrics import Instruments
 
 INTEGRATION_API = "integration_api"
@@ -68,9 +67,15 @@ class Meter:
     """Counts work per business and day in memory; feeds /metrics' instruments when on."""
 
     def __init__(
-        self, *, clock: Clock, enabled: bool = True, instruments: Instruments | None = None
+        self,
+        *,
+        today: Callable[[], date],
+        enabled: bool = True,
+        instruments: Instruments | None = None,
     ) -> None:
-        self.clock = clock
+        """``today``: the current (UTC) day, read at each count — the process's clock, which
+        tests may replace after the meter is built."""
+        self.today = today
         self.enabled = enabled
         self.instruments = instruments
         self._counts: dict[Key, list[int]] = {}
@@ -82,7 +87,7 @@ class Meter:
         if not self.enabled:
             return
         business = _business.get() if business_id is None else business_id
-        key = (self.clock.now().date(), business, kind, subject[:SUBJECT_MAX])
+        key = (self.today(), business, kind, subject[:SUBJECT_MAX])
         slot = self._counts.get(key)
         if slot is None:
             self._counts[key] = [n, ms]

@@ -102,11 +102,9 @@ class UsageReport:
 
 async def visible_scope(
     session: AsyncSession, principal: Principal, business_number: int | None
-) -> tuple[list[int] | None, bool]:
-    """The business ids a report covers and whether work of no business is included.
-
-    ``None`` ids: every business (staff, no business chosen). A business the principal may
-    not see does not exist for it (404).
+) -> list[int] | None:
+    """The business ids a report covers; ``None``: every business and work of none (staff,
+    no business chosen). A business the principal may not see does not exist for it (404).
     """
     if business_number is not None:
         row = await session.scalar(select(Business).where(Business.number == business_number))
@@ -115,19 +113,19 @@ async def visible_scope(
         children = await session.scalars(
             select(Business.id).where(Business.enterprise_id == row.id)
         )
-        return [row.id, *children], False
+        return [row.id, *children]
     if principal.business_scope is None:
-        return None, True
+        return None
     scope = principal.business_scope
     children = await session.scalars(select(Business.id).where(Business.enterprise_id == scope))
-    return [scope, *children], False
+    return [scope, *children]
 
 
 async def usage_report(
     session: AsyncSession, *, principal: Principal, business: int | None, period: Period
 ) -> UsageReport:
     """The usage of ``business`` (a business number; None: all visible) over ``period``."""
-    ids, _ = await visible_scope(session, principal, business)
+    ids = await visible_scope(session, principal, business)
     query = (
         select(
             UsageCount.day,

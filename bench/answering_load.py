@@ -1,6 +1,8 @@
 """Load benchmark of the Answering Service API: ``/healthz`` versus ticket creation.
 
-Run: ``.venv/bin/python bench/answering_load.py [--seconds 20] [--clients 50]``.
+Run: ``.venv/bin/python bench/answering_load.py [--seconds 20] [--clients 50]
+[--metering on|off|compare]`` (``compare``: 3 alternating runs each way, medians, on/off;
+see ``bench/metering_switch.py``).
 
 1. A fresh temporary data directory (SQLite), accounts made with ``frontdesk answering add-user``.
 2. ``frontdesk serve`` in its own process, with the shipped defaults (our access log on, JSON
@@ -35,6 +37,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from metering_switch import (  # noqa: E402
+    METRICS_TOKEN,
+    add_metering_option,
+    compare,
+    metering_env,
+)
+
 BIN = Path(sys.executable).parent
 API = "/cc/modules/apiv2/index.php"
 KEY = "0123456789abcdef0123456789abcdef"
@@ -219,7 +230,21 @@ def main() -> None:
     parser.add_argument(
         "--py-spy", metavar="SVG", help="profile the server with py-spy during ticket creation"
     )
+    add_metering_option(parser)
     args = parser.parse_args()
+    if args.metering == "compare":
+        verdict = compare(
+            lambda on: one_run(args, metering=on),
+            repeat=args.repeat,
+            higher_is_better={"ticket_rps": True, "p50_ms": False},
+        )
+        print(json.dumps(verdict))
+        return
+    print(json.dumps(one_run(args, metering=args.metering == "on")))
+
+
+def one_run(args: argparse.Namespace, *, metering: bool) -> dict[str, Any]:
+    """One server, tokens, the two loads; the figures (and what was metered)."""
     sys.path.insert(0, str(ROOT / "src"))
     from frontdesk.answering.password_token import encrypt_password_token
 
@@ -230,6 +255,7 @@ def main() -> None:
         if not k.startswith("FRONTDESK_") or k == "FRONTDESK_SECRETS_DIR"
     }
     env["FRONTDESK_DATA_DIR"] = str(data_dir)
+    env.update(metering_env(metering))
     env.update(dict(item.split("=", 1) for item in args.env))
     frontdesk = str(BIN / "frontdesk")
     subprocess.run(
@@ -286,6 +312,7 @@ def main() -> None:
             ).result()
             if spy is not None:
                 spy.wait(timeout=60)
+        scraped = _scrape(base) if metering else {}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -293,6 +320,9 @@ def main() -> None:
     ticket = summarise(raw_tickets)
     with sqlite3.connect(data_dir / "frontdesk.db") as db:
         stored = {row[0] for row in db.execute("SELECT ticket_id FROM answering_tickets")}
+        metered = dict(
+            db.execute("SELECT kind, SUM(count) FROM usage_counts GROUP BY kind").fetchall()
+        )
     answered = set(raw_tickets["tickets"])
     lost = len(answered - stored)
     extra = len(stored - answered)
@@ -301,27 +331,42 @@ def main() -> None:
     print(f"healthz: {health}")
     print(f"tickets: {ticket}")
     print(f"tickets stored: {len(stored)}; answered with success: {len(answered)}")
-    print(
-        json.dumps(
-            {
-                "healthz_rps": health["rps"],
-                "healthz_p50_ms": health["p50_ms"],
-                "healthz_p99_ms": health["p99_ms"],
-                "ticket_rps": ticket["rps"],
-                "ratio": ratio,
-                "p50_ms": ticket["p50_ms"],
-                "p99_ms": ticket["p99_ms"],
-                "max_ms": ticket["max_ms"],
-                "errors": health["errors"] + ticket["errors"],
-                "lost": lost,
-                "extra": extra,
-                "tickets_stored": len(stored),
-                "clients": args.clients,
-                "seconds": args.seconds,
-                "server_env": args.env,
-            }
-        )
+    print(f"metering {'on' if metering else 'off'}: usage table {metered}, /metrics {scraped}")
+    return {
+        "healthz_rps": health["rps"],
+        "healthz_p50_ms": health["p50_ms"],
+        "healthz_p99_ms": health["p99_ms"],
+        "ticket_rps": ticket["rps"],
+        "ratio": ratio,
+        "p50_ms": ticket["p50_ms"],
+        "p99_ms": ticket["p99_ms"],
+        "max_ms": ticket["max_ms"],
+        "errors": health["errors"] + ticket["errors"],
+        "lost": lost,
+        "extra": extra,
+        "tickets_stored": len(stored),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "server_env": args.env,
+        "metering": metering,
+        "metered_tickets": int(metered.get("ticket", 0)),
+        "metered_answering_calls": int(metered.get("answering_api", 0)),
+        "scraped_ticket_requests": scraped.get("tickets", 0),
+    }
+
+
+def _scrape(base: str) -> dict[str, int]:
+    """``/metrics``: the ticket route's request count (the instruments saw the load)."""
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
     )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    tickets = 0
+    for line in text.splitlines():
+        if line.startswith("frontdesk_http_requests_total{") and API in line:
+            tickets += int(float(line.rsplit(" ", 1)[1]))
+    return {"tickets": tickets}
 
 
 if __name__ == "__main__":

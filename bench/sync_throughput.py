@@ -2,7 +2,12 @@
 locations.
 
 Run: ``.venv/bin/python bench/sync_throughput.py [--locations 50,200] [--latency-ms 50]
-[--appointments 100] [--per-group 4] [--total 32] [--database-url URL] [--channel sms]``.
+[--appointments 100] [--per-group 4] [--total 32] [--database-url URL] [--channel sms]
+[--metering on|off|compare]``.
+
+``--metering``: usage metering and the /metrics instruments on (default) or off; ``compare``
+runs each case 3 times each way, alternating, and prints every run, the medians of wall time
+and CPU per appointment and on/off (``bench/metering_switch.py``).
 
 ``--channel sms``: every group sends texts (``review.quiet.hours`` off) to the Twilio
 simulator (``python -m frontdesk.sandbox twilio``) in its own process instead of the SMTP
@@ -63,6 +68,11 @@ from typing import Any
 BENCH = Path(__file__).resolve()
 sys.path.insert(0, str(BENCH.parent))
 
+from metering_switch import (  # noqa: E402
+    METRICS_TOKEN,
+    add_metering_option,
+    compare,
+)
 from unity_read import (  # noqa: E402
     SERVICE_USERNAME,
     add_event_loop_option,
@@ -243,7 +253,7 @@ def given(**values: Any) -> dict[str, Any]:
 async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
     from pydantic import SecretStr
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select, text, update
 
     from frontdesk.composition import Role, build_process, builtin_plugins
     from frontdesk.connectors.limits import ConcurrencyLimits
@@ -254,14 +264,18 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
     from frontdesk.sandbox.unity import DEFAULT_APPNAME, DEFAULT_SERVICE_PASSWORD
     from frontdesk.settings import (
         JobsSettings,
+        MetricsSettings,
         ReviewSettings,
         Settings,
         SmtpSettings,
         SyncSettings,
         TwilioSettings,
         UnitySettings,
+        UsageSettings,
     )
     from frontdesk.sync.models import SyncRun
+
+    metering = args.metering == "on"
 
     locations = args.case
     group_count = locations // 10
@@ -318,6 +332,8 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
             ),
             # Status callbacks go nowhere (nothing listens there): the simulator's business.
             public_url=f"http://127.0.0.1:{free_port()}",
+            usage=UsageSettings(enabled=metering),
+            metrics=MetricsSettings(token=SecretStr(METRICS_TOKEN) if metering else None),
             sync=SyncSettings(tick_s=3600, **given(batch_max_wait_s=args.batch_max_wait)),
             review=ReviewSettings(
                 sweep_s=float(os.environ.get("BENCH_SWEEP_S", "1.0")),
@@ -334,13 +350,19 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 await session.execute(
                     update(IntegrationMapping).values(next_run_at=datetime(2100, 1, 1, tzinfo=UTC))
                 )
-            plugins = builtin_plugins(ctx)
-            limits = ConcurrencyLimits.from_settings(settings)
             connectors: list[Any] = []
             plugins = builtin_plugins(ctx)
+            shared: list[ConcurrencyLimits] = []
 
             def build(source: str, properties: Mapping[str, str], s: Settings) -> Any:
-                connector = plugins.connector(source, properties, s, limits=limits)
+                if not shared:  # the process's meter observes the calls, as in serve
+                    observer = process.meter if metering else None
+                    shared.append(
+                        ConcurrencyLimits.from_settings(settings, observer=observer)
+                        if observer is not None
+                        else ConcurrencyLimits.from_settings(settings)
+                    )
+                connector = plugins.connector(source, properties, s, limits=shared[0])
                 connectors.append(connector)
                 return connector
 
@@ -394,6 +416,13 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
                 profile.dump_stats(os.environ["BENCH_PROFILE"])
             await process.stop()
             async with ctx.db.reader() as session:
+                metered = dict(
+                    (
+                        await session.execute(
+                            text("SELECT kind, SUM(count) FROM usage_counts GROUP BY kind")
+                        )
+                    ).all()
+                )
                 decided = (
                     await session.execute(select(func.count()).select_from(CheckIn))
                 ).scalar_one()
@@ -461,10 +490,38 @@ async def run_case(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_s": round(cpu, 3),
         "cpu_ms_per_appointment": round(cpu * 1000 / served, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "metering": metering,
+        "metered": {str(k): int(v) for k, v in metered.items()},
     }
 
 
 # -- the driver ----------------------------------------------------------------------------
+
+
+def run_subprocess(args: argparse.Namespace, locations: int, metering: str) -> dict[str, Any]:
+    """One case in a process of its own; its JSON result."""
+    command = [sys.executable, str(BENCH), "--case", str(locations), "--metering", metering]
+    for flag in (
+        "appointments",
+        "latency_ms",
+        "per_group",
+        "total",
+        "send_concurrency",
+        "claim_batch",
+        "smtp_pool",
+        "batch_max_wait",
+    ):
+        if getattr(args, flag) is not None:
+            command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
+    command += ["--channel", args.channel]
+    if args.database_url:
+        command += ["--database-url", args.database_url]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"case {locations} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
@@ -490,6 +547,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--channel", choices=("email", "sms"), default="email")
     add_event_loop_option(parser)
+    add_metering_option(parser)
     args = parser.parse_args()
     if args.case is not None:
         from frontdesk import eventloop
@@ -498,29 +556,20 @@ def main() -> None:
         result["event_loop"] = eventloop.resolve(args.event_loop)
         print(json.dumps(result))
         return
+    if args.metering == "compare":
+        verdicts = {
+            locations: compare(
+                lambda on, n=locations: run_subprocess(args, n, "on" if on else "off"),
+                repeat=args.repeat,
+                higher_is_better={"wall_s": False, "cpu_ms_per_appointment": False},
+            )
+            for locations in [int(x) for x in args.locations.split(",")]
+        }
+        print(json.dumps(verdicts))
+        return
     results: dict[int, dict[str, Any]] = {}
     for locations in [int(x) for x in args.locations.split(",")]:
-        command = [sys.executable, str(BENCH), "--case", str(locations)]
-        for flag in (
-            "appointments",
-            "latency_ms",
-            "per_group",
-            "total",
-            "send_concurrency",
-            "claim_batch",
-            "smtp_pool",
-            "batch_max_wait",
-        ):
-            if getattr(args, flag) is not None:
-                command += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
-        command += ["--log-level", args.log_level, "--event-loop", args.event_loop]
-        command += ["--channel", args.channel]
-        if args.database_url:
-            command += ["--database-url", args.database_url]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"case {locations} failed:\n{done.stderr[-4000:]}")
-        results[locations] = json.loads(done.stdout.strip().splitlines()[-1])
+        results[locations] = run_subprocess(args, locations, args.metering)
         r = results[locations]
         print(f"== {locations} locations ({r['groups']} groups × 10 × {args.appointments})")
         print(f"appointments             {r['appointments']} (decided {r['decided']})")

@@ -11,6 +11,8 @@
              answering runtime (options, committer, caches)
              role-specific loops: embedded runner + sweeper, the signed-webhook pump,
              credential warnings, alerts; heartbeats of the runner and the MLLP listener
+             usage meter (handed to the API, the answering runtime, the sync engine, the
+             sender, and through the connector limits to every connector) + its flush loop
 
 Roles:
 
@@ -69,6 +71,9 @@ from frontdesk.sync.dispatcher import Dispatcher
 from frontdesk.sync.engine import SyncEngine
 from frontdesk.sync.jobs import SyncJobs
 from frontdesk.sync.worker import SyncWorker
+from frontdesk.usage.flush import UsageLoop
+from frontdesk.usage.meter import Meter
+from frontdesk.usage.metrics import Instruments
 from frontdesk.webhooks.pump import WebhookPump
 from frontdesk.webhooks.sender import Senders
 
@@ -138,6 +143,8 @@ class Process:
     schedule: list[Periodic]
     queue: JobQueue | None
     answering: AnsweringRuntime
+    meter: Meter
+    usage: UsageLoop
     runner: SyncWorker | None = None
     webhooks: WebhookPump | None = None
     warnings: WarningLoop | None = None
@@ -182,6 +189,7 @@ class Process:
             await self.alerts.start()
         for heartbeat in self.heartbeats:
             await heartbeat.start()
+        await self.usage.start()
         self._started = True
 
     async def stop(self) -> None:
@@ -203,6 +211,7 @@ class Process:
         if self.runner is None and self.queue is not None and self.role is not Role.WORKER:
             await self.queue.stop(drain=False)  # a deferring-only queue: its connections
         await self.sender.aclose()
+        await self.usage.stop()  # last: it writes what the loops above counted
 
     def runs_queued(self) -> None:
         """Runs were just queued (run now, backfill, re-authorise): give them their jobs now
@@ -229,14 +238,27 @@ def build_process(
     plugins = plugins or builtin_plugins(ctx)
     if channels is not None:
         plugins = Plugins.of(list(plugins.sources), channels, clock=plugins.clock)
-    sender = ReviewSender(ctx, channels=plugins.channels)
-    engine = SyncEngine(ctx, plugins=plugins, connectors=connectors, on_decided=sender.on_decided)
+    meter = Meter(
+        today=lambda: ctx.clock.now().date(),
+        enabled=settings.usage.enabled,
+        instruments=Instruments() if settings.metrics.token is not None else None,
+    )
+    sender = ReviewSender(ctx, channels=plugins.channels, meter=meter)
+    engine = SyncEngine(
+        ctx,
+        plugins=plugins,
+        connectors=connectors,
+        on_decided=sender.on_decided,
+        meter=meter,
+    )
     sync = SyncJobs(ctx, engine=engine)
     jobs = AppJobs(ctx, sender=sender, sync=sync)
     tasks = jobs.registry()
     schedule = jobs.schedule() if role is Role.WORKER else []
     queue = _queue(settings, role, tasks, schedule)
-    answering = AnsweringRuntime(db=ctx.db, options=settings.answering)
+    answering = AnsweringRuntime(
+        db=ctx.db, options=settings.answering, meter=meter if meter.enabled else None
+    )
     process = Process(
         ctx=ctx,
         role=role,
@@ -248,6 +270,8 @@ def build_process(
         schedule=schedule,
         queue=queue,
         answering=answering,
+        meter=meter,
+        usage=UsageLoop(ctx, meter),
     )
     if queue is not None:
         dispatcher = Dispatcher(ctx, queue)

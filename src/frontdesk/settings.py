@@ -254,6 +254,32 @@ class RetentionSettings(BaseModel):
     """Check-ins older than this (by appointment day) lose their patient fields, daily."""
 
 
+class UsageSettings(BaseModel):
+    """Usage metering (``FRONTDESK_USAGE__...``; docs/usage.md)."""
+
+    enabled: bool = True
+    """Count work per business and day; off: nothing is counted or written."""
+    flush_s: float = Field(default=60.0, gt=0)
+    """How often a process adds its in-memory counts to the usage table (and on stop)."""
+    keep_days: int = Field(default=400, ge=1)
+    """Usage rows older than this many days are deleted (daily, by the flushing loop)."""
+
+
+class MetricsSettings(BaseModel):
+    """``/metrics`` for Prometheus (``FRONTDESK_METRICS__...``; docs/usage.md)."""
+
+    token: SecretStr | None = None
+    """Unset: ``/metrics`` answers 404 and nothing is instrumented for it. Set: a scraper
+    sends ``Authorization: Bearer <token>``; at least 16 characters."""
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("the metrics token must be at least 16 characters")
+        return value
+
+
 class MllpSettings(BaseModel):
     """The HL7v2 listener (``FRONTDESK_MLLP__...``); ``port`` set starts it in serve and demo."""
 
@@ -364,6 +390,8 @@ class Settings(BaseSettings):
     webhooks: WebhookDeliverySettings = WebhookDeliverySettings()
     """Review-request webhook events and the one delivery pump (``FRONTDESK_WEBHOOKS__...``)."""
     activations: ActivationsSettings = ActivationsSettings()
+    usage: UsageSettings = UsageSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -11,7 +11,7 @@ from frontdesk.access.principal import Principal
 from frontdesk.access.service import authenticate_key
 from frontdesk.context import AppContext
 from frontdesk.errors import AuthenticationRequired, PermissionDenied
-from frontdesk.server.dependencies import get_context
+from frontdesk.server.dependencies import get_context, get_process
 
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer fd_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
@@ -35,6 +35,9 @@ async def current_principal(
     if principal is None:
         raise AuthenticationRequired("the API key is not valid")
     request.state.principal = principal
+    meter = get_process(request).meter
+    if meter.enabled:
+        meter.api_call(principal.label, principal.business_scope)
     return principal
 
 

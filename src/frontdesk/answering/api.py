@@ -67,6 +67,8 @@ async def _token_create(
         login_password=params.get("login_password"),
         source=request.client.host if request.client is not None else UNKNOWN_SOURCE,
     )
+    if runtime.meter is not None:
+        runtime.meter.answering_call(params.get("login_username") or "")
     return {"token": token}
 
 
@@ -75,6 +77,8 @@ async def _create_ticket(
 ) -> dict[str, str]:
     query = request.query_params
     caller = await authenticate(ctx, runtime, _token(query, params))
+    if runtime.meter is not None:
+        runtime.meter.answering_call(caller.username)
     key = params.get(idempotency.BODY_FIELD)
     if not is_blank(key):
         assert key is not None
@@ -89,6 +93,8 @@ async def _ticket_status(
 ) -> dict[str, str]:
     query = request.query_params
     caller = await authenticate(ctx, runtime, _token(query, params))
+    if runtime.meter is not None:
+        runtime.meter.answering_call(caller.username)
     ticket_id = query.get("ticket_id")
     if is_blank(ticket_id):
         ticket_id = params.get("ticket_id")

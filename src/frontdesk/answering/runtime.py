@@ -30,6 +30,7 @@ from frontdesk.answering.group_commit import GroupCommitter
 from frontdesk.db.engine import Database
 from frontdesk.security.passwords import hash_password, verify_password
 from frontdesk.settings import AnsweringSettings
+from frontdesk.usage.meter import Meter
 
 
 def default_hash_concurrency() -> int:
@@ -60,6 +61,8 @@ class AnsweringRuntime:
     """dc → ((doctor id, practice id, secure messaging), ...)."""
     webhooks_queued: Callable[[], None] = _nothing
     """Called after a commit that queued ticket webhooks (set by the process's pump)."""
+    meter: Meter | None = None
+    """Counts authenticated calls per answering user and tickets created (None: nothing)."""
     _bound: _LoopBound | None = field(default=None, repr=False)
     _dummy_hash: str | None = field(default=None, repr=False)
 

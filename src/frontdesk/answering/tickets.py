@@ -238,6 +238,8 @@ async def create_ticket(
     prepared = await prepare_ticket(ctx, runtime, caller=caller, params=params)
     ticket_id = await runtime.committer.submit(TICKET_WRITER, prepared.item)
     log_created(caller, prepared, ticket_id)
+    if runtime.meter is not None:
+        runtime.meter.ticket_created()
     return prepared.answer(ticket_id)
 
 

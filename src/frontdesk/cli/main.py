@@ -22,6 +22,7 @@ from frontdesk.cli import (
 from frontdesk.cli.audit import audit_command
 from frontdesk.cli.mllp import mllp_command
 from frontdesk.cli.serve import serve_command
+from frontdesk.cli.usage import usage_command
 from frontdesk.cli.worker import worker_command
 from frontdesk.sandbox.cli import app as sandbox_app
 
@@ -36,6 +37,7 @@ app.command("demo")(demo.demo_command)
 app.command("audit")(audit_command)
 app.command("worker")(worker_command)
 app.command("mllp")(mllp_command)
+app.command("usage")(usage_command)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(business.app, name="business")

@@ -306,6 +306,7 @@ class Stale:
     channel: str
     key: str
     message_id: str | None = None
+    business_id: int = 0
 
 
 async def stale_sending(session: AsyncSession, *, now: datetime, lease_s: float) -> list[Stale]:
@@ -324,6 +325,7 @@ async def stale_sending(session: AsyncSession, *, now: datetime, lease_s: float)
             channel=r.channel,
             key=r.ledger_key,
             message_id=r.message_id,
+            business_id=r.business_id,
         )
         for r in rows.scalars()
     ]

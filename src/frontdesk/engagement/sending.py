@@ -50,6 +50,7 @@ from frontdesk.jobs.queue import AlreadyQueued, JobQueue
 from frontdesk.jobs.tasks import Task
 from frontdesk.logs import get_logger
 from frontdesk.retry import RetryPolicy
+from frontdesk.usage.meter import Meter
 
 log = get_logger(__name__)
 
@@ -66,8 +67,12 @@ class UnexpectedSendError(FrontdeskError):
 class ReviewSender:
     """The ledger's runtime for one process: hook, task body, sweeper."""
 
-    def __init__(self, ctx: AppContext, *, channels: ChannelRegistry) -> None:
+    def __init__(
+        self, ctx: AppContext, *, channels: ChannelRegistry, meter: Meter | None = None
+    ) -> None:
+        """``meter`` counts the outcomes recorded, per business, channel and state."""
         self.ctx = ctx
+        self.meter = meter if meter is not None and meter.observing else None
         self.settings = ctx.settings.review
         self.channels = channels
         self.queue: JobQueue | None = None
@@ -180,6 +185,11 @@ class ReviewSender:
                     outcomes[p.claim.request_id] = await self._record_error(session, p.claim, r)
         if sent:
             log.info("review.sent", count=len(sent), request_ids=[c.request_id for c, _ in sent])
+        if self.meter is not None:
+            for item in claimed:
+                state = outcomes.get(item.claim.request_id)
+                if state is not None:
+                    self.meter.review_request(item.business_id, item.channel, state)
         return outcomes
 
     async def _send_one(self, prepared: Prepared) -> tuple[Prepared, SendResult | FrontdeskError]:
@@ -269,6 +279,8 @@ class ReviewSender:
                 ):
                     resolved[state] += 1
                     log.warning("review.send.resolved", request_id=found.request_id, state=state)
+                    if self.meter is not None:
+                        self.meter.review_request(found.business_id, found.channel, state)
         due: list[int] = []
         if self.queue is not None:
             grace = self.settings.sweep_grace_s if grace_s is None else grace_s

@@ -34,10 +34,13 @@ from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.docs import router as docs_router
 from frontdesk.server.errors import document_error_responses, install_error_handlers
+from frontdesk.server.metrics import MetricsMiddleware
+from frontdesk.server.metrics import router as metrics_router
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.server.security_headers import SecurityHeadersMiddleware, wants_hsts
 from frontdesk.settings import Settings
 from frontdesk.sync.api import router as sync_router
+from frontdesk.usage.api import router as usage_router
 from frontdesk.web.mount import mount_dashboard
 
 
@@ -90,6 +93,8 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, hsts=wants_hsts(settings.public_url))
     if settings.access_log:
         app.add_middleware(RequestLogMiddleware)
+    if settings.metrics.token is not None:
+        app.add_middleware(MetricsMiddleware)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -118,6 +123,8 @@ def create_app(
         credentials_router,
         activations_router,
         fhir_jwks_router,
+        usage_router,
+        metrics_router,
     ):
         app.include_router(router)
     document_error_responses(app)

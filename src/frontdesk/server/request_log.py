@@ -39,13 +39,14 @@ class RequestLogMiddleware:
             log.info(
                 "http.request",
                 method=scope["method"],
-                route=_route_template(scope),
+                route=route_template(scope),
                 status=status["code"],
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``(unmatched)`` when none matched)."""
     route = scope.get("route")
     template = getattr(route, "path", None)
     return template if isinstance(template, str) else "(unmatched)"

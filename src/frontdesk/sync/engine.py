@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.connectors.base import Appointment, Connector
@@ -37,6 +39,7 @@ from frontdesk.context import AppContext
 from frontdesk.credentials import incidents
 from frontdesk.engagement.checkins import WrittenCheckIn, insert_checkins, run_counts
 from frontdesk.errors import FrontdeskError, TransientError, Unauthorized
+from frontdesk.integrations.models import IntegrationGroup
 from frontdesk.logs import get_logger
 from frontdesk.plugins import ConnectorBuilder, Plugins
 from frontdesk.settings import Settings
@@ -46,6 +49,7 @@ from frontdesk.sync.models import CANCELLED, FAILED, SUCCEEDED
 from frontdesk.sync.prepare import NotRunnable, PreparedRun, prepare_run
 from frontdesk.sync.reporting import log_decisions, record_unauthorized
 from frontdesk.sync.routing import Router
+from frontdesk.usage.meter import Meter, metering_business
 
 log = get_logger(__name__)
 
@@ -77,7 +81,9 @@ class SyncEngine:
         plugins: Plugins,
         connectors: ConnectorBuilder | None = None,
         on_decided: DecisionHook | None = None,
+        meter: Meter | None = None,
     ) -> None:
+        """``meter`` counts runs, check-ins and the connectors' remote calls (None: nothing)."""
         self.ctx = ctx
         self.plugins = plugins
         self.sources = plugins.sources
@@ -85,12 +91,17 @@ class SyncEngine:
         self._connectors = connectors or self._default_connector
         self._on_decided = on_decided
         self._limits: ConcurrencyLimits | None = None
+        self.meter = meter if meter is not None and meter.observing else None
+        self._started: dict[int, float] = {}
 
     def _default_connector(
         self, source: str, properties: Mapping[str, str], settings: Settings
     ) -> Connector:
         if self._limits is None:
-            self._limits = ConcurrencyLimits.from_settings(settings)
+            if self.meter is not None:
+                self._limits = ConcurrencyLimits.from_settings(settings, observer=self.meter)
+            else:
+                self._limits = ConcurrencyLimits.from_settings(settings)
         return self.plugins.connector(source, properties, settings, self._limits)
 
     async def sync_group(self, *, run_id: int) -> None:
@@ -108,6 +119,7 @@ class SyncEngine:
             log.info("sync.run.not_claimed", run_id=run_id)
             return None
         log.info("sync.run.started", run_id=run_id, group_id=claim.group_id, attempt=claim.attempt)
+        self._started[run_id] = time.perf_counter()
         heartbeat = asyncio.create_task(self._heartbeat(claim))
         try:
             return await self._run(claim, progress)
@@ -162,6 +174,7 @@ class SyncEngine:
             log.exception("sync.run.crashed", run_id=run_id, error_type=type(error).__name__)
             return await self._fail(claim, "internal_error", type(error).__name__)
         finally:
+            self._started.pop(run_id, None)
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
@@ -179,27 +192,28 @@ class SyncEngine:
             )
         if isinstance(prepared, NotRunnable):
             return await self._end(claim, CANCELLED, {}, None, prepared.code, prepared.message)
-        connector = self._connectors(
-            prepared.source_name, prepared.connector_properties, ctx.settings
-        )
-        try:
-            decider = self._decider(prepared, connector)
-            stream = connector.read(prepared.window, prepared.cursor)
-            size, max_wait = self.settings.batch_size, self.settings.batch_max_wait_s
-            now = asyncio.get_running_loop().time
-            batch: list[Appointment] = []
-            deadline = 0.0
-            async for appointment in stream:
-                if not batch:
-                    deadline = now() + max_wait
-                batch.append(appointment)
-                if len(batch) >= size or now() >= deadline:
-                    await self._write(claim, decider, batch, progress)
-                    batch = []
-            await self._write(claim, decider, batch, progress)
-            cursor = stream.cursor
-        finally:
-            await connector.aclose()
+        with metering_business(prepared.scope.scope_business_id):
+            connector = self._connectors(
+                prepared.source_name, prepared.connector_properties, ctx.settings
+            )
+            try:
+                decider = self._decider(prepared, connector)
+                stream = connector.read(prepared.window, prepared.cursor)
+                size, max_wait = self.settings.batch_size, self.settings.batch_max_wait_s
+                now = asyncio.get_running_loop().time
+                batch: list[Appointment] = []
+                deadline = 0.0
+                async for appointment in stream:
+                    if not batch:
+                        deadline = now() + max_wait
+                    batch.append(appointment)
+                    if len(batch) >= size or now() >= deadline:
+                        await self._write(claim, decider, batch, progress)
+                        batch = []
+                await self._write(claim, decider, batch, progress)
+                cursor = stream.cursor
+            finally:
+                await connector.aclose()
         async with ctx.db.reader() as session:
             counts = {**decider.tally.as_dict(), **await run_counts(session, run_id=claim.run_id)}
         return await self._end(claim, SUCCEEDED, counts, cursor, None, None)
@@ -237,10 +251,24 @@ class SyncEngine:
             written = await insert_checkins(session, rows)
             if written and self._on_decided is not None:
                 await self._on_decided(session, written)
+        if written and self.meter is not None:
+            self._count_checkins(decider.scope.scope_business_id, rows, written)
         if self.settings.log_decisions:
             log_decisions(claim, rows, written)
         if progress is not None:
             progress(decider.tally.fetched, decider.tally.decided)
+
+    def _count_checkins(
+        self, scope_business: int, rows: list[dict[str, Any]], written: list[WrittenCheckIn]
+    ) -> None:
+        """Meter the decisions this batch wrote (rows already decided elsewhere are not)."""
+        assert self.meter is not None
+        new = {(w.appointment_id, w.appointment_day) for w in written}
+        for row in rows:
+            if (row["appointment_id"], row["appointment_day"]) in new:
+                self.meter.checkin(
+                    row["business_id"] or scope_business, row["decision"], row["restriction_reason"]
+                )
 
     async def _heartbeat(self, claim: runs.Claim) -> None:
         interval = max(self.settings.lease_s / 3, 0.05)
@@ -287,9 +315,21 @@ class SyncEngine:
                 error_code=code,
                 error_message=message,
             )
+            business = (
+                await session.scalar(
+                    select(IntegrationGroup.business_id).where(
+                        IntegrationGroup.id == claim.group_id
+                    )
+                )
+                if owned and self.meter is not None
+                else None
+            )
         if not owned:
             log.warning("sync.run.lease_lost", run_id=claim.run_id, attempt=claim.attempt)
             return None
+        if self.meter is not None:
+            started = self._started.get(claim.run_id, time.perf_counter())
+            self.meter.sync_run(business or 0, status, time.perf_counter() - started)
         log.info(
             "sync.run.finished",
             run_id=claim.run_id,

@@ -34,6 +34,7 @@ from frontdesk.web.pages import (
     login,
     outbox,
     tickets,
+    usage,
 )
 from frontdesk.web.templating import render
 
@@ -54,6 +55,7 @@ PAGES: tuple[APIRouter, ...] = (
     activations.router,
     alerts.router,
     audit.router,
+    usage.router,
 )
 
 

@@ -30,4 +30,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Client Activations", "/activations", Permission.VIEW_INTEGRATIONS, "activations"),
     NavItem("Alerts", "/alerts", Permission.VIEW_INTEGRATIONS, "alerts"),
     NavItem("Audit log", "/audit", Permission.VIEW_INTEGRATIONS, "audit"),
+    NavItem("Usage", "/usage", Permission.VIEW_INTEGRATIONS, "usage"),
 )

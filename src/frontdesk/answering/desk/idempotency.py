@@ -219,6 +219,8 @@ async def create_ticket_once(
     if not outcome.created:
         return await _replay(ctx, caller, outcome, wanted)
     log_created(caller, prepared, outcome.ticket_id)
+    if runtime.meter is not None:
+        runtime.meter.ticket_created()
     return prepared.answer(outcome.ticket_id)
 
 

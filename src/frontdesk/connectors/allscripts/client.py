@@ -73,6 +73,9 @@ from frontdesk.security.outbound import DestinationRefused, OutboundPolicy
 log = get_logger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
+SOURCE = "ALLSCRIPTS"
+"""How this client names its source to the call observer (the catalog's source name)."""
 Sleep = Callable[[float], Awaitable[None]]
 Transport = httpx.AsyncBaseTransport
 """An injectable HTTP transport (re-exported so that no other module imports httpx)."""
@@ -131,6 +134,7 @@ class UnityClient:
             raise DestinationRefused(f"{UNITY_URL}: {error.message}", field=UNITY_URL) from None
         self._config = config
         self._limits = limits
+        self._observer = limits.observer
         self._group_slots = limits.group_slots()
         self._retry = retry or UNITY_RETRY
         self._budget = RetryBudget(self._retry)
@@ -230,7 +234,7 @@ class UnityClient:
             try:
                 async with asyncio.timeout(RETIRE_TIMEOUT_S):
                     body = wire.retire_body(token, self._config.appname)
-                    await self._exchange(wire.RETIRE_TOKEN, body, wire.RETIRE_TOKEN)
+                    await self._observed(wire.RETIRE_TOKEN, body, wire.RETIRE_TOKEN, _same)
             except (FrontdeskError, TimeoutError) as error:
                 log.info("unity.retire_failed", error_code=getattr(error, "code", "timeout"))
         if self._owns_transport:
@@ -271,7 +275,7 @@ class UnityClient:
 
     async def _get_token(self) -> str:
         body = wire.token_body(self._config.token_username, self._config.service_password)
-        text = wire.parse_token_reply(await self._exchange(wire.GET_TOKEN, body, wire.GET_TOKEN))
+        text = await self._observed(wire.GET_TOKEN, body, wire.GET_TOKEN, wire.parse_token_reply)
         if wire.is_token_error(text):
             error = token_error(text)
             self._refused = error
@@ -370,10 +374,31 @@ class UnityClient:
             patient_id=patient_id,
             parameters=parameters,
         )
-        reply = wire.parse_magic_reply(action, await self._exchange(wire.MAGIC_JSON, body, action))
-        if isinstance(reply, wire.MagicErrorReply):
-            raise magic_error(action, reply.text)
-        return reply
+
+        def parse(content: bytes) -> list[dict[str, str]]:
+            reply = wire.parse_magic_reply(action, content)
+            if isinstance(reply, wire.MagicErrorReply):
+                raise magic_error(action, reply.text)
+            return reply
+
+        return await self._observed(wire.MAGIC_JSON, body, action, parse)
+
+    async def _observed(
+        self, endpoint: str, body: bytes, action: str, parse: Callable[[bytes], R]
+    ) -> R:
+        """One exchange and its parsed reply, reported to the limits' call observer."""
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            return parse(await self._exchange(endpoint, body, action))
+        except FrontdeskError as failure:
+            error = failure.code
+            raise
+        except TimeoutError:
+            error = "timeout"
+            raise
+        finally:
+            self._observer.source_call(SOURCE, action, time.perf_counter() - started, error)
 
     async def _exchange(self, endpoint: str, body: bytes, action: str) -> bytes:
         """POST one request; returns the body of an HTTP 200, else a classified error.
@@ -425,6 +450,10 @@ class UnityClient:
                 action, status, response.headers.get("Retry-After"), content_length=len(content)
             )
         return content
+
+
+def _same(content: bytes) -> bytes:
+    return content
 
 
 def matching_log_entry(

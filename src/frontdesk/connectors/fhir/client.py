@@ -49,11 +49,13 @@ from frontdesk.connectors.errors import (
 from frontdesk.connectors.fhir.config import BASE_URL, FhirGroupConfig
 from frontdesk.connectors.fhir.errors import http_error, not_json, token_error
 from frontdesk.connectors.limits import ConcurrencyLimits
-from frontdesk.errors import ConfigurationError, TransientError
+from frontdesk.errors import ConfigurationError, FrontdeskError, TransientError
 from frontdesk.logs import get_logger
 from frontdesk.retry import RetryBudget, RetryPolicy
 
 log = get_logger(__name__)
+SOURCE = "FHIR_R4"
+"""How this client names its source to the call observer."""
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -318,38 +320,44 @@ class FhirClient:
         request = httpx.Request(
             method, url, headers=headers, content=body, extensions=self._timeouts
         )
-        timeout = self.config.timeout_s
         async with self._limits.total_slots:
             started = time.perf_counter()
             try:
-                async with asyncio.timeout(timeout):
-                    response = await self._transport.handle_async_request(request)
-                    try:
-                        content = await response.aread()
-                    finally:
-                        await response.aclose()
-            except (TimeoutError, httpx.TimeoutException):
-                raise RemoteTimeout(
-                    f"the FHIR server did not answer {call} within {timeout:g} s"
-                ) from None
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL):
-                raise ConfigurationError(
-                    "the FHIR base URL is not usable", field=BASE_URL
-                ) from None
-            except (httpx.ConnectError, httpx.ProxyError) as error:
-                raise Unreachable(
-                    f"cannot connect to the FHIR server for {call}: {error}"
-                ) from None
-            except httpx.TransportError as error:
-                raise Unreachable(
-                    f"connection to the FHIR server failed during {call} ({type(error).__name__})"
-                ) from None
-        log.debug(
-            "fhir.request",
-            call=call,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+                return await self._wire(request, call, started)
+            except FrontdeskError as error:
+                self._limits.observer.source_call(
+                    SOURCE, call, time.perf_counter() - started, error.code
+                )
+                raise
+
+    async def _wire(
+        self, request: httpx.Request, call: str, started: float
+    ) -> tuple[int, bytes, str | None]:
+        timeout = self.config.timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._transport.handle_async_request(request)
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException):
+            raise RemoteTimeout(
+                f"the FHIR server did not answer {call} within {timeout:g} s"
+            ) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            raise ConfigurationError("the FHIR base URL is not usable", field=BASE_URL) from None
+        except (httpx.ConnectError, httpx.ProxyError) as error:
+            raise Unreachable(f"cannot connect to the FHIR server for {call}: {error}") from None
+        except httpx.TransportError as error:
+            raise Unreachable(
+                f"connection to the FHIR server failed during {call} ({type(error).__name__})"
+            ) from None
+        seconds = time.perf_counter() - started
+        status = response.status_code
+        failed = None if status < 400 else f"http_{status}"
+        self._limits.observer.source_call(SOURCE, call, seconds, failed)
+        log.debug("fhir.request", call=call, status=status, ms=round(seconds * 1000, 1))
         return response.status_code, content, response.headers.get("Retry-After")
 
 

@@ -4,6 +4,7 @@ sender (``twilio.from`` / ``twilio.messaging_service_sid``) and its HELP text.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from html import escape
 from typing import Any
@@ -226,3 +227,10 @@ async def test_the_funnel_counts_sent_delivered_clicked(texting: Texting) -> Non
             "Last 30 days: <strong>2</strong> sent → <strong>2</strong> delivered → "
             "<strong>1</strong> clicked" in text
         )
+        # and the usage dashboard draws it: sent → delivered → clicked, per channel
+        usage = await browser.get("/usage", params={"business": CLINIC})
+        assert usage.status_code == 200
+        row = re.search(r'<tr data-channel="sms">(.*?)</tr>', usage.text, re.S)
+        assert row is not None
+        assert re.findall(r'class="num">(\d+)<', row.group(1)) == ["2", "2", "1"]
+        assert 'aria-label="Review funnel: sent 2, delivered 2, clicked 1"' in usage.text

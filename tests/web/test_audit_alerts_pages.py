@@ -166,6 +166,10 @@ async def test_the_alerts_page_shows_open_alerts_to_staff_and_tenants_their_own(
     assert "Listener or worker quiet" in page.text
     assert "MLLP listener" in page.text
     assert "1 open" in page.text
+    usage = await client.get("/usage")  # the usage dashboard carries the same panel
+    assert usage.status_code == 200
+    assert "MLLP listener" in usage.text
+    assert "1 open" in usage.text
     await Heartbeat(ctx, LISTENER).beat()
     await evaluate(ctx)
     page = await client.get("/alerts")

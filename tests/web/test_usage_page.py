@@ -78,7 +78,7 @@ async def test_staff_see_every_business_and_work_of_none(
     assert stat(html, "sent") == 7
     assert stat(html, "failed") == 1
     assert stat(html, "source_error") == 1
-    assert html.count('<svg class="chart"') == 3
+    assert html.count('<svg class="chart"') == 4  # activity, check-ins, requests, funnel
     assert "Check-ins by decision per day, stacked: eligible 109, opted out 2" in html
     assert 'href="/usage"' in html  # in the navigation
 

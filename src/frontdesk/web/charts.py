@@ -160,3 +160,33 @@ def stacked_bars(
     totals = ", ".join(f"{name} {sum(stacks[name])}" for name in names)
     svg = _svg(title, f"{title} per day, stacked: {totals}", body, frame.width)
     return Markup(f'<figure class="chart-box">{svg}{_legend(names)}</figure>')  # noqa: S704
+
+
+def funnel_bars(title: str, stages: Sequence[tuple[str, int]], *, width: int = 480) -> Markup:
+    """One horizontal bar per stage (sent → delivered → clicked), each with its count and its
+    share of the first stage, so the drop between stages reads at a glance."""
+    first = stages[0][1] if stages else 0
+    row, gap, label_w = 40, 14, 96
+    height = TOP + len(stages) * (row + gap)
+    inner = width - label_w - RIGHT - 70
+    body = []
+    for i, (name, value) in enumerate(stages):
+        y = TOP + i * (row + gap)
+        share = value / first if first else 0.0
+        length = max(inner * share, 1.0 if value else 0.0)
+        color = PALETTE[i % len(PALETTE)]
+        body.append(
+            f'<text x="{label_w - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end" '
+            f'class="tick">{escape(name)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{row}" rx="3" '
+            f'fill="{color}"><title>{escape(name)}: {value}</title></rect>'
+            f'<text x="{label_w + length + 6:.1f}" y="{y + row / 2 + 4:.1f}" class="tick">'
+            f"{value}{f' ({share:.0%})' if i and first else ''}</text>"
+        )
+    summary = ", ".join(f"{name} {value}" for name, value in stages)
+    svg = (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}: {escape(summary)}" preserveAspectRatio="xMidYMid meet">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
+    return Markup(f'<figure class="chart-box">{svg}</figure>')  # noqa: S704

@@ -6,8 +6,10 @@ and failed, tickets), a time series of the activity, stacked daily bars of check
 decision and of review requests by state (server-rendered SVG, :mod:`frontdesk.web.charts`),
 and the breakdowns. The same report as ``GET /api/usage`` and ``frontdesk usage``
 (:func:`frontdesk.usage.report.read_usage`), scoped like every page: a business-scoped user
-sees its business and its enterprise's locations. A panel of open alerts is included from
-``usage/_alerts.html`` when that template exists.
+sees its business and its enterprise's locations. The page also shows the review funnel of
+the period (sent → delivered → clicked, :func:`frontdesk.engagement.funnel.review_funnel`,
+with the outbox's visibility) and the alerts panel
+(:func:`frontdesk.web.pages.alerts.visible_alerts`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from sqlalchemy import select
 from frontdesk.access.principal import Principal
 from frontdesk.businesses.models import Business
 from frontdesk.context import AppContext
+from frontdesk.engagement import outbox
+from frontdesk.engagement.funnel import Funnel, review_funnel
 from frontdesk.errors import InvalidInput
 from frontdesk.server.dependencies import get_context
 from frontdesk.staff.roles import Permission
 from frontdesk.usage.report import UsageReport, read_usage
 from frontdesk.web.auth import StaffContext, require
-from frontdesk.web.charts import stacked_bars, time_series
+from frontdesk.web.charts import funnel_bars, stacked_bars, time_series
+from frontdesk.web.pages.alerts import visible_alerts
 from frontdesk.web.params import business_number, query_text
 from frontdesk.web.templating import render
 
@@ -92,6 +97,18 @@ def _requests_by_state(report: UsageReport) -> dict[str, int]:
     return found
 
 
+async def _funnel(ctx: AppContext, principal: Principal, report: UsageReport) -> Funnel:
+    """Sent → delivered → clicked of the requests sent in the report's period, scoped as the
+    outbox is (the chosen business and its locations, or all the viewer sees)."""
+    async with ctx.db.reader() as session:
+        where = await outbox.visibility(
+            session, principal=principal, business_number=report.business
+        )
+        return await review_funnel(
+            session, first=report.period.start, last=report.period.end, where=where
+        )
+
+
 @router.get("/usage", response_class=HTMLResponse)
 async def usage_page(request: Request, ctx: Context, staff: Viewer) -> Response:
     """The usage dashboard for the chosen business and period."""
@@ -104,6 +121,7 @@ async def usage_page(request: Request, ctx: Context, staff: Viewer) -> Response:
         start=_day(params.get("from"), "from"),
         end=_day(params.get("to"), "to"),
     )
+    funnel = await _funnel(ctx, staff.principal, report)
     checkins = report.subjects.get("checkin", {})
     source_errors = report.subjects.get("source_error", {})
     return render(
@@ -114,6 +132,12 @@ async def usage_page(request: Request, ctx: Context, staff: Viewer) -> Response:
         report=report,
         choices=await _choices(ctx, staff.principal),
         charts=_charts(report),
+        funnel=funnel,
+        funnel_chart=funnel_bars(
+            "Review funnel",
+            [("sent", funnel.sent), ("delivered", funnel.delivered), ("clicked", funnel.clicked)],
+        ),
+        alerts=await visible_alerts(ctx, staff),
         eligible=checkins.get("eligible", 0),
         restricted=sum(v for k, v in checkins.items() if k != "eligible"),
         requests=_requests_by_state(report),

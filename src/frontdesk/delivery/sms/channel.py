@@ -7,7 +7,7 @@ process-wide one: :mod:`.senders`), the recipient is
 checked as an E.164 mobile number (already done by the decision step; checked again since
 the configuration may have changed), the sender's consent record is consulted (a STOP to
 this sender since the decision → ``opted_out``), the mobile template is rendered with the
-request's tracked link (``/r/{token}``, :mod:`frontdesk.delivery.tracking.links`) for the
+request's tracked link (``/r/{token}``, :mod:`frontdesk.delivery.tracking.minting`) for the
 review link, and the message is created with
 ``StatusCallback={FRONTDESK_PUBLIC_URL}/webhooks/twilio/status``.
 The provider's ``SM…`` sid is the request's message id (known only after the send:

@@ -12,6 +12,7 @@ detail. Writes ``docs/screenshots/outbox.png`` and ``outbox-detail.png``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -262,7 +263,9 @@ def test_run_a_sync_requeue_and_read_the_sent_email(page: Page, stack: Stack) ->
     reload_until(page, lambda: badge.inner_text() == "Sent", "the request to be sent")
     message = page.get_by_role("region", name="The message")
     expect(message).to_contain_text("How was your visit to")
-    expect(message.locator("pre.message-text")).to_contain_text("Leave a review: https://")
+    # the review link is the request's tracked link on this server (/r/{token})
+    tracked = re.compile(r"Leave a review: http://127\.0\.0\.1:\d+/r/[\w-]{11}\s")
+    expect(message.locator("pre.message-text")).to_contain_text(tracked)
     frame = page.frame_locator("iframe.message-frame")
     button = frame.get_by_text("Leave a review")
     expect(button).to_be_visible()

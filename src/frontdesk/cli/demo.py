@@ -106,7 +106,8 @@ def demo_command(
             console.print(f"mail capture:   smtp://127.0.0.1:{services.capture.port}")
             console.print(
                 f"texts:          {services.twilio.url}/sandbox/messages  (Twilio simulator; "
-                "Ashburn Office asks by text)"
+                "Ashburn Office and Harbor Health's North Clinic, from its own number, ask "
+                "by text)"
             )
             console.print(f"outbox:         http://{host}:{port}/api/outbox  (frontdesk outbox)")
             if not no_browser:

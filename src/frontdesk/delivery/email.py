@@ -1,5 +1,10 @@
 """The email channel: review requests over SMTP with ``aiosmtplib``.
 
+The message's review link is the request's tracked link (``{FRONTDESK_PUBLIC_URL}/r/{token}``,
+:mod:`frontdesk.delivery.tracking`) when the channel is given :class:`TrackedLinks` (the
+composition root does): the templates' ``{{ review_url }}`` renders it, and the click is
+recorded before the patient reaches the location's review page.
+
 The only module that imports ``aiosmtplib``. Failures are classified here, once:
 
 - a 4xx answer (greeting, MAIL, RCPT, DATA), a refused/lost connection, a timeout, a TLS
@@ -32,6 +37,7 @@ import aiosmtplib
 from aiosmtplib import SMTPStatus
 
 from frontdesk.clock import Clock, SystemClock
+from frontdesk.delivery.addresses import usable_review_url
 from frontdesk.delivery.channel import (
     MESSAGE_REFUSED,
     RECIPIENT_REFUSED,
@@ -43,6 +49,7 @@ from frontdesk.delivery.channel import (
 )
 from frontdesk.delivery.email_format import BuiltEmail, build_email, message_id_from
 from frontdesk.delivery.reach import Reach
+from frontdesk.delivery.tracking.minting import TrackedLinks
 from frontdesk.errors import FatalError, FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.security.redaction import scrub_text
@@ -91,8 +98,10 @@ class EmailChannel:
         timeout_s: float | None = None,
         tls_context: ssl.SSLContext | None = None,
         idle_close_s: float = IDLE_CLOSE_S,
+        links: TrackedLinks | None = None,
     ) -> None:
         self._smtp = smtp
+        self._links = links
         self._clock = clock or SystemClock()
         self._timeout_s = smtp.timeout_s if timeout_s is None else timeout_s
         self._tls_context = tls_context
@@ -106,8 +115,22 @@ class EmailChannel:
         """Connections opened so far (tests, diagnostics)."""
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Deliver one review request; raises a classified delivery error on failure."""
-        built = build_email(message, sender_address=self._smtp.from_, when=self._clock.now())
+        """Deliver one review request; raises a classified delivery error on failure.
+
+        With tracked links (the composition root gives them), the message's review link is
+        the request's ``/r/{token}``, stored before the message leaves."""
+        links = self._links
+        review_link = await links.url_for(message.ledger_key) if links is not None else None
+        built = build_email(  # checks the recipient and the review link: nothing stored yet
+            message,
+            sender_address=self._smtp.from_,
+            when=self._clock.now(),
+            review_link=review_link,
+        )
+        if links is not None:
+            target = usable_review_url(message.review_url)
+            assert target is not None  # build_email refused the message otherwise
+            await links.record(message.ledger_key, target)
         self._bind_loop()
         try:
             async with self._slots:
@@ -138,7 +161,10 @@ class EmailChannel:
         return None
 
     async def aclose(self) -> None:
-        """Close the pooled connections (``QUIT``, then the socket); the channel stays usable."""
+        """Close the pooled connections (``QUIT``, then the socket); the channel stays usable.
+        Links queued for writing are written first."""
+        if self._links is not None:
+            await self._links.aclose()
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None

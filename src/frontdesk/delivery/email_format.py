@@ -63,8 +63,18 @@ def message_id_from(ledger_key: str, *, sender_address: str) -> str:
     return message_id_for(ledger_key, domain=domain)
 
 
-def build_email(message: OutgoingMessage, *, sender_address: str, when: datetime) -> BuiltEmail:
-    """Render and assemble the email of ``message``, or raise a classified delivery error."""
+def build_email(
+    message: OutgoingMessage,
+    *,
+    sender_address: str,
+    when: datetime,
+    review_link: str | None = None,
+) -> BuiltEmail:
+    """Render and assemble the email of ``message``, or raise a classified delivery error.
+
+    ``review_link``: what the templates' ``{{ review_url }}`` renders — the request's tracked
+    link (``/r/{token}``) when the channel has one; else the location's review link itself.
+    The location's link is checked either way: it is where the tracked link leads."""
     recipient = check_email_address(message.recipient)
     if recipient.address is None:
         raise PermanentDeliveryError(
@@ -95,7 +105,7 @@ def build_email(message: OutgoingMessage, *, sender_address: str, when: datetime
         {
             "first_name": " ".join(message.patient_first_name.split()),
             "location_name": message.location_name,
-            "review_url": review_url,
+            "review_url": review_link or review_url,
             "unsubscribe_url": message.unsubscribe_url,
             "sender_name": sender_name,
         },

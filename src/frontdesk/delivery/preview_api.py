@@ -5,7 +5,8 @@ patient of this business would get on ``channel``, rendered with sample values.
 (``email``, ``mobile``, ``webhook``). For texts the answer carries the segment count:
 ``encoding`` (GSM-7 or UCS-2), ``characters`` and ``segments`` (160/153 GSM-7, 70/67 UCS-2
 characters per segment), measured with a tracked link of the real length in place of the
-review link, since that is what a text carries.
+review link, since that is what a text carries. Emails carry a tracked link too: their
+preview shows a sample one (the webhook event hands the business the review link itself).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from frontdesk.server.dependencies import PluginsDep, get_context
 router = APIRouter(prefix="/api/businesses/{number}/message-templates", tags=["delivery"])
 Context = Annotated[AppContext, Depends(get_context)]
 SAMPLE_LINK_ID = "Xy3kQ9aZ0bC"  # as long as a real link token (11 characters)
+TRACKED_KINDS = (Reach.EMAIL.value, Reach.MOBILE.value)
+"""Kinds of message that carry a tracked link (``/r/{token}``) as their review link."""
 
 
 class SegmentsOut(BaseModel):
@@ -68,7 +71,7 @@ async def preview_templates(
     texting = kind == Reach.MOBILE.value
     review_url = (
         link_url(ctx.settings.public_url, SAMPLE_LINK_ID)
-        if texting
+        if kind in TRACKED_KINDS
         else "https://reviews.example/your-practice"
     )
     rendered = render_template_set(

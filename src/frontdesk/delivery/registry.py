@@ -10,6 +10,7 @@ from frontdesk.delivery.email import EmailChannel
 from frontdesk.delivery.reach import Reach
 from frontdesk.delivery.sms.channel import SmsChannel
 from frontdesk.delivery.sms.properties import SMS_PROPERTIES, SMS_TEMPLATES
+from frontdesk.delivery.tracking.minting import TrackedLinks
 from frontdesk.delivery.webhook.channel import WebhookChannel
 from frontdesk.settings import Settings
 
@@ -24,9 +25,24 @@ def builtin_channels(
     """``email`` over SMTP; ``webhook`` to each business's endpoint; ``sms`` through Twilio
     once ``FRONTDESK_TWILIO__ACCOUNT_SID`` is set, and with it the choices
     ``sms_then_email`` (a text, else an email) and ``email_and_sms`` (both). The last
-    channels need the process (``ctx``): endpoints and consent live in its database."""
+    channels need the process (``ctx``): endpoints and consent live in its database, and so
+    do the tracked links (``/r/{token}``) that texts and emails carry — one
+    :class:`TrackedLinks` shared by both. Without ``ctx`` an email links the review page
+    directly."""
+    shared: list[TrackedLinks] = []
+
+    def links() -> TrackedLinks | None:
+        if ctx is None:
+            return None
+        if not shared:
+            shared.append(TrackedLinks(ctx))
+        return shared[0]
+
+    def email() -> EmailChannel:
+        return EmailChannel(settings.smtp, clock=clock, links=links())
+
     plugins: list[ChannelPlugin | ChannelChoice] = [
-        ChannelPlugin(EMAIL, Reach.EMAIL, lambda: EmailChannel(settings.smtp, clock=clock)),
+        ChannelPlugin(EMAIL, Reach.EMAIL, email),
         ChannelChoice("sms_then_email", (SMS, EMAIL)),
         ChannelChoice("email_and_sms", (EMAIL, SMS), every=True),
     ]
@@ -37,7 +53,7 @@ def builtin_channels(
                 ChannelPlugin(
                     SMS,
                     Reach.MOBILE,
-                    lambda: SmsChannel(ctx),
+                    lambda: SmsChannel(ctx, links=links()),
                     properties=SMS_PROPERTIES,
                     templates=SMS_TEMPLATES,
                 )

@@ -3,6 +3,8 @@
 An enterprise with three locations mapped by Location id (``loc-1-1`` … ``loc-1-3``, the
 sandbox's seed-1 practice), a FHIR R4 group with the sandbox's demo client and key,
 statuses ``fulfilled`` (the spec's default) — configured once through the integration API.
+The practice texts from a sender number of its own (group property ``twilio.from``: A2P 10DLC
+registers senders per brand); its North Clinic asks by text, the others by email.
 The sandbox listens on a new loopback port at every start, so ``fhir.base.url`` is set
 again each time.
 """
@@ -26,6 +28,10 @@ FHIR_LOCATIONS = (  # the FHIR sandbox's seed-1 Location ids: name, number, Loca
     ("Harbor Health - South Clinic", 149547899859402, "loc-1-2"),
     ("Harbor Health - East Clinic", 149547899859403, "loc-1-3"),
 )
+
+FHIR_SENDER = "+17035550190"
+"""Harbor Health's own sender number (``twilio.from``), not the process-wide one."""
+FHIR_SMS_LOCATION = "Harbor Health - North Clinic"
 
 
 @dataclass
@@ -91,22 +97,26 @@ async def seed_fhir_integration(
                 _prop("fhir.base.url", base_url),
                 _prop("fhir.client.id", DEMO_CLIENT_ID),
                 _prop("fhir.private.key", demo_private_key(1), True),
+                _prop("twilio.from", FHIR_SENDER),
             ],
         },
         headers=headers,
     )
     r.raise_for_status()
     group_id = int(r.json()["groupId"])
-    for _name, number, location_id in FHIR_LOCATIONS:
+    for name, number, location_id in FHIR_LOCATIONS:
+        properties = [
+            _prop("fhir.location.id", location_id),
+            _prop("review.url", f"https://reviews.example.org/{number}"),
+        ]
+        if name == FHIR_SMS_LOCATION:  # texts from the practice's own sender; no quiet hours
+            properties += [_prop("review.channel", "sms"), _prop("review.quiet.hours", "off")]
         r = await api.put(
             "/integration/add/businessintegrationmapping",
             json={
                 "businessNumber": number,
                 "integrationGroupId": group_id,
-                "integrationProperties": [
-                    _prop("fhir.location.id", location_id),
-                    _prop("review.url", f"https://reviews.example.org/{number}"),
-                ],
+                "integrationProperties": properties,
             },
             headers=headers,
         )

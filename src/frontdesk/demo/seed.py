@@ -109,7 +109,18 @@ SANDBOX_LOCATIONS = (  # the sandbox's default practice (``default_config``): na
 )
 DEMO_STATUSES = "Acknowledge,Confirmed"
 SMS_LOCATION = "Ashburn Office"
-"""The location that asks by text message in the demo."""
+"""The location that asks by text message in the demo (from the process-wide sender)."""
+SITES_LOCATION = "Loudoun Office"
+"""The location listing several review sites: its tracked links land on a page of them."""
+
+
+def demo_sites(number: int) -> str:
+    """The ``review.sites`` of :data:`SITES_LOCATION` (example addresses, never real ones)."""
+    return (
+        f"Google=https://reviews.example.org/{number}/google\n"
+        f"Healthgrades=https://reviews.example.org/{number}/healthgrades\n"
+        f"Zocdoc=https://reviews.example.org/{number}/zocdoc"
+    )
 
 
 @dataclass
@@ -192,6 +203,8 @@ async def seed_integration(
             properties.append(prop("review.url", f"https://reviews.example.org/{number}"))
         if name == SMS_LOCATION:  # asks by text (the Twilio simulator); no quiet hours
             properties += [prop("review.channel", "sms"), prop("review.quiet.hours", "off")]
+        if name == SITES_LOCATION:  # several review sites: the link lands on a page of them
+            properties.append(prop("review.sites", demo_sites(number)))
         r = await client.put(
             "/integration/add/businessintegrationmapping",
             json={

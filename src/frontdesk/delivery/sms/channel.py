@@ -7,7 +7,7 @@ process-wide one: :mod:`.senders`), the recipient is
 checked as an E.164 mobile number (already done by the decision step; checked again since
 the configuration may have changed), the sender's consent record is consulted (a STOP to
 this sender since the decision → ``opted_out``), the mobile template is rendered with the
-request's tracked link (``/r/{token}``, :mod:`frontdesk.delivery.tracking.links`) for the
+request's tracked link (``/r/{token}``, :mod:`frontdesk.delivery.tracking.minting`) for the
 review link, and the message is created with
 ``StatusCallback={FRONTDESK_PUBLIC_URL}/webhooks/twilio/status``.
 The provider's ``SM…`` sid is the request's message id (known only after the send:
@@ -29,7 +29,6 @@ from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 
-from frontdesk.answering.group_commit import GroupCommitter
 from frontdesk.clock import Clock
 from frontdesk.context import AppContext
 from frontdesk.delivery.channel import (
@@ -48,10 +47,9 @@ from frontdesk.delivery.sms.keywords import Intent
 from frontdesk.delivery.sms.quiet import QuietHours
 from frontdesk.delivery.sms.senders import BusinessSenders, Sender
 from frontdesk.delivery.templates import render_template_set
-from frontdesk.delivery.tracking.links import LinkWriter, NewLink, link_url, token_for
+from frontdesk.delivery.tracking.minting import TrackedLinks
 from frontdesk.engagement.checkin_models import CheckIn
 from frontdesk.engagement.ledger_models import ReviewRequest
-from frontdesk.engagement.optouts import contact_pepper
 from frontdesk.errors import FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.outbound.http import build_transport
@@ -69,15 +67,19 @@ class SmsChannel:
     name = "sms"
     reaches = Reach.MOBILE
 
-    def __init__(self, ctx: AppContext, *, client: TwilioClient | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        client: TwilioClient | None = None,
+        links: TrackedLinks | None = None,
+    ) -> None:
         self._ctx = ctx
         self._twilio = ctx.settings.twilio
         self._senders = BusinessSenders(ctx)
         self._quiet = QuietHours(ctx)
-        self._pepper: bytes | None = None
         self._consents: dict[str, SenderConsent] = {}
-        self._links = GroupCommitter(ctx.db)
-        self._link_writer = LinkWriter(ctx.db.dialect)
+        self._links = links or TrackedLinks(ctx)
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
         self._client = client or TwilioClient(
             self._twilio,
@@ -108,15 +110,12 @@ class SmsChannel:
                 not_before=not_before,
             )
         sender = await self._senders.of(_location_of(key))
-        pepper = await self._contact_pepper()
+        pepper = await self._links.pepper()
         if await self._consent(sender).opted_out(pepper=pepper, contact=to):
             raise PermanentDeliveryError(
                 f"request {key}: the recipient told this sender to stop", reason=OPTED_OUT
             )
-        token = token_for(pepper, key)
-        link = NewLink(token, key, message.review_url, now)
-        await self._links.submit(self._link_writer, link)  # shares a commit with the others
-        review_url = link_url(ctx.settings.public_url, token)
+        review_url = await self._links.record(key, message.review_url)
         rendered = render_template_set(
             message.templates,
             {
@@ -166,18 +165,8 @@ class SmsChannel:
         return any(_created(m.date_created) >= claimed_at - CLOCK_SKEW for m in messages)
 
     async def aclose(self) -> None:
-        await self._links.drain()
+        await self._links.aclose()
         await self._client.aclose()
-
-    async def _contact_pepper(self) -> bytes:
-        """The install's contact pepper (opt-out hashes, link tokens), read once."""
-        if self._pepper is None:
-            ctx = self._ctx
-            async with ctx.db.transaction() as session:
-                pepper = await contact_pepper(session, secrets=ctx.secrets, clock=ctx.clock)
-            assert pepper is not None
-            self._pepper = pepper
-        return self._pepper
 
     def _consent(self, sender: Sender) -> SenderConsent:
         """The consent records of ``sender`` (one in-memory set per sender in use)."""

@@ -226,3 +226,22 @@ async def test_magic_error_text_is_not_copied(serve: Serve) -> None:
         assert "img" not in text
         assert "Jane" not in text
     assert SERVICE_USER not in caught.value.message
+
+
+async def test_the_twilio_token_reaches_only_the_operators_twilio_origin() -> None:
+    """FRONTDESK_TWILIO__API_URL is an operator origin (allowed, even on a private address, as
+    the Unity URL is); the auth token goes to no other unlisted host."""
+    table = {"twilio.internal": ["10.0.0.7"], "elsewhere.example": ["93.184.215.14"]}
+    settings = settings_with().model_copy(
+        update={
+            "twilio": settings_with().twilio.model_copy(
+                update={"api_url": "https://twilio.internal"}
+            )
+        }
+    )
+    policy = OutboundPolicy.from_settings(settings, resolve=resolver(table))
+    assert await policy.check_connect("twilio.internal", 443, sends_credentials=True) == [
+        "10.0.0.7"
+    ]
+    with pytest.raises(DestinationRefused):
+        await policy.check_connect("elsewhere.example", 443, sends_credentials=True)

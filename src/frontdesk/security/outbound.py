@@ -7,13 +7,13 @@ URLs and webhook targets as they arrive):
   ``host:port`` (``[v6]:port`` for IPv6); a leading ``*.`` matches every subdomain
   (``*.example.org`` matches ``ehr.example.org``, not ``example.org``).
 - The origins (scheme, host, port) of URLs the operator configured in settings
-  (``FRONTDESK_UNITY__URL``) are always allowed.
+  (``FRONTDESK_UNITY__URL``, ``FRONTDESK_TWILIO__API_URL``) are always allowed.
 - A listed destination may resolve to any address. Any other destination must resolve to
   public addresses only: loopback, link-local, private, shared, reserved, multicast and
   unspecified addresses are refused.
 - A destination that receives the application's own credentials (``sends_credentials``:
-  the Unity service password) must be listed or an operator origin; a public address alone
-  is not enough.
+  the Unity service password, the Twilio account's auth token) must be listed or an operator
+  origin; a public address alone is not enough.
 
 It is checked on the URL when a tenant configures it (:meth:`OutboundPolicy.check_configured`)
 and again on the resolved addresses when a connection opens
@@ -194,7 +194,7 @@ class OutboundPolicy:
 
 def operator_urls(settings: Settings) -> list[str]:
     """URLs the operator configured in settings (their origins are always allowed)."""
-    return [settings.unity.url]
+    return [settings.unity.url, settings.twilio.api_url]
 
 
 def _is_ip(host: str) -> bool:

@@ -23,6 +23,7 @@ after the claim means the message went (True), none means it did not (False: sen
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -53,6 +54,7 @@ from frontdesk.engagement.ledger_models import ReviewRequest
 from frontdesk.errors import FrontdeskError
 from frontdesk.logs import get_logger
 from frontdesk.outbound.http import build_transport
+from frontdesk.security.outbound import OutboundPolicy
 
 log = get_logger(__name__)
 
@@ -83,7 +85,16 @@ class SmsChannel:
         self._status_callback = ctx.settings.public_url.rstrip("/") + STATUS_PATH
         self._client = client or TwilioClient(
             self._twilio,
-            transport=build_transport(ctx.settings, max_connections=self._twilio.max_connections),
+            # the outbound rule at every connection: the account's token goes only to the
+            # operator's Twilio origin (FRONTDESK_TWILIO__API_URL) or a listed host
+            transport=build_transport(
+                ctx.settings,
+                max_connections=self._twilio.max_connections,
+                connect_check=functools.partial(
+                    OutboundPolicy.from_settings(ctx.settings).check_connect,
+                    sends_credentials=True,
+                ),
+            ),
         )
 
     @property

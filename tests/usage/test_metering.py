@@ -222,6 +222,34 @@ async def test_metrics_is_absent_without_a_token(settings: Settings, ctx: AppCon
         assert (await c.get("/metrics", headers=bearer)).status_code == 404
 
 
+async def test_requests_are_timed_with_the_access_log_off(
+    settings: Settings, server: Process
+) -> None:
+    """One middleware observes requests for the log and the metrics: turning the access log
+    off keeps the request counter and the latency histogram."""
+    quiet = settings.model_copy(update={"access_log": False})
+    app = create_app(quiet, process=server)
+    transport = httpx.ASGITransport(app=app)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://fd.test") as c:
+        for _ in range(3):
+            assert (await c.get("/healthz")).status_code == 200
+        r = await c.get("/metrics", headers=bearer)
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    counts = {
+        s.labels["route"]: s.value
+        for s in families["frontdesk_http_requests"].samples
+        if s.name == "frontdesk_http_requests_total"
+    }
+    assert counts["/healthz"] == 3
+    timed = [
+        s
+        for s in families["frontdesk_http_request_duration_seconds"].samples
+        if s.name.endswith("_count") and s.labels["route"] == "/healthz"
+    ]
+    assert [s.value for s in timed] == [3.0]
+
+
 def test_a_short_metrics_token_is_refused() -> None:
     import pydantic
     import pytest

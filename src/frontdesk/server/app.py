@@ -34,7 +34,6 @@ from frontdesk.integrations.api import router as integration_router
 from frontdesk.logs import configure_logging
 from frontdesk.server.docs import router as docs_router
 from frontdesk.server.errors import document_error_responses, install_error_handlers
-from frontdesk.server.metrics import MetricsMiddleware
 from frontdesk.server.metrics import router as metrics_router
 from frontdesk.server.request_log import RequestLogMiddleware
 from frontdesk.server.security_headers import SecurityHeadersMiddleware, wants_hsts
@@ -91,10 +90,9 @@ def create_app(
         app.state.context = process
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware, hsts=wants_hsts(settings.public_url))
-    if settings.access_log:
-        app.add_middleware(RequestLogMiddleware)
-    if settings.metrics.token is not None:
-        app.add_middleware(MetricsMiddleware)
+    metered = settings.metrics.token is not None
+    if settings.access_log or metered:
+        app.add_middleware(RequestLogMiddleware, log_requests=settings.access_log, metered=metered)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""``/metrics`` for Prometheus, and the middleware that times requests by route template.
+"""``/metrics`` for Prometheus (requests are timed by route template in
+:class:`frontdesk.server.request_log.RequestLogMiddleware`).
 
 Both exist only when ``FRONTDESK_METRICS__TOKEN`` is set: without it ``/metrics`` answers 404
 and no request is timed. With it, a scrape must send ``Authorization: Bearer <token>``
@@ -10,16 +11,12 @@ at scrape time (:mod:`frontdesk.usage.metrics`; docs/usage.md).
 from __future__ import annotations
 
 import hmac
-import time
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontdesk.errors import AuthenticationRequired, NotFound
 from frontdesk.server.dependencies import get_process
-from frontdesk.server.request_log import route_template
 from frontdesk.usage.gauges import read_gauges
 from frontdesk.usage.metrics import CONTENT_TYPE, exposition
 
@@ -43,39 +40,3 @@ async def metrics(request: Request) -> Response:
     gauges = await read_gauges(process.ctx)
     body = exposition(process.meter.instruments, gauges)
     return Response(body, media_type=CONTENT_TYPE)
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by method, route template and status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status: dict[str, Any] = {"code": 500}
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            instruments = get_process_of(scope).meter.instruments
-            if instruments is not None:
-                instruments.request(
-                    scope["method"],
-                    route_template(scope),
-                    status["code"],
-                    time.perf_counter() - started,
-                )
-
-
-def get_process_of(scope: Scope) -> Any:
-    """The process of the app serving ``scope``."""
-    return scope["app"].state.context

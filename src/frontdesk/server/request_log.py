@@ -1,8 +1,10 @@
-"""A pure-ASGI access log: method, route, status, time.
+"""One pure-ASGI observer of every HTTP request: method, route, status, time — for the access
+log and, when ``/metrics`` is on, the request counter and latency histogram.
 
-It logs the matched route's template (``/unsubscribe/{token}``), never the concrete path nor
-the query string: paths and queries can carry tokens (unsubscribe links, the answering-service
-API's token) and ids a patient could be traced by.
+It records the matched route's template (``/unsubscribe/{token}``), never the concrete path
+nor the query string: paths and queries can carry tokens (unsubscribe links, the
+answering-service API's token) and ids a patient could be traced by. One middleware times a
+request once for both sinks (each ASGI layer costs every request).
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ log = get_logger("frontdesk.http")
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Logs each request (``log_requests``) and feeds the process's metrics instruments
+    (``metered``: ``FRONTDESK_METRICS__TOKEN`` is set)."""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True, metered: bool = False) -> None:
         self.app = app
+        self.log_requests = log_requests
+        self.metered = metered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,13 +43,20 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info(
-                "http.request",
-                method=scope["method"],
-                route=route_template(scope),
-                status=status["code"],
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            if self.log_requests:
+                log.info(
+                    "http.request",
+                    method=scope["method"],
+                    route=route,
+                    status=status["code"],
+                    ms=round(elapsed * 1000, 2),
+                )
+            if self.metered:
+                instruments = scope["app"].state.context.meter.instruments
+                if instruments is not None:
+                    instruments.request(scope["method"], route, status["code"], elapsed)
 
 
 def route_template(scope: Scope) -> str:

@@ -3,8 +3,8 @@
 The Unity sandbox and the server run as subprocesses; the demo's mail capture (aiosmtpd) is
 the server's SMTP relay. A practice is configured and run through the Integration API with a
 key made by the CLI; the server flushes its usage every half second. Support opens the Usage
-page: its figures equal ``GET /api/usage``, three SVG charts are drawn; picking one location
-narrows the figures to it. Writes ``docs/screenshots/usage.png``.
+page: its figures equal ``GET /api/usage``, four SVG charts are drawn (with the funnel);
+picking one location narrows the figures to it. Writes ``docs/screenshots/usage.png``.
 """
 
 from __future__ import annotations
@@ -200,10 +200,15 @@ def test_the_usage_page_shows_the_work_with_charts(page: Page, stack: Stack) -> 
     assert figure(page, "restricted") == sum(v for k, v in checkins.items() if k != "eligible")
     assert figure(page, "sent") == every["subjects"]["review_request"]["email:sent"]
     charts = page.locator("svg.chart")
-    expect(charts).to_have_count(3)
-    for i in range(3):
+    expect(charts).to_have_count(4)  # activity, the funnel, check-ins, requests
+    for i in range(4):
         expect(charts.nth(i)).to_be_visible()
     assert page.locator("svg.chart rect").count() > 0  # the stacked bars were drawn
+    sent = every["subjects"]["review_request"]["email:sent"]
+    expect(page.locator('#usage-funnel-table tr[data-channel="email"] td').nth(1)).to_have_text(
+        str(sent)
+    )
+    expect(page.locator(".alerts-panel")).to_be_visible()
     expect(page.locator("#usage-source-table")).to_contain_text("ALLSCRIPTS GetSchedule")
     shot(page, "usage")
 

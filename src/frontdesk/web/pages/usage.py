@@ -109,6 +109,17 @@ async def _funnel(ctx: AppContext, principal: Principal, report: UsageReport) ->
         )
 
 
+def _stages(funnel: Funnel) -> list[tuple[str, int]]:
+    """The funnel's bars: *delivered* only where a channel reports receipts (texts); email
+    and webhooks report none, and a bar of 0 would read as nothing delivered."""
+    receipts = any(stage.receipts for stage in funnel.channels.values())
+    return [
+        ("sent", funnel.sent),
+        *([("delivered", funnel.delivered)] if receipts else []),
+        ("clicked", funnel.clicked),
+    ]
+
+
 @router.get("/usage", response_class=HTMLResponse)
 async def usage_page(request: Request, ctx: Context, staff: Viewer) -> Response:
     """The usage dashboard for the chosen business and period."""
@@ -133,10 +144,7 @@ async def usage_page(request: Request, ctx: Context, staff: Viewer) -> Response:
         choices=await _choices(ctx, staff.principal),
         charts=_charts(report),
         funnel=funnel,
-        funnel_chart=funnel_bars(
-            "Review funnel",
-            [("sent", funnel.sent), ("delivered", funnel.delivered), ("clicked", funnel.clicked)],
-        ),
+        funnel_chart=funnel_bars("Review funnel", _stages(funnel)),
         alerts=await visible_alerts(ctx, staff),
         eligible=checkins.get("eligible", 0),
         restricted=sum(v for k, v in checkins.items() if k != "eligible"),

@@ -219,6 +219,8 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
         "/integrations/mappings/535353/remove",
         "/outbox/424242/requeue",
         "/hl7/reprocess",
+        "/activations",
+        "/activations/616161/status",
         *(f"/tickets/T0/{action}" for action in ("assign", "transition", "notes", "refile")),
     ]
     routes = {
@@ -232,6 +234,7 @@ async def test_every_dashboard_post_refuses_a_missing_or_wrong_csrf_token(
     templated = {
         p.replace("424242", "{request_id}")
         .replace("535353", "{mapping_id}")
+        .replace("616161", "{activation_id}")
         .replace(str(group), "{group_id}")
         .replace("/T0/", "/{ticket_id}/")
         for p in posts

@@ -124,7 +124,8 @@ async def edit_context(
     """Everything ``integrations/edit.html`` needs besides the form state."""
     source = plugins.spec(group.source.name)
     saved = {p.key: p for p in group.properties}
-    group_specs = [s for s in props.specs_of(source) if s.allowed_at("group")]
+    channel_specs = plugins.channels.property_specs()  # e.g. the sms channel's sender
+    group_specs = [s for s in props.specs_of(source, channel_specs) if s.allowed_at("group")]
     return {
         "group": group,
         "group_specs": group_specs,
@@ -132,7 +133,7 @@ async def edit_context(
         "secure_set": {k for k, p in saved.items() if p.is_secure},
         "required": set(props.required_group_keys(source)),
         "match_keys": sorted(s.key for s in props.specs_of(source) if s.match_key),
-        "unknown": sorted(k for k in saved if props.spec_for(k, source) is None),
+        "unknown": sorted(k for k in saved if props.spec_for(k, source, channel_specs) is None),
         "triggers": [t for t in await list_triggers(session, source_id=group.source_id)],
         "enabled": {t.trigger_id for t in group.triggers},
         "locations": [location_view(m, plugins) for m in mappings],

@@ -202,7 +202,7 @@ async def save_group_properties(
         saved = {p.key: p for p in group.properties}
         wanted: list[PropertyInput] = []
         removed: list[str] = []
-        for spec in props.specs_of(source):
+        for spec in props.specs_of(source, plugins.channels.property_specs()):
             name = f"g:{spec.key}"
             if not spec.allowed_at("group") or name not in form:
                 continue

@@ -11,6 +11,7 @@ company with an API user and a few tickets (`demo/answering.py`), then serves un
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Annotated
 
 import httpx
@@ -25,7 +26,7 @@ from frontdesk.context import AppContext
 from frontdesk.demo.answering import DemoAnswering, seed_answering
 from frontdesk.demo.fhir import seed_fhir_integration
 from frontdesk.demo.hl7 import DemoFeed, seed_hl7
-from frontdesk.demo.runtime import start_services, write_env_file
+from frontdesk.demo.runtime import deliver_held_texts, start_services, write_env_file
 from frontdesk.demo.seed import DEMO_SMB, DemoSeed, first_sync, seed_demo, seed_integration
 from frontdesk.server.app import create_app
 
@@ -82,7 +83,12 @@ def demo_command(
         seed, synced = run(prepare())
 
         def banner() -> None:
-            # printed once the server listens, after every start-up log line, on its own
+            # printed once the server listens, after every start-up log line, on its own;
+            # the simulator may now deliver the first sync's texts (its callbacks reach us).
+            # A thread of its own: the callbacks need this server's loop, which runs this.
+            threading.Thread(
+                target=deliver_held_texts, args=(services.twilio.url,), daemon=True
+            ).start()
             console.print()
             _print_seed(seed, host=host, port=port, data_dir=str(settings.data_dir))
             _print_answering(seed.answering, host=host, port=port)

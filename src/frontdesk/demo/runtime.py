@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from pydantic import SecretStr
 
@@ -32,6 +33,7 @@ from frontdesk.sandbox.twilio.app import (
     DEFAULT_AUTH_TOKEN,
     create_twilio_app,
 )
+from frontdesk.sandbox.twilio.state import TwilioKnobs
 from frontdesk.sandbox.unity import (
     DEFAULT_APPNAME,
     DEFAULT_SERVICE_PASSWORD,
@@ -143,6 +145,9 @@ def start_services(settings: Settings) -> DemoServices:
         app=create_twilio_app(
             accounts={DEFAULT_ACCOUNT_SID: DEFAULT_AUTH_TOKEN},
             inbound_url=f"{public}/webhooks/twilio/inbound",
+            # the first sync texts before the server listens: the simulator holds the status
+            # callbacks until deliver_held_texts() (else they would find no one and be lost)
+            knobs=TwilioKnobs(lifecycle="manual"),
         ),
         name="Twilio",
     )
@@ -170,6 +175,24 @@ def start_services(settings: Settings) -> DemoServices:
         twilio=texts,
         fhir=fhir,
     )
+
+
+def deliver_held_texts(simulator_url: str) -> int:
+    """Once the demo server listens: move the texts the first sync sent through the
+    simulator's lifecycle (sent, delivered: signed status callbacks to the server), then let
+    it run by itself again. The number of texts moved."""
+    moved = 0
+    with httpx.Client(base_url=simulator_url, timeout=30) as simulator:
+        for message in simulator.get("/sandbox/messages").json():
+            if message["status"] not in ("queued", "accepted"):
+                continue
+            for status in ("sent", "delivered"):
+                simulator.post(
+                    f"/sandbox/messages/{message['sid']}/status", json={"status": status}
+                ).raise_for_status()
+            moved += 1
+        simulator.post("/sandbox/knobs", json={"lifecycle": "auto"}).raise_for_status()
+    return moved
 
 
 ENV_FILE = "demo.env"
